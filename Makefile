@@ -1,0 +1,48 @@
+# The two commands of the Quickstart: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck bench bench-smoke install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/hookwise serve --demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check hookwise tests bench examples
+	$(BIN)/ruff format --check hookwise tests bench examples
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP)
+	./scripts/ensure-postgres
+	$(BIN)/ruff check hookwise tests bench examples
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/pytest -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke
+
+clean:
+	rm -rf $(VENV) hookwise-data .pytest_cache .mypy_cache .ruff_cache

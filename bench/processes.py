@@ -1,0 +1,150 @@
+"""Child processes that are always killed: each in its own process group, stopped on exit.
+
+Every server, worker and sender the benchmark starts goes through ``Proc``. A ``Proc`` is
+stopped by its ``stop()`` (called from ``finally`` blocks), and as a last resort by an ``atexit``
+hook and the harness's signal handlers, so nothing outlives a run. Only the process groups this
+module created are signalled, by their id.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+_LIVE: set[Proc] = set()
+
+
+class Proc:
+    """A child process in its own session, its output going to a log file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        capture_stdout: bool = False,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=REPO_ROOT,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture_stdout else self._log,
+            stderr=self._log,
+            start_new_session=True,
+        )
+        self.pid = self.popen.pid
+        _LIVE.add(self)
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.popen.poll() is None
+
+    def readline(self, timeout: float) -> str | None:
+        """One line of captured stdout, or None if none came within ``timeout`` seconds."""
+        stream = self.popen.stdout
+        if stream is None:
+            return None
+        with selectors.DefaultSelector() as sel:
+            sel.register(stream, selectors.EVENT_READ)
+            if not sel.select(timeout):
+                return None
+        line = stream.readline()
+        return line.decode(errors="replace").strip() if line else None
+
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM the process group, then SIGKILL what is left after ``grace`` seconds."""
+        try:
+            if self.popen.poll() is None:
+                _signal_group(self.pid, signal.SIGTERM)
+                try:
+                    self.popen.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
+            # Children (prefork pools) may outlive their parent: the group goes in any case.
+            _signal_group(self.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=grace)
+        finally:
+            _LIVE.discard(self)
+            if self.popen.stdout is not None:
+                self.popen.stdout.close()
+            self._log.close()
+
+    def tail(self, lines: int = 6) -> str:
+        """The last lines of the process's log (for error messages)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process (0 when it is gone)."""
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return 0
+        return 0
+
+    def __hash__(self) -> int:
+        return self.pid
+
+    def __repr__(self) -> str:
+        return f"Proc({self.name!r}, pid={self.pid})"
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def stop_all() -> None:
+    """Stop every process still running (atexit and signal handlers)."""
+    for proc in list(_LIVE):
+        proc.stop(grace=1.0)
+
+
+@contextlib.contextmanager
+def running(*procs: Proc) -> Iterator[tuple[Proc, ...]]:
+    """Stop the given processes when the block ends, however it ends."""
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+atexit.register(stop_all)

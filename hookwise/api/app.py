@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, the error shape, the body-size limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hookwise.api import errors
+from hookwise.api.context import ApiContext
+from hookwise.api.routes import apps, deliveries, endpoints, event_types, health, keys, messages
+
+_SLACK = 64 * 1024
+
+
+class BodyLimit:
+    """Answer 413 in the error shape for bodies over the limit, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._reject(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return msg
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        resp = errors.error_response(
+            413, "payload_too_large", f"the request body is over {self.limit} bytes",
+            {"limit": self.limit},
+        )
+        await resp(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(ctx: ApiContext, **extra: Any) -> FastAPI:
+    """The API application over ``ctx``."""
+    app = FastAPI(
+        title="hookwise",
+        version="0.1.0",
+        description="Webhooks done properly: signed, retried, logged, paused, replayable.",
+        **extra,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (keys, apps, event_types, endpoints, messages, deliveries, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes + _SLACK)
+    return app

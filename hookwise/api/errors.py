@@ -1,0 +1,72 @@
+"""The one error shape: ``{"error": {"code", "message", "details"}}``, and its handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from hookwise.domain.errors import HookwiseError, RateLimited
+
+log = logging.getLogger("hookwise.api")
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A Response in the error shape."""
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into the one shape."""
+
+    @app.exception_handler(HookwiseError)
+    async def hookwise_error(_: Request, exc: HookwiseError) -> Response:
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        for e in errors:
+            if e.get("type") == "json_invalid":
+                return error_response(
+                    400, "invalid_json", f"the body is not valid JSON: {e.get('msg')}",
+                    {"field": "body"},
+                )
+        fields = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
+            for e in errors
+        ]
+        first = fields[0] if fields else {"field": "body", "message": "invalid"}
+        return error_response(
+            422, "validation_error", f"{first['field']}: {first['message']}",
+            {"field": first["field"], "errors": fields},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "an internal error occurred")

@@ -1,0 +1,57 @@
+"""Deliveries and attempts: the audit log anyone with the app's key can query."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from hookwise.api import views
+from hookwise.api.context import Ctx, ScopedApp
+from hookwise.api.routes.common import Cursor, Limit
+from hookwise.domain.models import DeliveryFilter
+
+router = APIRouter(tags=["deliveries"])
+
+Status = Annotated[
+    str | None, Query(pattern="^(pending|succeeded|failed|held|canceled)$")
+]
+Ref = Annotated[str | None, Query(max_length=256)]
+
+
+@router.get("/v1/apps/{app}/deliveries")
+async def list_deliveries(
+    app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None,
+    message_id: Ref = None, endpoint_id: Ref = None, status: Status = None, tag: Ref = None,
+    job_id: Ref = None,
+) -> Response:
+    """One row per message × target, newest first."""
+    f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)
+    p = await ctx.store.list_deliveries(app.id, f, limit=limit, cursor=cursor)
+    return views.json(views.page(p, views.delivery))
+
+
+@router.get("/v1/apps/{app}/deliveries/{delivery_id}")
+async def get_delivery(app: ScopedApp, delivery_id: str, ctx: Ctx) -> Response:
+    """One delivery."""
+    return views.json(views.delivery(await ctx.store.get_delivery(app.id, delivery_id)))
+
+
+@router.get("/v1/apps/{app}/attempts")
+async def list_attempts(
+    app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None,
+    message_id: Ref = None, endpoint_id: Ref = None, status: Annotated[
+        str | None, Query(pattern="^(succeeded|failed)$")] = None,
+    tag: Ref = None, job_id: Ref = None,
+) -> Response:
+    """One row per HTTP attempt, newest first."""
+    f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)
+    p = await ctx.store.list_attempts(app.id, f, limit=limit, cursor=cursor)
+    return views.json(views.page(p, views.attempt))
+
+
+@router.get("/v1/apps/{app}/attempts/{attempt_id}")
+async def get_attempt(app: ScopedApp, attempt_id: str, ctx: Ctx) -> Response:
+    """One attempt."""
+    return views.json(views.attempt(await ctx.store.get_attempt(app.id, attempt_id)))

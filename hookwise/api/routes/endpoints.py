@@ -1,0 +1,181 @@
+"""Endpoints: CRUD, secret and rotation, test ping, recover."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from hookwise.api import views
+from hookwise.api.context import ApiContext, Ctx, ScopedApp
+from hookwise.api.routes.common import Cursor, Limit
+from hookwise.api.schemas import EndpointIn, EndpointPatch, RecoverIn, RotateIn
+from hookwise.delivery.worker import attempt_of
+from hookwise.domain.errors import Conflict, InvalidInput
+from hookwise.domain.events import TEST_EVENT, validate_filters
+from hookwise.domain.ids import new_id
+from hookwise.domain.models import NewEndpoint, NewMessage
+from hookwise.domain.schedule import RetrySchedule
+from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
+
+router = APIRouter(tags=["endpoints"])
+
+_RESERVED_HEADERS = {
+    "host", "content-length", "content-type", "transfer-encoding", "connection",
+    "webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-signature",
+}  # fmt: skip
+
+
+def _headers(value: dict[str, str]) -> dict[str, str]:
+    for name, v in value.items():
+        if name.lower() in _RESERVED_HEADERS:
+            raise InvalidInput(f"headers.{name}", "is set by hookwise and cannot be overridden")
+        if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
+            raise InvalidInput(f"headers.{name}", "is not a valid header name")
+        if "\r" in v or "\n" in v or len(v) > 4096:
+            raise InvalidInput(f"headers.{name}", "is not a valid header value")
+    return dict(value)
+
+
+def _secret(value: str | None) -> str:
+    if value is None:
+        return new_secret()
+    if value.startswith(SECRET_PREFIX) and not is_valid_whsec(value):
+        raise InvalidInput("secret", "a whsec_ secret must be base64 of at least 16 bytes")
+    return value
+
+
+async def _validated_changes(ctx: ApiContext, body: EndpointPatch) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    if "url" in changes:
+        await ctx.policy.check_url(changes["url"])
+    if "events" in changes:
+        changes["events"] = validate_filters(changes["events"] or [])
+    if "retry_schedule" in changes:
+        changes["retry_schedule"] = RetrySchedule.parse(changes["retry_schedule"]).delays
+    if "headers" in changes:
+        changes["headers"] = _headers(changes["headers"] or {})
+    if changes.get("status") == "paused":
+        changes["paused_reason"] = "paused by hand"
+    for k in ("max_in_flight", "timeout_seconds"):
+        if k in changes and changes[k] is None:
+            raise InvalidInput(k, "cannot be null")
+    return changes
+
+
+@router.post("/v1/apps/{app}/endpoints", status_code=201)
+async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
+    """Subscribe a URL to event types (``events`` empty or omitted: all)."""
+    await ctx.policy.check_url(body.url)
+    new = NewEndpoint(
+        app_id=app.id,
+        url=body.url,
+        secret=_secret(body.secret),
+        description=body.description,
+        events=validate_filters(body.events or []),
+        retry_schedule=RetrySchedule.parse(body.retry_schedule).delays,
+        timeout_seconds=body.timeout_seconds,
+        rate_limit_per_second=body.rate_limit_per_second,
+        max_in_flight=body.max_in_flight or ctx.settings.default_max_in_flight,
+        headers=_headers(body.headers),
+        status=body.status,
+    )
+    return views.json(views.endpoint(await ctx.store.create_endpoint(new)), 201)
+
+
+@router.get("/v1/apps/{app}/endpoints")
+async def list_endpoints(
+    app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """The app's endpoints, newest first."""
+    p = await ctx.store.list_endpoints(app.id, limit=limit, cursor=cursor)
+    return views.json(views.page(p, views.endpoint))
+
+
+@router.get("/v1/apps/{app}/endpoints/{endpoint_id}")
+async def get(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """One endpoint with its health (status, paused_reason, consecutive_failures)."""
+    return views.json(views.endpoint(await ctx.store.get_endpoint(app.id, endpoint_id)))
+
+
+@router.patch("/v1/apps/{app}/endpoints/{endpoint_id}")
+async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx) -> Response:
+    """Change fields. ``{"status": "active"}`` re-enables, resets the failure counter and
+    releases held deliveries; ``{"status": "paused"}`` holds them."""
+    changes = await _validated_changes(ctx, body)
+    ep = (
+        await ctx.store.update_endpoint(app.id, endpoint_id, changes)
+        if changes
+        else await ctx.store.get_endpoint(app.id, endpoint_id)
+    )
+    return views.json(views.endpoint(ep))
+
+
+@router.delete("/v1/apps/{app}/endpoints/{endpoint_id}", status_code=204)
+async def delete(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """Delete the endpoint; its pending deliveries are canceled."""
+    await ctx.store.delete_endpoint(app.id, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/apps/{app}/endpoints/{endpoint_id}/secret")
+async def secret(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """The signing secret (and older ones still valid during a rotation)."""
+    ep = await ctx.store.get_endpoint(app.id, endpoint_id)
+    now = datetime.now(timezone.utc)
+    previous = [{"key": s, "valid_until": views.iso(u)} for s, u in ep.previous_secrets if u > now]
+    return views.json({"key": ep.secret, "previous": previous})
+
+
+@router.post("/v1/apps/{app}/endpoints/{endpoint_id}/secret/rotate")
+async def rotate(
+    app: ScopedApp, endpoint_id: str, ctx: Ctx, body: RotateIn | None = None
+) -> Response:
+    """Replace the secret; the old one keeps signing (a second signature) for the grace time."""
+    body = body or RotateIn()
+    ep = await ctx.store.rotate_endpoint_secret(
+        app.id, endpoint_id, _secret(body.secret), time.time() + body.grace_seconds
+    )
+    return views.json({"key": ep.secret, "endpoint": views.endpoint(ep)})
+
+
+@router.post("/v1/apps/{app}/endpoints/{endpoint_id}/test")
+async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """Send a ``webhook.test`` ping now and answer with its attempt."""
+    await ctx.store.get_endpoint(app.id, endpoint_id)
+    msg_id = new_id("msg")
+    now = datetime.now(timezone.utc)
+    body = orjson.dumps({
+        "event": TEST_EVENT, "id": msg_id, "timestamp": views.iso(now),
+        "data": {"message": "hookwise test ping", "endpoint_id": endpoint_id},
+    })  # fmt: skip
+    enq = await ctx.store.enqueue_message(
+        NewMessage(
+            app_id=app.id, event_type=TEST_EVENT, body=body, only_endpoint_id=endpoint_id,
+            trigger="test", message_id=msg_id, created_at=now,
+        )  # fmt: skip
+    )
+    claim = await ctx.store.claim_delivery(
+        app.id, enq.delivery_ids[0], worker_id=ctx.worker_id, lease_seconds=60
+    )
+    if claim is None:
+        raise Conflict("the test delivery was claimed by a worker first; see the attempts")
+    result = await ctx.tester(claim)
+    return views.json(views.attempt(attempt_of(result)))
+
+
+@router.post("/v1/apps/{app}/endpoints/{endpoint_id}/recover", status_code=202)
+async def recover(app: ScopedApp, endpoint_id: str, body: RecoverIn, ctx: Ctx) -> Response:
+    """Re-queue the endpoint's failed deliveries created since ``since``."""
+    try:
+        since = datetime.fromisoformat(body.since.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("since", "must be an RFC 3339 time") from None
+    if since.tzinfo is None:
+        raise InvalidInput("since", "must carry a time zone (e.g. Z)")
+    n = await ctx.store.recover_endpoint(app.id, endpoint_id, since.timestamp())
+    return views.json({"requeued": n}, 202)

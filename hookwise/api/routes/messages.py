@@ -1,0 +1,93 @@
+"""Messages: accept an event (durable before the 202), list, get, resend."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from starlette.responses import Response
+
+from hookwise.api import views
+from hookwise.api.context import Ctx, ScopedApp
+from hookwise.api.routes.common import Cursor, Limit
+from hookwise.api.schemas import MessageIn, ResendIn
+from hookwise.domain.errors import InvalidInput, PayloadTooLarge
+from hookwise.domain.events import validate_event_type
+from hookwise.domain.ids import new_id
+from hookwise.domain.models import NewMessage
+
+router = APIRouter(tags=["messages"])
+
+
+def envelope(event_type: str, msg_id: str, at: datetime, payload: object) -> bytes:
+    """The body every attempt of a message carries."""
+    return orjson.dumps(
+        {"event": event_type, "id": msg_id, "timestamp": views.iso(at), "data": payload}
+    )
+
+
+@router.post("/v1/apps/{app}/messages", status_code=202)
+async def create(
+    app: ScopedApp,
+    body: MessageIn,
+    ctx: Ctx,
+    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> Response:
+    """Accept an event: answered 202 only once it is committed with one delivery per matching
+    endpoint. ``event_id`` or the ``Idempotency-Key`` header makes a repeat return the first."""
+    event_type = validate_event_type(body.event_type)
+    for i, tag in enumerate(body.tags):
+        if not tag or len(tag) > 256:
+            raise InvalidInput(f"tags[{i}]", "must be 1 to 256 characters")
+    msg_id = new_id("msg")
+    now = datetime.now(timezone.utc)
+    data = envelope(event_type, msg_id, now, body.payload)
+    if len(data) > ctx.settings.max_payload_bytes:
+        raise PayloadTooLarge(
+            f"the payload is {len(data)} bytes; the limit is {ctx.settings.max_payload_bytes}"
+        )
+    enq = await ctx.store.enqueue_message(
+        NewMessage(
+            app_id=app.id, event_type=event_type, body=data,
+            event_id=body.event_id or idempotency_key, tags=tuple(body.tags),
+            message_id=msg_id, created_at=now,
+        )  # fmt: skip
+    )
+    out = views.message(enq.message)
+    out["deliveries"] = len(enq.delivery_ids)
+    headers = None if enq.created else {"Idempotent-Replayed": "true"}
+    return views.json(out, 202, headers)
+
+
+@router.get("/v1/apps/{app}/messages")
+async def list_messages(
+    app: ScopedApp,
+    ctx: Ctx,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    event_type: Annotated[str | None, Query(max_length=256)] = None,
+    tag: Annotated[str | None, Query(max_length=256)] = None,
+    job_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The app's messages, newest first."""
+    p = await ctx.store.list_messages(
+        app.id, limit=limit, cursor=cursor, event_type=event_type, tag=tag, job_id=job_id
+    )
+    return views.json(views.page(p, views.message))
+
+
+@router.get("/v1/apps/{app}/messages/{message_id}")
+async def get(app: ScopedApp, message_id: str, ctx: Ctx) -> Response:
+    """One message."""
+    return views.json(views.message(await ctx.store.get_message(app.id, message_id)))
+
+
+@router.post("/v1/apps/{app}/messages/{message_id}/resend", status_code=202)
+async def resend(
+    app: ScopedApp, message_id: str, ctx: Ctx, body: ResendIn | None = None
+) -> Response:
+    """Deliver again now (to every target, or one ``endpoint_id``), with a fresh schedule."""
+    n = await ctx.store.resend_message(app.id, message_id, body.endpoint_id if body else None)
+    return views.json({"requeued": n}, 202)

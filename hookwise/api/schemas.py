@@ -1,0 +1,107 @@
+"""Request bodies (validated by pydantic: a bad field is a 422 that names it) and the shapes
+of answers for the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KeyIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    app_id: str | None = Field(None, max_length=200, description="no app_id = an admin key")
+
+
+class KeyCreated(BaseModel):
+    id: str
+    key: str = Field(description="shown only in this answer")
+    scope: Literal["admin", "app"]
+    app_id: str | None
+    name: str
+
+
+class AppIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    results_inline_budget: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
+
+
+class AppPatch(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
+    metadata: dict[str, Any] | None = None
+    results_inline_budget: int | None = Field(None, ge=1024, le=16 * 1024 * 1024)
+
+
+class EventTypeIn(_In):
+    name: str = Field(min_length=1, max_length=256)
+    description: str = Field("", max_length=4000)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+
+
+class EventTypePatch(_In):
+    description: str | None = Field(None, max_length=4000)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    archived: bool | None = None
+
+
+class EndpointIn(_In):
+    url: str = Field(min_length=1, max_length=2048)
+    description: str = Field("", max_length=4000)
+    events: list[str] | None = Field(None, max_length=500, description="empty = every type")
+    secret: str | None = Field(None, min_length=8, max_length=200)
+    retry_schedule: list[float] | None = Field(None, description="seconds before each retry")
+    timeout_seconds: float = Field(10.0, gt=0, le=30)
+    rate_limit_per_second: float | None = Field(None, gt=0, le=10_000)
+    max_in_flight: int | None = Field(None, ge=1, le=1000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
+    status: Literal["active", "paused"] = "active"
+
+
+class EndpointPatch(_In):
+    url: str | None = Field(None, min_length=1, max_length=2048)
+    description: str | None = Field(None, max_length=4000)
+    events: list[str] | None = Field(None, max_length=500)
+    retry_schedule: list[float] | None = None
+    timeout_seconds: float | None = Field(None, gt=0, le=30)
+    rate_limit_per_second: float | None = Field(None, gt=0, le=10_000)
+    max_in_flight: int | None = Field(None, ge=1, le=1000)
+    headers: dict[str, str] | None = Field(None, max_length=50)
+    status: Literal["active", "paused"] | None = None
+
+
+class RotateIn(_In):
+    secret: str | None = Field(None, min_length=8, max_length=200)
+    grace_seconds: float = Field(86_400, ge=0, le=30 * 86_400,
+                                 description="how long the old secret keeps signing")
+
+
+class RecoverIn(_In):
+    since: str = Field(description="RFC 3339 time; failed deliveries created since are re-queued")
+
+
+class MessageIn(_In):
+    event_type: str = Field(min_length=1, max_length=256)
+    payload: Any = Field(description="any JSON value: delivered as the body's `data`")
+    event_id: str | None = Field(None, min_length=1, max_length=256)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ResendIn(_In):
+    endpoint_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

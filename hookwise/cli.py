@@ -1,0 +1,238 @@
+"""The ``hookwise`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from hookwise.settings import Settings
+
+app = typer.Typer(help="hookwise: webhooks done properly.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="HOOKWISE_DB: sqlite:///… or postgresql://…")]
+HostOpt = Annotated[str | None, typer.Option("--host", help="HOOKWISE_HOST")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="HOOKWISE_PORT")]
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None})
+    except Exception as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _run(coro: Any) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coro)
+
+
+async def _serve(settings: Settings, *, api: bool, workers: int, demo: bool,
+                 concurrency: int | None = None) -> None:
+    from hookwise.composition import open_services, worker_config
+    from hookwise.delivery.ssrf import NetworkPolicy, parse_networks
+
+    policy = None
+    if demo:
+        nets = parse_networks(settings.allow_networks) + parse_networks("127.0.0.0/8,::1/128")
+        policy = NetworkPolicy(nets)
+    services = await open_services(settings, policy=policy)
+    if concurrency:
+        services.worker.config = worker_config(settings, concurrency)
+    demo_info = None
+    if demo:
+        from hookwise.demo import DemoReceiver
+
+        receiver = DemoReceiver()
+        receiver.mount(services.api)
+        demo_info = await receiver.seed(services.store, f"http://{_url_host(settings.host)}:{settings.port}")
+    try:
+        if api:
+            config = uvicorn.Config(
+                services.api, host=settings.host, port=settings.port, loop="none",
+                http="httptools", lifespan="off", log_level="warning", access_log=False,
+                timeout_graceful_shutdown=10,
+            )
+            server = uvicorn.Server(config)
+            if demo_info:
+                _print_demo(settings, demo_info)
+            else:
+                typer.echo(f"hookwise listening on http://{_url_host(settings.host)}:{settings.port}"
+                           f" ({'API + workers' if workers else 'API only'}, {_db_label(settings)})")
+            if workers:
+                asyncio.get_running_loop().create_task(_start_when_up(server, services, workers))
+            await server.serve()
+        else:
+            services.start_workers(workers)
+            typer.echo(f"hookwise worker running ({_db_label(settings)}); Ctrl-C or SIGTERM drains")
+            await _wait_for_signal()
+    finally:
+        await services.close()
+
+
+async def _start_when_up(server: uvicorn.Server, services: Any, workers: int) -> None:
+    # the demo endpoint is this process: deliver once it is listening
+    while not server.started and not server.should_exit:
+        await asyncio.sleep(0.02)
+    if server.started:
+        services.start_workers(workers)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _db_label(settings: Settings) -> str:
+    return "PostgreSQL" if settings.is_postgres else f"SQLite {settings.db[len('sqlite:///'):]}"
+
+
+def _print_demo(settings: Settings, info: dict[str, str]) -> None:
+    base = f"http://{_url_host(settings.host)}:{settings.port}"
+    typer.echo(
+        f"""
+hookwise demo on {base} ({_db_label(settings)})
+The SSRF guard lets loopback through in demo mode, so the endpoint can be this process's own
+receiver at {base}/demo/receiver.
+
+Admin key (shown once): {info['key']}
+
+See the attempts of the three demo events:
+  curl -s -H "Authorization: Bearer {info['key']}" {base}/v1/apps/{info['app_id']}/attempts
+Send one more event and see it arrive:
+  curl -s -X POST -H "Authorization: Bearer {info['key']}" -H "Content-Type: application/json" \\
+    -d '{{"event_type": "user.created", "payload": {{"name": "Ada"}}}}' \\
+    {base}/v1/apps/{info['app_id']}/messages
+""",
+    )
+
+
+@app.command()
+def serve(
+    db: DbOpt = None, host: HostOpt = None, port: PortOpt = None,
+    demo: Annotated[bool, typer.Option(help="seed a demo app, endpoint and events")] = False,
+    workers: Annotated[int, typer.Option(help="delivery workers in this process")] = 1,
+) -> None:
+    """API, delivery workers (and the demo) in one process: the embedded mode."""
+    _logging()
+    _run(_serve(_settings(db=db, host=host, port=port), api=True, workers=workers, demo=demo))
+
+
+@app.command("api")
+def api_cmd(db: DbOpt = None, host: HostOpt = None, port: PortOpt = None) -> None:
+    """The API only (cluster mode: run workers with `hookwise worker`)."""
+    _logging()
+    _run(_serve(_settings(db=db, host=host, port=port), api=True, workers=0, demo=False))
+
+
+@app.command()
+def worker(
+    db: DbOpt = None,
+    concurrency: Annotated[int | None, typer.Option(help="attempts in flight at most")] = None,
+) -> None:
+    """Delivery only; drains gracefully on SIGTERM."""
+    _logging()
+    _run(_serve(_settings(db=db), api=False, workers=1, demo=False, concurrency=concurrency))
+
+
+@app.command()
+def migrate(db: DbOpt = None) -> None:
+    """Bring the database schema to the newest version."""
+    from hookwise.store.migrate import current_revision, head_revision, upgrade
+
+    settings = _settings(db=db)
+    before = current_revision(settings.db)
+    upgrade(settings.db)
+    typer.echo(f"migrated {_db_label(settings)}: {before or 'empty'} -> {head_revision()}")
+
+
+@keys_app.command("create")
+def keys_create(
+    admin: Annotated[bool, typer.Option("--admin", help="a key for everything")] = False,
+    app_ref: Annotated[str | None, typer.Option("--app", help="a key scoped to this app")] = None,
+    name: Annotated[str, typer.Option(help="a label")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Create an API key and print it (the only time it is shown)."""
+    if admin == bool(app_ref):
+        typer.echo("error: give exactly one of --admin or --app APP", err=True)
+        raise typer.Exit(2)
+
+    async def go() -> str:
+        from hookwise.api.auth import create_key
+        from hookwise.store import open_store
+
+        store = await open_store(_settings(db=db).db)
+        try:
+            app_id = (await store.get_app(app_ref)).id if app_ref else None
+            _, key = await create_key(store, name, app_id)
+            return key
+        finally:
+            await store.close()
+
+    typer.echo(_run(go()))
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+
+
+@app.command()
+def prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="e.g. 30d, 12h")] = "30d",
+    db: DbOpt = None,
+) -> None:
+    """Delete attempts and finished messages older than the given age, in batches."""
+    m = _DURATION.match(older_than)
+    if not m:
+        typer.echo("error: --older-than takes a number and s, m, h or d (e.g. 30d)", err=True)
+        raise typer.Exit(2)
+    seconds = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+
+    async def go() -> int:
+        from hookwise.store import open_store
+
+        store = await open_store(_settings(db=db).db)
+        try:
+            return await store.prune(older_than=time.time() - seconds)
+        finally:
+            await store.close()
+
+    typer.echo(f"pruned {_run(go())} rows older than {older_than}")
+
+
+def main() -> None:
+    """Entry point of the ``hookwise`` script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

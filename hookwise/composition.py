@@ -1,0 +1,104 @@
+"""Wiring: the one place where concrete pieces (store, sender, workers, API) are put together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from hookwise.api.app import create_app
+from hookwise.api.auth import Authenticator
+from hookwise.api.context import ApiContext
+from hookwise.delivery.sender import HttpSender
+from hookwise.delivery.ssrf import NetworkPolicy
+from hookwise.delivery.worker import Worker, WorkerConfig
+from hookwise.settings import Settings
+from hookwise.store import Store, open_store
+
+log = logging.getLogger("hookwise")
+
+
+def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerConfig:
+    """The WorkerConfig the settings describe."""
+    return WorkerConfig(
+        concurrency=concurrency or settings.worker_concurrency,
+        batch=settings.claim_batch,
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval_seconds,
+        pause_after=settings.auto_pause_after,
+        retry_after_cap=settings.retry_after_cap_seconds,
+    )
+
+
+@dataclass
+class Services:
+    """An opened store with the engine and the API on top of it."""
+
+    settings: Settings
+    store: Store
+    policy: NetworkPolicy
+    sender: HttpSender
+    worker: Worker
+    api: FastAPI
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start_workers(self, count: int = 1) -> None:
+        """Run the delivery loop in the background (``count`` workers in this process)."""
+        self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker-0"))
+        for i in range(1, count):
+            extra = Worker(self.store, self.sender, self.worker.config)
+            self._tasks.append(asyncio.create_task(extra.run(self._stop), name=f"worker-{i}"))
+
+    async def stop_workers(self) -> None:
+        """Stop claiming; let in-flight attempts finish and be recorded."""
+        self._stop.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks.clear()
+
+    async def close(self) -> None:
+        """Stop workers, close the HTTP session and the store."""
+        await self.stop_workers()
+        await self.sender.close()
+        await self.store.close()
+
+
+async def open_services(
+    settings: Settings, *, policy: NetworkPolicy | None = None, migrate: bool = True
+) -> Services:
+    """Open the store and build the engine and the API over it (workers not started)."""
+    store = await open_store(
+        settings.db,
+        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
+        migrate=migrate,
+    )
+    policy = policy or NetworkPolicy.from_setting(settings.allow_networks)
+    sender = HttpSender(policy)
+    await sender.start()
+    worker = Worker(store, sender, worker_config(settings))
+    ctx = ApiContext(
+        settings=settings,
+        store=store,
+        policy=policy,
+        auth=Authenticator(store, rate_per_second=settings.rate_limit_per_key),
+        tester=worker.attempt_now,
+        worker_id=worker.worker_id,
+    )
+    return Services(settings, store, policy, sender, worker, create_app(ctx))
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, *, workers: int = 1) -> AsyncIterator[Services]:
+    """Services with workers running, closed on exit (for embedding and tests)."""
+    services = await open_services(settings)
+    if workers:
+        services.start_workers(workers)
+    try:
+        yield services
+    finally:
+        await services.close()

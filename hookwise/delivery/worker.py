@@ -1,0 +1,254 @@
+"""The worker loop: claim a batch under a lease → send each → record results in batches.
+
+Retries are database state (``next_attempt_at``), never sleeps in here. The worker sleeps only
+until the next delivery is due, or until the store wakes it (a new message, a resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from hookwise.delivery import metrics
+from hookwise.delivery.outcome import decide
+from hookwise.delivery.sender import HttpSender
+from hookwise.domain.errors import StoreUnavailable
+from hookwise.domain.models import Attempt, AttemptResult, ClaimedDelivery
+from hookwise.store.base import Store
+
+log = logging.getLogger("hookwise.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """How hard one worker pushes."""
+
+    concurrency: int = 256
+    batch: int = 200
+    lease_seconds: float = 60.0
+    poll_interval: float = 1.0
+    pause_after: int = 10
+    retry_after_cap: float = 3600.0
+
+
+def worker_name() -> str:
+    """host:pid:random, unique per worker."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+class Worker:
+    """Delivers due deliveries until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        sender: HttpSender,
+        config: WorkerConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.config = config or WorkerConfig()
+        self.worker_id = worker_id or worker_name()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results: list[AttemptResult] = []
+        self._recorded = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._stopping = False
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts under way in this worker."""
+        return len(self._tasks)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set, then let in-flight attempts finish and record them."""
+        stop = stop or asyncio.Event()
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                claimed = await self._claim_and_start()
+                backoff = 0.5
+            except StoreUnavailable as exc:
+                log.warning("store unavailable, retrying in %.1fs: %s", backoff, exc)
+                await _wait_or(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if claimed:
+                continue
+            await self._idle(stop)
+        await self.shutdown()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep until a slot frees (when full), the next due time, a wake-up, or stop."""
+        if self.in_flight >= self.config.concurrency:
+            self._slot_free.clear()
+            await _first(self._slot_free.wait(), stop.wait())
+            return
+        timeout = self.config.poll_interval
+        with contextlib.suppress(StoreUnavailable):
+            due = await self.store.next_due_at()
+            if due is not None:
+                # due but unclaimable (its endpoint is at its in-flight cap): look again soon
+                timeout = max(0.02, min(timeout, due - time.time()))
+        if timeout > 0:
+            self._slot_free.clear()
+            await _first(self.store.wait_for_work(timeout), stop.wait(), self._slot_free.wait())
+
+    async def _claim_and_start(self) -> int:
+        free = self.config.concurrency - self.in_flight
+        if free <= 0:
+            return 0
+        claims = await self.store.claim_due(
+            worker_id=self.worker_id,
+            limit=min(free, self.config.batch),
+            lease_seconds=self.config.lease_seconds,
+        )
+        await self._start(claims)
+        return len(claims)
+
+    async def _start(self, claims: list[ClaimedDelivery]) -> None:
+        limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
+        for c in claims:
+            if c.rate_limit_per_second:
+                limited[c.endpoint_id].append(c)
+            else:
+                self._spawn(c, 0.0)
+        for ep_id, group in limited.items():
+            await self._start_rate_limited(ep_id, group)
+
+    async def _start_rate_limited(self, endpoint_id: str, group: list[ClaimedDelivery]) -> None:
+        rate = group[0].rate_limit_per_second or 1.0
+        first = await self.store.reserve_send_slots(endpoint_id, len(group), rate)
+        horizon = time.time() + self.config.lease_seconds / 2
+        late = []
+        for i, c in enumerate(group):
+            at = first + i / rate
+            if at > horizon:
+                late.append((c, at))
+            else:
+                self._spawn(c, at)
+        if late:
+            await self.store.release([c for c, _ in late], at=late[0][1])
+
+    def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
+        task = asyncio.create_task(self._attempt(claim, not_before))
+        self._tasks.add(task)
+        metrics.IN_FLIGHT.inc()
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        metrics.IN_FLIGHT.dec()
+        self._slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("attempt task failed", exc_info=task.exception())
+
+    async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
+        delay = not_before - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent = await self.sender.send(claim)
+        result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
+        if result.succeeded:
+            metrics.SUCCEEDED.inc()
+            metrics.DELIVERY_LATENCY.observe(max(0.0, time.time() - claim.msg_timestamp))
+        else:
+            metrics.FAILED.inc()
+        self._results.append(result)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Record what has accumulated; concurrent callers join the next batch."""
+        while self._results:
+            async with self._flush_lock:
+                batch, self._results = self._results, []
+                if not batch:
+                    return
+                try:
+                    await self.store.record_attempts(batch, pause_after=self.config.pause_after)
+                except StoreUnavailable as exc:
+                    # Keep them: recorded on the next flush. If we die first the leases expire
+                    # and the deliveries are attempted again (at least once).
+                    log.warning("could not record %d attempts yet: %s", len(batch), exc)
+                    self._results[:0] = batch
+                    await asyncio.sleep(0.5)
+
+    async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:
+        """Send one claimed delivery at once and record it (test pings)."""
+        sent = await self.sender.send(claim)
+        result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
+        await self.store.record_attempts([result], pause_after=self.config.pause_after)
+        return result
+
+    async def shutdown(self) -> None:
+        """Let in-flight attempts finish and record everything."""
+        self._stopping = True
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
+    async def drain(self, *, timeout: float = 60.0, include_scheduled: bool = True) -> None:
+        """Run until nothing is pending (or, without ``include_scheduled``, nothing is due now).
+
+        For tests and one-shot CLI use: returns instead of sleeping forever.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            claimed = await self._claim_and_start()
+            if claimed:
+                continue
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            await self._flush()
+            due = await self.store.next_due_at()
+            if due is None or (not include_scheduled and due > time.time()):
+                return
+            await self.store.wait_for_work(max(0.0, min(0.25, due - time.time())))
+        raise TimeoutError(f"deliveries still pending after {timeout} s")
+
+
+async def _wait_or(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _first(*aws: object) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]  # type: ignore[call-overload]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def attempt_of(result: AttemptResult) -> Attempt:
+    """The Attempt row a recorded result became (for APIs that answer with it)."""
+    c = result.claimed
+    return Attempt(
+        id=result.attempt_id,
+        app_id=c.app_id,
+        delivery_id=c.delivery_id,
+        message_id=c.message_id,
+        endpoint_id=c.endpoint_id,
+        job_id=c.job_id,
+        attempt_number=c.attempt_count + 1,
+        status="succeeded" if result.succeeded else "failed",
+        response_status_code=result.status_code,
+        response_body=result.response_body,
+        error_message=result.error_message,
+        duration_ms=result.duration_ms,
+        started_at=result.started_at,
+        url=c.url,
+        trigger=c.trigger,
+    )

@@ -1,0 +1,167 @@
+"""Webhook signatures: Standard Webhooks (``webhook-signature``) and ``X-Webhook-Signature``.
+
+A ``whsec_`` secret is base64 key bytes; any other secret string is used as UTF-8 bytes.
+The Standard Webhooks signature is ``v1,`` + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")),
+one space-separated entry per valid secret during a rotation. ``X-Webhook-Signature`` is
+``sha256=`` + hex(HMAC-SHA256(key, body)).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hookwise.domain.errors import (
+    InvalidSignature,
+    MissingHeaders,
+    StaleTimestamp,
+)
+
+SECRET_PREFIX = "whsec_"
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+def new_secret() -> str:
+    """A fresh ``whsec_`` secret with 24 random key bytes."""
+    return SECRET_PREFIX + base64.b64encode(os.urandom(24)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key bytes of a secret string."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            return secret.encode()
+    return secret.encode()
+
+
+def is_valid_whsec(secret: str) -> bool:
+    """True when a ``whsec_`` secret holds valid base64 of at least 16 bytes."""
+    try:
+        return len(base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)) >= 16
+    except (binascii.Error, ValueError):
+        return False
+
+
+def standard_signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One ``v1,<base64>`` entry."""
+    to_sign = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode()
+
+
+def hex_signature(key: bytes, body: bytes) -> str:
+    """``sha256=<hex>`` of the body alone."""
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Signs bodies with the current secret and, during a rotation, the previous ones."""
+
+    keys: tuple[bytes, ...]
+
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str]) -> Signer:
+        """``secrets[0]`` is the current secret, the rest are still-valid older ones."""
+        return cls(tuple(secret_key(s) for s in secrets))
+
+    def headers(self, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+        """The signature headers of one attempt."""
+        sigs = " ".join(standard_signature(k, msg_id, timestamp, body) for k in self.keys)
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sigs,
+            "X-Webhook-Signature": hex_signature(self.keys[0], body),
+        }
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lname = name.lower()
+        for k, v in headers.items():
+            if k.lower() == lname:
+                return v
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Verifier:
+    """Verifies received webhooks against one or more secrets (a rotation keeps both)."""
+
+    keys: tuple[bytes, ...]
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+
+    @classmethod
+    def from_secrets(
+        cls, secrets: str | Sequence[str], tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    ) -> Verifier:
+        """A verifier for one secret or several."""
+        items = [secrets] if isinstance(secrets, str) else list(secrets)
+        if not items:
+            raise ValueError("at least one secret is needed")
+        return cls(tuple(secret_key(s) for s in items), tolerance_seconds)
+
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> str | None:
+        """Check the signature; return the ``webhook-id`` (None for hex-only senders).
+
+        Raises MissingHeaders, InvalidSignature or StaleTimestamp, never anything else.
+        """
+        msg_id = _header(headers, "webhook-id")
+        ts_text = _header(headers, "webhook-timestamp")
+        sig_text = _header(headers, "webhook-signature")
+        if msg_id is not None or ts_text is not None or sig_text is not None:
+            if not (msg_id and ts_text and sig_text):
+                raise MissingHeaders(
+                    "webhook-id, webhook-timestamp and webhook-signature are all required"
+                )
+            self._verify_standard(body, msg_id, ts_text, sig_text, now)
+            return msg_id
+        hex_text = _header(headers, "x-webhook-signature")
+        if not hex_text:
+            raise MissingHeaders("no webhook-signature or X-Webhook-Signature header")
+        self._verify_hex(body, hex_text)
+        return None
+
+    def _verify_standard(
+        self, body: bytes, msg_id: str, ts_text: str, sig_text: str, now: float | None
+    ) -> None:
+        try:
+            ts = int(ts_text.strip())
+        except ValueError:
+            raise MissingHeaders("webhook-timestamp is not an integer") from None
+        current = time.time() if now is None else now
+        if abs(current - ts) > self.tolerance_seconds:
+            raise StaleTimestamp(
+                f"webhook-timestamp is {int(current - ts)} s away from now "
+                f"(tolerance {self.tolerance_seconds} s)"
+            )
+        offered = []
+        for entry in sig_text.split():
+            version, sep, value = entry.partition(",")
+            if sep and version == "v1":
+                offered.append(value.encode())
+        if not offered:
+            raise InvalidSignature("no v1 signature in webhook-signature")
+        for key in self.keys:
+            expected = standard_signature(key, msg_id, ts, body)[3:].encode()
+            if any(hmac.compare_digest(expected, o) for o in offered):
+                return
+        raise InvalidSignature("no signature matches")
+
+    def _verify_hex(self, body: bytes, hex_text: str) -> None:
+        offered = hex_text.strip().encode()
+        for key in self.keys:
+            if hmac.compare_digest(hex_signature(key, body).encode(), offered):
+                return
+        raise InvalidSignature("X-Webhook-Signature does not match")

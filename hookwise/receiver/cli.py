@@ -1,0 +1,250 @@
+"""``hookwise receive``: run a receiver as a service, a worker, or inspect its dead letters.
+
+    hookwise receive --app myapp.hooks:receiver --port 3000          # HTTP + processing
+    hookwise receive --app myapp.hooks:receiver --no-process          # HTTP only
+    hookwise receive --app myapp.hooks:receiver --worker              # processing only
+    hookwise receive dead list --app myapp.hooks:receiver
+    hookwise receive dead retry --all --inbox sqlite:///hooks.db
+
+``--app`` names a ``Receiver`` (or a function returning one) as ``module:attribute`` or
+``path/to/file.py:attribute``. ``receive_app`` is mounted by the main CLI as ``receive``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+
+from hookwise.domain.errors import HookwiseError
+from hookwise.receiver.inbox import Inbox, InboxItem, State, open_inbox
+from hookwise.receiver.processor import Processor
+from hookwise.receiver.receiver import Receiver
+from hookwise.receiver.service import ReceiverService, stop_on_signals
+from hookwise.receiver.worker import work
+
+T = TypeVar("T")
+
+receive_app = typer.Typer(
+    help="Receive webhooks: verify, store, ACK fast, process in the background.",
+    no_args_is_help=False,
+)
+dead_app = typer.Typer(help="Items whose handlers kept failing.", no_args_is_help=True)
+receive_app.add_typer(dead_app, name="dead")
+
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app",
+        envvar="HOOKWISE_RECEIVER_APP",
+        help="The Receiver: module:attribute or path/to/file.py:attribute.",
+    ),
+]
+InboxOption = Annotated[
+    str | None,
+    typer.Option("--inbox", help="Inbox URL instead of --app: sqlite:///file.db or postgresql://…"),
+]
+
+
+def load_receiver(spec: str) -> Receiver:
+    """Import ``module:attribute`` (or ``file.py:attribute``); call it if it is a factory."""
+    target, _, attr = spec.partition(":")
+    attr = attr or "receiver"
+    try:
+        if target.endswith(".py"):
+            path = Path(target).resolve()
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or module_spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[path.stem] = module
+            module_spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(target)
+        obj: Any = getattr(module, attr)
+    except (ImportError, AttributeError, OSError) as exc:
+        raise typer.BadParameter(f"cannot load {spec}: {exc}", param_hint="--app") from exc
+    if not isinstance(obj, Receiver) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Receiver):
+        raise typer.BadParameter(f"{spec} is not a Receiver", param_hint="--app")
+    return obj
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on uvloop when it is installed (lower ACK latency), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+def _inbox(ctx: typer.Context, app: str | None, inbox: str | None) -> Inbox:
+    app = app or (ctx.obj or {}).get("app")
+    if inbox:
+        return open_inbox(inbox)
+    if app:
+        return load_receiver(app).inbox
+    raise typer.BadParameter("give --app module:receiver or --inbox URL", param_hint="--app")
+
+
+def _fail(exc: HookwiseError) -> typer.Exit:
+    typer.echo(f"error: {exc.message}", err=True)
+    return typer.Exit(1)
+
+
+@receive_app.callback(invoke_without_command=True)
+def receive(
+    ctx: typer.Context,
+    app: AppOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 3000,
+    worker: Annotated[
+        bool, typer.Option("--worker", help="Process and reconcile only; no HTTP.")
+    ] = False,
+    no_process: Annotated[
+        bool, typer.Option("--no-process", help="Receive only; run --worker processes apart.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(help="Handlers running at once.")] = 16,
+) -> None:
+    """Run a receiver: HTTP on --host/--port, processing in the same process unless told."""
+    ctx.obj = {"app": app}
+    if ctx.invoked_subcommand is not None:
+        return
+    if not app:
+        raise typer.BadParameter("--app module:receiver is required", param_hint="--app")
+    receiver = load_receiver(app)
+    try:
+        if worker:
+            _run(_work(receiver, concurrency))
+        else:
+            _run(_serve(receiver, host, port, process=not no_process))
+    except HookwiseError as exc:
+        raise _fail(exc) from exc
+
+
+async def _serve(receiver: Receiver, host: str, port: int, *, process: bool) -> None:
+    service = ReceiverService(receiver, host=host, port=port, process=process)
+    await service.start()
+    mode = "processing in this process" if process else "receive only"
+    typer.echo(f"hookwise receive: listening on {service.url} ({receiver.inbox!r}, {mode})")
+    try:
+        await service.wait()
+    finally:
+        await service.stop()
+
+
+async def _work(receiver: Receiver, concurrency: int) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    typer.echo(f"hookwise receive --worker: processing {receiver.inbox!r}")
+    await work(receiver, stop, processor=Processor(receiver, concurrency=concurrency))
+
+
+def _row(item: InboxItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "key": item.dedupe_key,
+        "event_type": item.event_type,
+        "source": item.source,
+        "state": str(item.state),
+        "attempts": item.attempts,
+        "last_error": item.last_error,
+        "received_at": item.received_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+    }
+
+
+async def _with_inbox(inbox: Inbox, use: Callable[[Inbox], Awaitable[T]]) -> T:
+    await inbox.open()
+    try:
+        return await use(inbox)
+    finally:
+        await inbox.close()
+
+
+@dead_app.command("list")
+def dead_list(
+    ctx: typer.Context,
+    app: AppOption = None,
+    inbox: InboxOption = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List dead items, oldest first, with their last error."""
+    target = _inbox(ctx, app, inbox)
+    try:
+        items: list[InboxItem] = _run(_with_inbox(target, lambda ib: ib.items(State.DEAD, limit)))
+    except HookwiseError as exc:
+        raise _fail(exc) from exc
+    for item in items:
+        row = _row(item)
+        if as_json:
+            typer.echo(orjson.dumps(row).decode())
+        else:
+            typer.echo(
+                f"{row['id']}  {row['event_type'] or '-'}  key={row['key']}"
+                f"  attempts={row['attempts']}  {row['last_error']}"
+            )
+    if not as_json:
+        typer.echo(f"{len(items)} dead item(s)")
+
+
+@dead_app.command("retry")
+def dead_retry(
+    ctx: typer.Context,
+    ids: Annotated[list[str] | None, typer.Argument(help="Item ids to retry.")] = None,
+    all_items: Annotated[bool, typer.Option("--all", help="Retry every dead item.")] = False,
+    app: AppOption = None,
+    inbox: InboxOption = None,
+) -> None:
+    """Put dead items back in the queue with a fresh retry budget."""
+    if not ids and not all_items:
+        raise typer.BadParameter("name item ids, or pass --all")
+    target = _inbox(ctx, app, inbox)
+    try:
+        count: int = _run(_with_inbox(target, lambda ib: ib.retry(None if all_items else ids)))
+    except HookwiseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{count} item(s) queued again")
+
+
+@receive_app.command("status")
+def status(ctx: typer.Context, app: AppOption = None, inbox: InboxOption = None) -> None:
+    """How many items are in each state, as JSON."""
+    target = _inbox(ctx, app, inbox)
+    try:
+        counts: dict[State, int] = _run(_with_inbox(target, lambda ib: ib.counts()))
+    except HookwiseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(orjson.dumps({str(k): v for k, v in counts.items()}).decode())
+
+
+@receive_app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than_days: Annotated[float, typer.Option(help="Delete done items older than this.")] = 7,
+    app: AppOption = None,
+    inbox: InboxOption = None,
+) -> None:
+    """Delete done items (and settled expectations) older than --older-than-days."""
+    target = _inbox(ctx, app, inbox)
+    before = datetime.now(UTC) - timedelta(days=older_than_days)
+    try:
+        count: int = _run(_with_inbox(target, lambda ib: ib.prune(before)))
+    except HookwiseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{count} done item(s) deleted")

@@ -1,0 +1,298 @@
+"""The receiver: verify, persist, ACK. Everything else happens in the background.
+
+``Receiver.handle(body, headers)`` is the one code path every adapter (ASGI, WSGI, Django)
+calls. Its order is fixed: size → signature → JSON → dedupe key → known id → inbox → 200.
+It never runs a handler; the ``Processor`` does that from the inbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
+from hookwise.domain.schedule import RetrySchedule
+from hookwise.receiver.adapters.asgi import ASGIReceiver
+from hookwise.receiver.adapters.wsgi import WSGIReceiver
+from hookwise.receiver.errors import BadPayload, InboxUnavailable
+from hookwise.receiver.event import Handler
+from hookwise.receiver.fetcher import Fetcher
+from hookwise.receiver.inbox import Inbox, NewItem, open_inbox
+from hookwise.receiver.reply import Reply
+from hookwise.receiver.verify import DEFAULT_TOLERANCE_SECONDS, lower_headers, make_verifier
+from hookwise.receiver.worker import background
+
+log = logging.getLogger("hookwise.receiver")
+
+H = TypeVar("H", bound=Handler)
+DedupeKey = str | Callable[[dict[str, Any]], object] | None
+KnownIds = Collection[str] | Callable[[str], bool | Awaitable[bool]] | Literal["expected"] | None
+
+MAX_BODY_BYTES = 1 << 20
+DEFAULT_HANDLER_RETRIES: tuple[float, ...] = (1, 5, 30, 120, 600, 1800)
+TERMINAL_STATUSES = frozenset(
+    {"completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"}
+)
+# Never written to the inbox: credentials of the caller, not part of the webhook.
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def field_value(payload: Mapping[str, Any], path: str) -> str | None:
+    """The value at a dotted ``path`` of the payload (``"data.task_id"``), as text."""
+    node: Any = payload
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, str | int) or node == "":
+        return None
+    return str(node)
+
+
+def event_type_of(payload: Mapping[str, Any]) -> str:
+    """The event type: ``event`` (hookwise, most APIs) or ``type`` (Standard Webhooks)."""
+    for name in ("event", "type"):
+        value = payload.get(name)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadPayload("the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise BadPayload("the body must be a JSON object")
+    return payload
+
+
+class Receiver:
+    """A webhook receiver: give it an inbox and a secret, register handlers, mount an adapter.
+
+    - ``secret``: one secret, or a list during a rotation (any may match). ``None`` only for
+      senders that do not sign, and then ``known_ids`` is required.
+    - ``dedupe_key``: None (the ``webhook-id`` header), a field of the body (dotted path,
+      e.g. ``"workflow_id"``), or a callable of the parsed body.
+    - ``known_ids``: None (accept all), a collection, a (sync or async) predicate, or
+      ``"expected"`` (only ids registered with ``expect``); unknown ids get 404.
+      ``known_id_key`` says which id is checked (default: the dedupe key).
+    - ``on_inbox_down``: ``"503"`` asks the sender to retry when the inbox cannot be written
+      (the default); ``"200"`` ACKs anyway and logs, for senders that can replay.
+    - ``api_key`` / ``api_base_url``: used to fetch truncated results and poll status URLs.
+    - ``retry_schedule``: seconds before each handler retry; an item is dead after the last.
+    """
+
+    def __init__(
+        self,
+        *,
+        inbox: Inbox | str,
+        secret: str | Sequence[str] | None,
+        dedupe_key: DedupeKey = None,
+        known_ids: KnownIds = None,
+        known_id_key: DedupeKey = None,
+        tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        on_inbox_down: Literal["503", "200"] = "503",
+        api_key: str | None = None,
+        api_base_url: str | None = None,
+        http_timeout: float = 10.0,
+        retry_schedule: Sequence[float] = DEFAULT_HANDLER_RETRIES,
+        terminal_statuses: Collection[str] = TERMINAL_STATUSES,
+    ) -> None:
+        if secret is None and known_ids is None:
+            raise ValueError("an unsigned receiver (secret=None) must check known_ids")
+        if on_inbox_down not in ("503", "200"):
+            raise ValueError('on_inbox_down must be "503" or "200"')
+        if max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        self.inbox: Inbox = open_inbox(inbox) if isinstance(inbox, str) else inbox
+        self.verifier = None if secret is None else make_verifier(secret, tolerance)
+        self.dedupe_key = dedupe_key
+        self.known_ids = known_ids
+        self.known_id_key = known_id_key if known_id_key is not None else dedupe_key
+        self.max_body_bytes = max_body_bytes
+        self.on_inbox_down = on_inbox_down
+        self.retry = RetrySchedule.parse(retry_schedule, "retry_schedule")
+        self.terminal_statuses = frozenset(terminal_statuses)
+        self.fetcher = Fetcher(api_key=api_key, base_url=api_base_url, timeout=http_timeout)
+        self._handlers: list[tuple[str, Handler]] = []
+        self._opened = False
+
+    def __repr__(self) -> str:
+        return f"Receiver(inbox={self.inbox!r}, handlers={len(self._handlers)})"
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def on(self, *event_types: str) -> Callable[[H], H]:
+        """Register a handler for event types: exact (``job.completed``), ``job.*`` or ``*``."""
+        if not event_types:
+            raise ValueError("name at least one event type, or '*'")
+
+        def register(fn: H) -> H:
+            self._handlers.extend((pattern, fn) for pattern in event_types)
+            return fn
+
+        return register
+
+    def handlers_for(self, event_type: str) -> list[Handler]:
+        """The handlers an event of ``event_type`` runs, in registration order, each once."""
+        out: list[Handler] = []
+        for pattern, fn in self._handlers:
+            if fn not in out and (pattern == event_type or fnmatchcase(event_type, pattern)):
+                out.append(fn)
+        return out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the inbox (tables are created if needed); called lazily by ``handle``."""
+        if not self._opened:
+            await self.inbox.open()
+            self._opened = True
+
+    async def close(self) -> None:
+        """Close the inbox and the HTTP client."""
+        self._opened = False
+        await self.fetcher.aclose()
+        await self.inbox.close()
+
+    @asynccontextmanager
+    async def running(self, *, process: bool = True, reconcile: bool = True) -> AsyncIterator[None]:
+        """Open the inbox and, while inside, process items and reconcile expected jobs."""
+        async with background(self, process=process, reconcile=reconcile):
+            yield
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
+        """A FastAPI/Starlette ``lifespan``: ``FastAPI(lifespan=receiver.lifespan)``."""
+        async with self.running():
+            yield
+
+    def asgi(self, *, process: bool = True, reconcile: bool = True) -> ASGIReceiver:
+        """This receiver as an ASGI app (uvicorn, or mounted in FastAPI / Starlette)."""
+        return ASGIReceiver(self, process=process, reconcile=reconcile)
+
+    def wsgi(self, *, process: bool = True, reconcile: bool = True) -> WSGIReceiver:
+        """This receiver as a WSGI app (Flask, gunicorn); async work runs on a loop thread."""
+        return WSGIReceiver(self, process=process, reconcile=reconcile)
+
+    # -- the request path --------------------------------------------------------------------
+
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> Reply:
+        """Verify, persist and answer one webhook request. Never runs a handler."""
+        if len(body) > self.max_body_bytes:
+            return Reply.error(PayloadTooLarge(f"body over {self.max_body_bytes} bytes"))
+        hdrs = lower_headers(headers)
+        try:
+            if self.verifier is not None:
+                # When a webhook-id is present it was verified: it is covered by the signature.
+                self.verifier.verify(body, hdrs)
+            payload = _parse(body)
+            key = self._dedupe(payload, hdrs.get("webhook-id"), body)
+            known = await self._is_known(payload, key)
+        except HookwiseError as exc:
+            return Reply.error(exc)
+        except Exception:
+            log.exception("known_ids or dedupe_key raised; asking the sender to retry")
+            return Reply.json(503, {"error": {"code": "check_failed", "message": "retry later"}})
+        if not known:
+            return Reply.error(NotFound("webhook id", key), 404)
+        stored = {k: v for k, v in hdrs.items() if k not in _SECRET_HEADERS}
+        return await self._persist(NewItem(key, event_type_of(payload), body, stored))
+
+    async def _persist(self, item: NewItem) -> Reply:
+        try:
+            item_id = await self.accept(item)
+        except InboxUnavailable as exc:
+            if self.on_inbox_down == "200":
+                log.error("inbox down, ACKed %s without storing it: %s", item.dedupe_key, exc)
+                return Reply.json(200, {"status": "accepted", "stored": False})
+            log.error("inbox down, answered 503 for %s: %s", item.dedupe_key, exc)
+            return Reply.error(exc, 503, (("retry-after", "5"),))
+        if item_id is None:
+            return Reply.json(200, {"status": "duplicate"})
+        return Reply.json(200, {"status": "accepted", "id": item_id})
+
+    async def accept(self, item: NewItem) -> str | None:
+        """Store one item (the path shared by webhooks and polled results); None if a duplicate."""
+        if not self._opened:
+            await self.open()
+        return await self.inbox.insert(item)
+
+    def _dedupe(self, payload: dict[str, Any], webhook_id: str | None, body: bytes) -> str:
+        spec = self.dedupe_key
+        if spec is None:
+            if webhook_id:
+                return webhook_id
+            fallback = field_value(payload, "id")
+            return fallback or "sha256:" + hashlib.sha256(body).hexdigest()
+        return _key_from(spec, payload)
+
+    async def _is_known(self, payload: dict[str, Any], key: str) -> bool:
+        check = self.known_ids
+        if check is None:
+            return True
+        spec = self.known_id_key
+        ident = key if spec is None else _key_from(spec, payload)
+        if check == "expected":
+            return await self._expected(ident)
+        if callable(check):
+            answer = check(ident)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            return bool(answer)
+        return ident in check
+
+    async def _expected(self, ident: str) -> bool:
+        if not self._opened:
+            await self.open()
+        return await self.inbox.expectation(ident) is not None
+
+    # -- expected jobs -----------------------------------------------------------------------
+
+    async def expect(
+        self,
+        ident: str,
+        *,
+        status_url: str,
+        deadline: datetime | timedelta | float,
+        event_type: str | None = None,
+    ) -> None:
+        """Expect a webhook for ``ident`` by ``deadline``; after it, the reconciler polls.
+
+        ``ident`` is the dedupe key the webhook will carry (e.g. the ``job_id`` or
+        ``workflow_id`` when that is the ``dedupe_key``). ``deadline`` is a datetime, a
+        timedelta from now, or seconds from now.
+        """
+        if isinstance(deadline, datetime):
+            if deadline.tzinfo is None:
+                raise ValueError("deadline must be timezone-aware")
+            when = deadline.astimezone(UTC)
+        else:
+            delta = deadline if isinstance(deadline, timedelta) else timedelta(seconds=deadline)
+            when = datetime.now(UTC) + delta
+        if not self._opened:
+            await self.open()
+        await self.inbox.expect(ident, status_url, when, event_type)
+
+
+def _key_from(spec: str | Callable[[dict[str, Any]], object], payload: dict[str, Any]) -> str:
+    if isinstance(spec, str):
+        value = field_value(payload, spec)
+        if value is None:
+            raise BadPayload(f"missing {spec}", details={"field": spec})
+        return value
+    found = spec(payload)
+    if found is None or found == "":
+        raise BadPayload("the dedupe key function found no key")
+    return str(found)

@@ -1,0 +1,52 @@
+"""The one frozen Settings object, read from ``HOOKWISE_*`` variables once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite:///" + str(Path("hookwise-data") / "hookwise.db")
+
+
+class Settings(BaseSettings):
+    """Service settings; each is an environment variable ``HOOKWISE_<NAME>`` and a CLI flag."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKWISE_", frozen=True, extra="ignore")
+
+    db: str = Field(DEFAULT_DB, description="sqlite:///path/file.db or postgresql://…")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_networks: str = Field(
+        "", description="CIDRs the SSRF guard lets through, e.g. 127.0.0.0/8,::1/128"
+    )
+    secret_key: SecretStr | None = Field(None, description="encrypts endpoint secrets at rest")
+    public_url: str | None = Field(None, description="base URL used in links sent to customers")
+
+    max_payload_bytes: int = 1_048_576
+    auto_pause_after: int = 10
+    retry_after_cap_seconds: float = 3600.0
+    default_timeout_seconds: float = 10.0
+    default_max_in_flight: int = 64
+
+    worker_concurrency: int = 256
+    claim_batch: int = 200
+    lease_seconds: float = 60.0
+    poll_interval_seconds: float = 1.0
+    workers_in_process: int = 1
+
+    rate_limit_per_key: float = 0.0
+    retention_days: float = 0.0
+
+    @field_validator("db")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
+            raise ValueError("HOOKWISE_DB must start with sqlite:/// or postgresql://")
+        return v
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the store is PostgreSQL (cluster mode)."""
+        return self.db.startswith(("postgresql://", "postgres://"))

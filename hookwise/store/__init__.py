@@ -1,0 +1,29 @@
+"""The store: the Store protocol and its SQLite and PostgreSQL implementations."""
+
+from __future__ import annotations
+
+from hookwise.domain.secretbox import SecretBox
+from hookwise.store.base import Enqueued, QueueStats, Store
+from hookwise.store.migrate import ensure_migrated
+
+
+async def open_store(
+    db_url: str, *, secret_key: str | None = None, migrate: bool = True
+) -> Store:
+    """Open the store a ``HOOKWISE_DB`` URL names, migrating it first when ``migrate``."""
+    ensure_migrated(db_url, auto=migrate)
+    box = SecretBox(secret_key) if secret_key else None
+    store: Store
+    if db_url.startswith("sqlite:///"):
+        from hookwise.store.sqlite import SqliteStore
+
+        store = SqliteStore(db_url, secret_box=box)
+    else:
+        from hookwise.store.postgres import PostgresStore
+
+        store = PostgresStore(db_url, secret_box=box)
+    await store.open()
+    return store
+
+
+__all__ = ["Enqueued", "QueueStats", "Store", "open_store"]

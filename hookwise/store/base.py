@@ -1,0 +1,217 @@
+"""The Store protocol: the domain operations every backend offers.
+
+The engine and the API talk to this interface only; ``sqlite`` and ``postgres`` implement it.
+Operations are named for what they mean (``enqueue_message``, ``claim_due``,
+``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from hookwise.domain.models import (
+    ApiKey,
+    App,
+    Attempt,
+    AttemptResult,
+    ClaimedDelivery,
+    Delivery,
+    DeliveryFilter,
+    Endpoint,
+    EventType,
+    Message,
+    NewEndpoint,
+    NewMessage,
+    Page,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """The result of ``enqueue_message``: the message and whether it is new (not a duplicate)."""
+
+    message: Message
+    created: bool
+    delivery_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Counts for ``/metrics`` and the dashboard."""
+
+    pending: int
+    due: int
+    held: int
+    in_flight: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Every operation hookwise needs from its database."""
+
+    # lifecycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect (and check the schema is migrated)."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the database cannot be reached."""
+
+    # api keys --------------------------------------------------------------------------
+    async def create_api_key(
+        self, *, key_id: str, name: str, key_hash: str, prefix: str, app_id: str | None
+    ) -> ApiKey: ...
+
+    async def get_api_key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_api_keys(
+        self, *, app_id: str | None, limit: int, cursor: str | None
+    ) -> Page[ApiKey]: ...
+
+    async def delete_api_key(self, key_id: str) -> ApiKey: ...
+
+    # apps ------------------------------------------------------------------------------
+    async def create_app(
+        self, *, name: str, uid: str | None, metadata: dict[str, Any], results_inline_budget: int
+    ) -> App: ...
+
+    async def get_app(self, app_id_or_uid: str) -> App: ...
+
+    async def list_apps(self, *, limit: int, cursor: str | None) -> Page[App]: ...
+
+    async def update_app(self, app_id: str, changes: dict[str, Any]) -> App: ...
+
+    async def delete_app(self, app_id: str) -> None:
+        """Delete the app and everything it owns."""
+
+    # event types -----------------------------------------------------------------------
+    async def create_event_type(
+        self, *, name: str, description: str, schema: dict[str, Any] | None
+    ) -> EventType: ...
+
+    async def get_event_type(self, name: str) -> EventType: ...
+
+    async def list_event_types(
+        self, *, limit: int, cursor: str | None, include_archived: bool
+    ) -> Page[EventType]: ...
+
+    async def update_event_type(self, name: str, changes: dict[str, Any]) -> EventType: ...
+
+    async def delete_event_type(self, name: str) -> None: ...
+
+    # endpoints -------------------------------------------------------------------------
+    async def create_endpoint(self, new: NewEndpoint) -> Endpoint: ...
+
+    async def get_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint: ...
+
+    async def list_endpoints(
+        self, app_id: str, *, limit: int, cursor: str | None, kind: str = "endpoint"
+    ) -> Page[Endpoint]: ...
+
+    async def update_endpoint(
+        self, app_id: str, endpoint_id: str, changes: dict[str, Any]
+    ) -> Endpoint:
+        """Change fields. ``status: paused`` holds pending deliveries; ``status: active``
+        resets ``consecutive_failures`` and makes held deliveries due now."""
+
+    async def delete_endpoint(self, app_id: str, endpoint_id: str) -> None:
+        """Delete it; its pending and held deliveries become ``canceled``."""
+
+    async def rotate_endpoint_secret(
+        self, app_id: str, endpoint_id: str, new_secret: str, old_valid_until: float
+    ) -> Endpoint: ...
+
+    async def recover_endpoint(self, app_id: str, endpoint_id: str, since: float) -> int:
+        """Re-queue the endpoint's failed deliveries created since ``since``; return how many."""
+
+    async def job_target_endpoint(self, app_id: str, url: str, secret: str) -> Endpoint:
+        """The hidden endpoint that delivers to a job's one-off ``webhook_url`` (created once)."""
+
+    # messages --------------------------------------------------------------------------
+    async def enqueue_message(self, new: NewMessage) -> Enqueued:
+        """Commit the message and one delivery per matching endpoint in one transaction.
+
+        Deduplicates on ``(app_id, event_id)``: a repeat returns the first message with
+        ``created=False``. Deliveries to paused endpoints are created ``held``.
+        """
+
+    async def get_message(self, app_id: str, message_id: str) -> Message: ...
+
+    async def list_messages(
+        self,
+        app_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        event_type: str | None = None,
+        tag: str | None = None,
+        job_id: str | None = None,
+    ) -> Page[Message]: ...
+
+    async def resend_message(
+        self, app_id: str, message_id: str, endpoint_id: str | None = None
+    ) -> int:
+        """Make the message's deliveries due now with a fresh schedule (trigger ``manual``)."""
+
+    # deliveries and attempts -----------------------------------------------------------
+    async def get_delivery(self, app_id: str, delivery_id: str) -> Delivery: ...
+
+    async def list_deliveries(
+        self, app_id: str, f: DeliveryFilter, *, limit: int, cursor: str | None
+    ) -> Page[Delivery]: ...
+
+    async def list_attempts(
+        self, app_id: str, f: DeliveryFilter, *, limit: int, cursor: str | None
+    ) -> Page[Attempt]: ...
+
+    async def get_attempt(self, app_id: str, attempt_id: str) -> Attempt: ...
+
+    # the delivery engine's hot path ----------------------------------------------------
+    async def claim_due(
+        self, *, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due deliveries of active endpoints, oldest due first.
+
+        A leased delivery is invisible to other claims until its lease expires (then it is due
+        again: a dead worker loses nothing). No endpoint gets more leased deliveries, across
+        all workers, than its ``max_in_flight``.
+        """
+
+    async def claim_delivery(
+        self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float
+    ) -> ClaimedDelivery | None:
+        """Lease one given delivery now, whatever its endpoint status (test pings)."""
+
+    async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
+        """Store attempts and move their deliveries on, in one transaction.
+
+        Success resets the endpoint's failure counter; a failure increments it and pauses the
+        endpoint (holding its pending deliveries) once it reaches ``pause_after``, or at once
+        when ``pause_reason`` is set.
+        """
+
+    async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
+        """Give leased deliveries back unattempted, due at ``at`` (rate limit, shutdown)."""
+
+    async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
+        """Reserve ``count`` sends to a rate-limited endpoint; return when the first may go.
+
+        Slots are spaced ``1 / per_second`` apart across all workers.
+        """
+
+    async def next_due_at(self) -> float | None:
+        """When the earliest pending delivery becomes due (None when there is none)."""
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new work may be due (a wake-up) or after ``timeout`` seconds."""
+
+    async def queue_stats(self) -> QueueStats: ...
+
+    # retention -------------------------------------------------------------------------
+    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+        """Delete attempts, and messages whose deliveries are all finished, older than
+        ``older_than``; in batches; return how many rows went."""

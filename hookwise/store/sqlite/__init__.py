@@ -1,0 +1,69 @@
+"""The embedded store: one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hookwise.domain.errors import StoreUnavailable
+from hookwise.domain.secretbox import SecretBox
+from hookwise.store.sqlite.db import Database, path_from_url
+from hookwise.store.sqlite.engine import SqliteEngine
+from hookwise.store.sqlite.jobs import SqliteJobs
+from hookwise.store.sqlite.messages import SqliteMessages
+from hookwise.store.sqlite.resources import SqliteResources
+
+
+class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs):
+    """The Store on one SQLite file; writes on one thread with group commit."""
+
+    def __init__(
+        self, url: str, *, secret_box: SecretBox | None = None, synchronous: str = "FULL"
+    ) -> None:
+        self.url = url
+        self._db = Database(path_from_url(url), synchronous=synchronous)
+        self._box = secret_box
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    async def open(self) -> None:
+        """Start the database threads (the schema must be migrated already)."""
+        self._db.start()
+
+    async def close(self) -> None:
+        """Finish queued writes and close the file."""
+        for w in self._waiters:
+            if not w.done():
+                w.set_result(None)
+        await asyncio.to_thread(self._db.stop)
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the file cannot be read."""
+        try:
+            await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+        except Exception as exc:
+            raise StoreUnavailable(f"SQLite is unavailable: {exc}") from exc
+
+    def _enc(self, secret: str) -> str:
+        return self._box.encrypt(secret) if self._box else secret
+
+    def _dec(self, stored: str) -> str:
+        return self._box.decrypt(stored) if self._box else stored
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, set()
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return at the next wake-up (a commit that made work due) or after ``timeout``."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(fut)
+
+
+__all__ = ["SqliteStore"]

@@ -1,0 +1,153 @@
+"""SQLite access for the async world: one writer thread with group commit, one reader thread.
+
+SQLite allows one writer at a time, so every write goes through a single dedicated thread that
+owns the write connection. The thread takes every operation waiting in its queue (up to a
+batch), runs each inside a SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction and commits once:
+many small writes share one fsync (group commit) while each operation still fails alone. Reads
+use their own connection on a second thread; WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hookwise.domain.errors import StoreUnavailable
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+_GROUP_MAX = 256
+_STOP = object()
+
+
+def connect(path: str, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """A connection with the settings hookwise relies on (WAL, busy timeout, autocommit)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+def path_from_url(url: str) -> str:
+    """The file path of a ``sqlite:///path`` URL (``sqlite:////abs`` for absolute paths)."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url}")
+    return url[len("sqlite:///") :]
+
+
+class Database:
+    """The writer thread, the reader thread and their connections."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookwise-sqlite-r")
+        self._read_conn: sqlite3.Connection | None = None
+
+    def start(self) -> None:
+        """Open the connections and start the writer thread."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        write_conn = connect(self.path, synchronous=self._synchronous)
+        self._read_conn = connect(self.path, synchronous=self._synchronous)
+        self._thread = threading.Thread(
+            target=self._writer_loop, args=(write_conn,), name="hookwise-sqlite-w", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish queued writes, then close everything."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+        self._reader.shutdown(wait=True)
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+
+    async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in a transaction on the writer thread; its result once committed."""
+        if self._thread is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((op, fut, loop))
+        return await fut
+
+    async def read(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` on the reader connection."""
+        conn = self._read_conn
+        if conn is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, op, conn)
+
+    def _writer_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < _GROUP_MAX:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._run_group(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_group(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, _fut, _loop in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = op(conn)
+                except BaseException as exc:  # the op fails alone; the group goes on
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((True, result))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            err = StoreUnavailable(f"SQLite write failed: {exc}")
+            err.__cause__ = exc
+            outcomes = [(False, err)] * len(batch)
+        for (ok, value), (_op, fut, loop) in zip(outcomes, batch, strict=True):
+            loop.call_soon_threadsafe(_settle, fut, ok, value)
+
+
+def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if fut.done():
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)

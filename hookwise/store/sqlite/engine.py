@@ -1,0 +1,294 @@
+"""SQLite: the delivery engine's hot path (claim, record, release) and retention."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+from hookwise.domain.models import AttemptResult, ClaimedDelivery
+from hookwise.domain.secretbox import SecretBox
+from hookwise.store import rows
+from hookwise.store.base import QueueStats
+from hookwise.store.sqlite.db import Database
+
+_CLAIMED_COLUMNS = (
+    "d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count, d.retry_base,"
+    " d.trigger, m.body, m.created_at AS msg_created_at, e.url, e.secret, e.previous_secrets,"
+    " e.headers, e.timeout_seconds, e.retry_schedule, e.rate_limit_per_second"
+)
+_SCAN_FACTOR = 4
+
+
+class SqliteEngine:
+    """Claiming, recording and releasing deliveries."""
+
+    _db: Database
+    _box: SecretBox | None
+
+    def _wake(self) -> None:
+        raise NotImplementedError
+
+    def _dec(self, stored: str) -> str:
+        raise NotImplementedError
+
+    async def claim_due(
+        self, *, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedDelivery]:
+        return await self._db.write(lambda c: self._claim(c, worker_id, limit, lease_seconds))
+
+    def _claim(
+        self, c: sqlite3.Connection, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedDelivery]:
+        now = time.time()
+        in_flight = {
+            r[0]: r[1]
+            for r in c.execute(
+                "SELECT endpoint_id, count(*) FROM deliveries WHERE lease_owner IS NOT NULL"
+                " AND status = 'pending' AND next_attempt_at > ? GROUP BY endpoint_id",
+                (now,),
+            )
+        }
+        saturated = [
+            r[0]
+            for r in c.execute(
+                "SELECT id, max_in_flight FROM endpoints WHERE id IN (SELECT value FROM"
+                " json_each(?))",
+                (rows.dumps(list(in_flight)),),
+            )
+            if in_flight[r[0]] >= r[1]
+        ]
+        candidates = c.execute(
+            "SELECT d.app_id, d.id, d.endpoint_id, e.max_in_flight FROM deliveries d"
+            " JOIN endpoints e ON e.id = d.endpoint_id AND e.status = 'active'"
+            " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
+            " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY d.next_attempt_at LIMIT ?",
+            (now, rows.dumps(saturated), limit * _SCAN_FACTOR),
+        ).fetchall()
+        chosen: list[tuple[str, str]] = []
+        taken: dict[str, int] = defaultdict(int)
+        for r in candidates:
+            ep = r["endpoint_id"]
+            if in_flight.get(ep, 0) + taken[ep] >= r["max_in_flight"]:
+                continue
+            taken[ep] += 1
+            chosen.append((r["app_id"], r["id"]))
+            if len(chosen) >= limit:
+                break
+        if not chosen:
+            return []
+        return self._lease(c, chosen, worker_id, now, lease_seconds)
+
+    def _lease(
+        self,
+        c: sqlite3.Connection,
+        chosen: list[tuple[str, str]],
+        worker_id: str,
+        now: float,
+        lease_seconds: float,
+    ) -> list[ClaimedDelivery]:
+        until = now + lease_seconds
+        c.executemany(
+            "UPDATE deliveries SET lease_owner = ?, next_attempt_at = ? WHERE app_id = ?"
+            " AND id = ?",
+            [(worker_id, until, a, d) for a, d in chosen],
+        )
+        ids = rows.dumps([d for _, d in chosen])
+        out = c.execute(
+            f"SELECT {_CLAIMED_COLUMNS} FROM deliveries d"
+            " JOIN messages m ON m.app_id = d.app_id AND m.id = d.message_id"
+            " JOIN endpoints e ON e.id = d.endpoint_id"
+            " WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.id",
+            (ids,),
+        ).fetchall()
+        return [rows.claimed(r, now, self._dec) for r in out]
+
+    async def claim_delivery(
+        self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float
+    ) -> ClaimedDelivery | None:
+        def op(c: sqlite3.Connection) -> ClaimedDelivery | None:
+            now = time.time()
+            r = c.execute(
+                "SELECT 1 FROM deliveries WHERE app_id = ? AND id = ? AND status IN"
+                " ('pending', 'held') AND (lease_owner IS NULL OR next_attempt_at <= ?)",
+                (app_id, delivery_id, now),
+            ).fetchone()
+            if r is None:
+                return None
+            got = self._lease(c, [(app_id, delivery_id)], worker_id, now, lease_seconds)
+            return got[0] if got else None
+
+        return await self._db.write(op)
+
+    async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
+        if results:
+            resumed = await self._db.write(lambda c: _record(c, results, pause_after))
+            if resumed:
+                self._wake()
+
+    async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
+        if not claims:
+            return
+
+        def op(c: sqlite3.Connection) -> None:
+            c.executemany(
+                "UPDATE deliveries SET lease_owner = NULL, next_attempt_at = ? WHERE app_id = ?"
+                " AND id = ? AND status IN ('pending', 'held')",
+                [(at, x.app_id, x.delivery_id) for x in claims],
+            )
+
+        await self._db.write(op)
+        self._wake()
+
+    async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
+        interval = 1.0 / per_second
+
+        def op(c: sqlite3.Connection) -> float:
+            now = time.time()
+            r = c.execute(
+                "UPDATE endpoints SET rl_next_at = max(rl_next_at, ?) + ? WHERE id = ?"
+                " RETURNING rl_next_at",
+                (now, count * interval, endpoint_id),
+            ).fetchone()
+            return now if r is None else float(r[0]) - count * interval
+
+        return await self._db.write(op)
+
+    async def next_due_at(self) -> float | None:
+        def op(c: sqlite3.Connection) -> float | None:
+            r = c.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+            ).fetchone()
+            return None if r is None or r[0] is None else float(r[0])
+
+        return await self._db.read(op)
+
+    async def queue_stats(self) -> QueueStats:
+        def op(c: sqlite3.Connection) -> QueueStats:
+            now = time.time()
+            r = c.execute(
+                "SELECT"
+                " sum(status = 'pending'),"
+                " sum(status = 'pending' AND next_attempt_at <= ?),"
+                " sum(status = 'held'),"
+                " sum(status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at > ?)"
+                " FROM deliveries WHERE status IN ('pending', 'held')",
+                (now, now),
+            ).fetchone()
+            return QueueStats(*(int(x or 0) for x in r))
+
+        return await self._db.read(op)
+
+    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+        def op(c: sqlite3.Connection) -> int:
+            n = c.execute(
+                "DELETE FROM attempts WHERE rowid IN (SELECT rowid FROM attempts"
+                " WHERE started_at < ? LIMIT ?)",
+                (older_than, batch),
+            ).rowcount
+            old = c.execute(
+                "SELECT app_id, id FROM messages m WHERE created_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.app_id = m.app_id AND d.message_id = m.id"
+                " AND d.status IN ('pending', 'held')) LIMIT ?",
+                (older_than, batch),
+            ).fetchall()
+            pairs = [(r[0], r[1]) for r in old]
+            c.executemany("DELETE FROM deliveries WHERE app_id = ? AND message_id = ?", pairs)
+            c.executemany("DELETE FROM message_tags WHERE app_id = ? AND message_id = ?", pairs)
+            c.executemany("DELETE FROM messages WHERE app_id = ? AND id = ?", pairs)
+            return n + len(pairs)
+
+        total = 0
+        while True:
+            n = await self._db.write(op)
+            total += n
+            if n == 0:
+                return total
+
+
+def _record(c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int) -> bool:
+    """Insert the attempts, move deliveries on, count endpoint failures. True if anything is due
+    again at once (a failure whose retry is already due)."""
+    now = time.time()
+    attempt_rows = []
+    done, retry, failed = [], [], []
+    for res in results:
+        cl = res.claimed
+        number = cl.attempt_count + 1
+        started = res.started_at.timestamp()
+        attempt_rows.append(
+            (cl.app_id, res.attempt_id, cl.delivery_id, cl.message_id, cl.endpoint_id,
+             cl.job_id, number, "succeeded" if res.succeeded else "failed", res.status_code,
+             res.response_body, res.error_message, res.duration_ms, started, cl.url, cl.trigger)
+        )  # fmt: skip
+        key = (number, started, res.status_code, now)
+        if res.succeeded:
+            done.append((*key, cl.app_id, cl.delivery_id))
+        elif res.next_attempt_at is not None:
+            retry.append((*key, res.next_attempt_at.timestamp(), cl.app_id, cl.delivery_id))
+        else:
+            failed.append((*key, cl.app_id, cl.delivery_id))
+    c.executemany(
+        "INSERT INTO attempts (app_id, id, delivery_id, message_id, endpoint_id, job_id,"
+        " attempt_number, status, response_status_code, response_body, error_message,"
+        " duration_ms, started_at, url, trigger) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        attempt_rows,
+    )
+    base = (
+        "UPDATE deliveries SET attempt_count = ?, last_attempt_at = ?, last_status_code = ?,"
+        " updated_at = ?, lease_owner = NULL, trigger = 'scheduled', "
+    )
+    c.executemany(
+        base + "status = 'succeeded', next_attempt_at = NULL WHERE app_id = ? AND id = ?"
+        " AND status IN ('pending', 'held')",
+        done,
+    )
+    c.executemany(
+        base + "next_attempt_at = ? WHERE app_id = ? AND id = ? AND status IN ('pending','held')",
+        retry,
+    )
+    c.executemany(
+        base + "status = 'failed', next_attempt_at = NULL WHERE app_id = ? AND id = ?"
+        " AND status IN ('pending', 'held')",
+        failed,
+    )
+    _count_failures(c, results, pause_after, now)
+    return bool(retry) and min(r[4] for r in retry) <= now
+
+
+def _count_failures(
+    c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int, now: float
+) -> None:
+    """Per endpoint: reset the counter on success, add failures, pause at the threshold."""
+    per_ep: dict[tuple[str, str], tuple[bool, int, str | None]] = {}
+    for res in results:
+        key = (res.claimed.app_id, res.claimed.endpoint_id)
+        reset, n, reason = per_ep.get(key, (False, 0, None))
+        if res.succeeded:
+            per_ep[key] = (True, 0, reason)
+        elif res.counts_as_failure or res.pause_reason:
+            per_ep[key] = (reset, n + 1, res.pause_reason or reason)
+    for (app_id, ep_id), (reset, n, reason) in per_ep.items():
+        r = c.execute(
+            "UPDATE endpoints SET consecutive_failures = CASE WHEN ? THEN ? ELSE"
+            " consecutive_failures + ? END WHERE app_id = ? AND id = ?"
+            " RETURNING consecutive_failures, status, kind",
+            (reset, n, n, app_id, ep_id),
+        ).fetchone()
+        if r is None or r["status"] != "active" or r["kind"] != "endpoint":
+            continue
+        if reason is None and (n == 0 or r["consecutive_failures"] < pause_after):
+            continue
+        why = reason or f"{r['consecutive_failures']} consecutive failed attempts"
+        c.execute(
+            "UPDATE endpoints SET status = 'paused', paused_reason = ?, updated_at = ?"
+            " WHERE app_id = ? AND id = ?",
+            (why, now, app_id, ep_id),
+        )
+        c.execute(
+            "UPDATE deliveries SET status = 'held', updated_at = ? WHERE app_id = ?"
+            " AND endpoint_id = ? AND status = 'pending'",
+            (now, app_id, ep_id),
+        )

@@ -1,0 +1,206 @@
+"""The schema, declared once in SQLAlchemy Core for Alembic and both backends.
+
+Conventions that keep the schema shardable on the tenant (Citus, ``app_id`` as the
+distribution column): every table that grows carries ``app_id`` first in its primary key and
+every hot query filters by it. Timestamps are float seconds since the epoch (UTC) in both
+dialects, so the hot path does no datetime conversion and attempts can be range-partitioned by
+``started_at``. JSON is stored as text. There are no foreign keys: a distributed table cannot
+keep them across shards, and deletes are done by the store in batches.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("app_id", String(40), nullable=True, index=True),
+    Column("created_at", Float, nullable=False),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("uid", String(200), nullable=True, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("results_inline_budget", Integer, nullable=False, server_default="262144"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("schema", Text, nullable=True),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("events", Text, nullable=False, server_default="[]"),
+    Column("secret", Text, nullable=False),
+    Column("previous_secrets", Text, nullable=False, server_default="[]"),
+    Column("retry_schedule", Text, nullable=False),
+    Column("timeout_seconds", Float, nullable=False),
+    Column("rate_limit_per_second", Float, nullable=True),
+    Column("max_in_flight", Integer, nullable=False),
+    Column("headers", Text, nullable=False, server_default="{}"),
+    Column("status", String(10), nullable=False),
+    Column("paused_reason", Text, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("kind", String(16), nullable=False, server_default="endpoint"),
+    Column("rl_next_at", Float, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("app_id", "id"),
+    Index("ix_endpoints_id", "id", unique=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("event_type", String(256), nullable=False),
+    Column("event_id", String(256), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("tags", Text, nullable=False, server_default="[]"),
+    Column("job_id", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("app_id", "id"),
+    UniqueConstraint("app_id", "event_id", name="uq_messages_event_id"),
+    Index("ix_messages_created", "created_at"),
+)
+
+message_tags = Table(
+    "message_tags",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("tag", String(256), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    PrimaryKeyConstraint("app_id", "tag", "message_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    Column("endpoint_id", String(40), nullable=False),
+    Column("job_id", String(64), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("retry_base", Integer, nullable=False, server_default="0"),
+    Column("trigger", String(10), nullable=False, server_default="scheduled"),
+    Column("next_attempt_at", Float, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_attempt_at", Float, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("app_id", "id"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_message", "app_id", "message_id"),
+    Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
+    Index("ix_deliveries_job", "app_id", "job_id"),
+    Index("ix_deliveries_leased", "endpoint_id", postgresql_where=text("lease_owner IS NOT NULL"),
+          sqlite_where=text("lease_owner IS NOT NULL")),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("delivery_id", String(40), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    Column("endpoint_id", String(40), nullable=False),
+    Column("job_id", String(64), nullable=True),
+    Column("attempt_number", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("response_status_code", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("trigger", String(10), nullable=False),
+    PrimaryKeyConstraint("app_id", "id"),
+    Index("ix_attempts_message", "app_id", "message_id"),
+    Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
+    Index("ix_attempts_job", "app_id", "job_id"),
+    Index("ix_attempts_delivery", "app_id", "delivery_id"),
+    Index("ix_attempts_started", "started_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("type", String(200), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("total", Integer, nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("webhook_endpoint_id", String(40), nullable=True),
+    Column("item_events", Boolean, nullable=False, server_default=text("false")),
+    Column("custom", Text, nullable=False, server_default="{}"),
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("summary", Text, nullable=True),
+    Column("succeeded", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+    PrimaryKeyConstraint("app_id", "id"),
+    Index("ix_jobs_created", "app_id", "created_at"),
+)
+
+job_results = Table(
+    "job_results",
+    metadata,
+    Column("app_id", String(40), nullable=False),
+    Column("job_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("item_id", String(256), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("app_id", "job_id", "item_id"),
+    Index("ix_job_results_seq", "app_id", "job_id", "seq", unique=True),
+)

@@ -1,0 +1,137 @@
+"""Fixtures: real SQLite files, a real PostgreSQL server, real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from hookwise.composition import Services, open_services
+from hookwise.settings import Settings
+from tests.pg import BACKENDS, postgres_url_for
+from tests.receivers import Receiver
+
+LOOPBACK = "127.0.0.0/8,::1/128"
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL database from the template."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hookwise.db'}"
+    return postgres_url_for(request)
+
+
+@pytest.fixture
+def settings_factory(db_url: str) -> Any:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "db": db_url, "allow_networks": LOOPBACK, "poll_interval_seconds": 0.2,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()
+
+
+class Api:
+    """The service under test: a real uvicorn server on loopback plus its Services."""
+
+    def __init__(self, services: Services, base_url: str, admin_key: str) -> None:
+        self.services = services
+        self.base_url = base_url
+        self.admin_key = admin_key
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
+        )
+
+    @property
+    def store(self) -> Any:
+        return self.services.store
+
+    async def app(self, **body: Any) -> dict[str, Any]:
+        r = await self.http.post("/v1/apps", json={"name": "test app", **body})
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def endpoint(self, app_id: str, **body: Any) -> dict[str, Any]:
+        r = await self.http.post(f"/v1/apps/{app_id}/endpoints", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def send(self, app_id: str, event_type: str = "email.sent", payload: Any = None,
+                   **extra: Any) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/v1/apps/{app_id}/messages",
+            json={"event_type": event_type, "payload": payload or {"n": 1}, **extra},
+        )
+        assert r.status_code == 202, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def attempts(self, app_id: str, **params: Any) -> list[dict[str, Any]]:
+        r = await self.http.get(f"/v1/apps/{app_id}/attempts", params={"limit": 1000, **params})
+        assert r.status_code == 200, r.text
+        return list(reversed(r.json()["data"]))
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        await self.services.worker.drain(timeout=timeout)
+
+
+async def start_uvicorn(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def api_factory(settings_factory: Any) -> AsyncIterator[Any]:
+    """Build Api instances (real uvicorn on loopback); workers do not run unless asked."""
+    made: list[tuple[Api, uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def make(*, workers: int = 0, **overrides: Any) -> Api:
+        from hookwise.api.auth import create_key
+
+        services = await open_services(settings_factory(**overrides))
+        _, key = await create_key(services.store, "test admin", None)
+        server, task, base = await start_uvicorn(services.api)
+        api = Api(services, base, key)
+        if workers:
+            services.start_workers(workers)
+        made.append((api, server, task))
+        return api
+
+    yield make
+    for api, server, task in made:
+        await api.http.aclose()
+        server.should_exit = True
+        await task
+        await api.services.close()
+
+
+@pytest.fixture
+async def api(api_factory: Any) -> Api:
+    return await api_factory()  # type: ignore[no-any-return]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hookwise backends: {', '.join(BACKENDS)} (CI={os.environ.get('CI', '')})"
