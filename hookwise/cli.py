@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import signal
-import sys
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -15,12 +16,15 @@ import uvicorn
 
 from hookwise.settings import Settings
 
-app = typer.Typer(help="hookwise: webhooks done properly.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="hookwise: webhooks done properly.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="HOOKWISE_DB: sqlite:///… or postgresql://…")]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="HOOKWISE_DB: sqlite:///… or postgresql://…")
+]
 HostOpt = Annotated[str | None, typer.Option("--host", help="HOOKWISE_HOST")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HOOKWISE_PORT")]
 
@@ -47,8 +51,9 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
-async def _serve(settings: Settings, *, api: bool, workers: int, demo: bool,
-                 concurrency: int | None = None) -> None:
+async def _serve(
+    settings: Settings, *, api: bool, workers: int, demo: bool, concurrency: int | None = None
+) -> None:
     from hookwise.composition import open_services, worker_config
     from hookwise.delivery.ssrf import NetworkPolicy, parse_networks
 
@@ -65,20 +70,33 @@ async def _serve(settings: Settings, *, api: bool, workers: int, demo: bool,
 
         receiver = DemoReceiver()
         receiver.mount(services.api)
-        demo_info = await receiver.seed(services.store, f"http://{_url_host(settings.host)}:{settings.port}")
+        demo_info = await receiver.seed(
+            services.store, f"http://{_url_host(settings.host)}:{settings.port}"
+        )
     try:
         if api:
             config = uvicorn.Config(
-                services.api, host=settings.host, port=settings.port, loop="none",
-                http="httptools", lifespan="off", log_level="warning", access_log=False,
+                services.api,
+                host=settings.host,
+                port=settings.port,
+                loop="none",
+                http="httptools",
+                lifespan="off",
+                log_level="warning",
+                access_log=False,
                 timeout_graceful_shutdown=10,
             )
-            server = uvicorn.Server(config)
+            server = _Server(config)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, server.request_exit)
             if demo_info:
                 _print_demo(settings, demo_info)
             else:
-                typer.echo(f"hookwise listening on http://{_url_host(settings.host)}:{settings.port}"
-                           f" ({'API + workers' if workers else 'API only'}, {_db_label(settings)})")
+                typer.echo(
+                    f"hookwise listening on http://{_url_host(settings.host)}:{settings.port}"
+                    f" ({'API + workers' if workers else 'API only'}, {_db_label(settings)})"
+                )
             if workers:
                 asyncio.get_running_loop().create_task(_start_when_up(server, services, workers))
             await server.serve()
@@ -88,6 +106,18 @@ async def _serve(settings: Settings, *, api: bool, workers: int, demo: bool,
             await _wait_for_signal()
     finally:
         await services.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal capture, which re-raises the signal after shutdown and so
+    would end the process before the workers have drained and the store is closed."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def request_exit(self) -> None:
+        self.should_exit = True
 
 
 async def _start_when_up(server: uvicorn.Server, services: Any, workers: int) -> None:
@@ -113,7 +143,7 @@ def _url_host(host: str) -> str:
 
 
 def _db_label(settings: Settings) -> str:
-    return "PostgreSQL" if settings.is_postgres else f"SQLite {settings.db[len('sqlite:///'):]}"
+    return "PostgreSQL" if settings.is_postgres else f"SQLite {settings.db[len('sqlite:///') :]}"
 
 
 def _print_demo(settings: Settings, info: dict[str, str]) -> None:
@@ -124,21 +154,23 @@ hookwise demo on {base} ({_db_label(settings)})
 The SSRF guard lets loopback through in demo mode, so the endpoint can be this process's own
 receiver at {base}/demo/receiver.
 
-Admin key (shown once): {info['key']}
+Admin key (shown once): {info["key"]}
 
 See the attempts of the three demo events:
-  curl -s -H "Authorization: Bearer {info['key']}" {base}/v1/apps/{info['app_id']}/attempts
+  curl -s -H "Authorization: Bearer {info["key"]}" {base}/v1/apps/{info["app_id"]}/attempts
 Send one more event and see it arrive:
-  curl -s -X POST -H "Authorization: Bearer {info['key']}" -H "Content-Type: application/json" \\
+  curl -s -X POST -H "Authorization: Bearer {info["key"]}" -H "Content-Type: application/json" \\
     -d '{{"event_type": "user.created", "payload": {{"name": "Ada"}}}}' \\
-    {base}/v1/apps/{info['app_id']}/messages
+    {base}/v1/apps/{info["app_id"]}/messages
 """,
     )
 
 
 @app.command()
 def serve(
-    db: DbOpt = None, host: HostOpt = None, port: PortOpt = None,
+    db: DbOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
     demo: Annotated[bool, typer.Option(help="seed a demo app, endpoint and events")] = False,
     workers: Annotated[int, typer.Option(help="delivery workers in this process")] = 1,
 ) -> None:
@@ -235,4 +267,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -60,12 +60,16 @@ class DemoReceiver:
             name="demo", uid=None, metadata={}, results_inline_budget=262_144
         )
         ep = await store.create_endpoint(
-            NewEndpoint(app_id=app.id, url=base_url + DEMO_PATH, secret=self.secret,
-                        description="the demo receiver in this process")
+            NewEndpoint(
+                app_id=app.id,
+                url=base_url + DEMO_PATH,
+                secret=self.secret,
+                description="the demo receiver in this process",
+            )
         )
         for i, event in enumerate(DEMO_EVENTS):
             mid = new_id("msg")
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             await store.enqueue_message(NewMessage(
                 app_id=app.id, event_type=event, body=envelope(event, mid, now, {"demo": i + 1}),
                 message_id=mid, created_at=now,

@@ -32,7 +32,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def settings_factory(db_url: str) -> Any:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "db": db_url, "allow_networks": LOOPBACK, "poll_interval_seconds": 0.2,
+            "db": db_url,
+            "allow_networks": LOOPBACK,
+            "poll_interval_seconds": 0.2,
         }
         values.update(overrides)
         return Settings(**values)
@@ -73,8 +75,9 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    async def send(self, app_id: str, event_type: str = "email.sent", payload: Any = None,
-                   **extra: Any) -> dict[str, Any]:
+    async def send(
+        self, app_id: str, event_type: str = "email.sent", payload: Any = None, **extra: Any
+    ) -> dict[str, Any]:
         r = await self.http.post(
             f"/v1/apps/{app_id}/messages",
             json={"event_type": event_type, "payload": payload or {"n": 1}, **extra},

@@ -42,14 +42,16 @@ class Receiver:
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def answer(self, path: str, *statuses: int, headers: dict[str, str] | None = None,
-               delay: float = 0.0) -> None:
+    def answer(
+        self, path: str, *statuses: int, headers: dict[str, str] | None = None, delay: float = 0.0
+    ) -> None:
         """Queue answers for the next requests to ``path``."""
         for s in statuses:
             self.scripts[path].queue.append((s, headers or {}, delay))
 
-    def always(self, path: str, status: int, *, delay: float = 0.0,
-               headers: dict[str, str] | None = None) -> None:
+    def always(
+        self, path: str, status: int, *, delay: float = 0.0, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer every later request to ``path`` like this."""
         self.scripts[path].default = (status, headers or {}, delay)
 
@@ -63,9 +65,7 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.requests.append(
-            Received(request.path, dict(request.headers), body, time.time())
-        )
+        self.requests.append(Received(request.path, dict(request.headers), body, time.time()))
         async with self._changed:
             self._changed.notify_all()
         script = self.scripts[request.path]

@@ -52,7 +52,9 @@ class BodyLimit:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         resp = errors.error_response(
-            413, "payload_too_large", f"the request body is over {self.limit} bytes",
+            413,
+            "payload_too_large",
+            f"the request body is over {self.limit} bytes",
             {"limit": self.limit},
         )
         await resp(scope, receive, send)

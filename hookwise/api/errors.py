@@ -17,7 +17,10 @@ log = logging.getLogger("hookwise.api")
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A Response in the error shape."""
@@ -48,7 +51,9 @@ def install(app: FastAPI) -> None:
         for e in errors:
             if e.get("type") == "json_invalid":
                 return error_response(
-                    400, "invalid_json", f"the body is not valid JSON: {e.get('msg')}",
+                    400,
+                    "invalid_json",
+                    f"the body is not valid JSON: {e.get('msg')}",
                     {"field": "body"},
                 )
         fields = [
@@ -57,7 +62,9 @@ def install(app: FastAPI) -> None:
         ]
         first = fields[0] if fields else {"field": "body", "message": "invalid"}
         return error_response(
-            422, "validation_error", f"{first['field']}: {first['message']}",
+            422,
+            "validation_error",
+            f"{first['field']}: {first['message']}",
             {"field": first["field"], "errors": fields},
         )
 

@@ -78,8 +78,9 @@ class EndpointPatch(_In):
 
 class RotateIn(_In):
     secret: str | None = Field(None, min_length=8, max_length=200)
-    grace_seconds: float = Field(86_400, ge=0, le=30 * 86_400,
-                                 description="how long the old secret keeps signing")
+    grace_seconds: float = Field(
+        86_400, ge=0, le=30 * 86_400, description="how long the old secret keeps signing"
+    )
 
 
 class RecoverIn(_In):

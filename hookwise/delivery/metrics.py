@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-ATTEMPTS = Counter(
-    "hookwise_attempts_total", "Webhook attempts by outcome", ["outcome"]
-)
+ATTEMPTS = Counter("hookwise_attempts_total", "Webhook attempts by outcome", ["outcome"])
 DELIVERY_LATENCY = Histogram(
     "hookwise_delivery_latency_seconds",
     "From message accepted to its successful attempt",

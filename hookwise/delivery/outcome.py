@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hookwise.delivery.sender import SendResult
 from hookwise.domain.ids import new_id
@@ -12,7 +12,7 @@ from hookwise.domain.schedule import RetrySchedule, retry_after_delay
 
 def decide(claim: ClaimedDelivery, sent: SendResult, *, retry_after_cap: float) -> AttemptResult:
     """The AttemptResult to record for ``sent``."""
-    started_at = datetime.fromtimestamp(sent.started_at, tz=timezone.utc)
+    started_at = datetime.fromtimestamp(sent.started_at, tz=UTC)
     next_at: datetime | None = None
     pause_reason = None
     if not sent.succeeded:
@@ -23,8 +23,9 @@ def decide(claim: ClaimedDelivery, sent: SendResult, *, retry_after_cap: float) 
                 asked = retry_after_delay(sent.retry_after, retry_after_cap)
                 if asked is not None:
                     delay = max(delay, asked)
-            next_at = datetime.fromtimestamp(sent.started_at + sent.duration_ms / 1000 + delay,
-                                             tz=timezone.utc)
+            next_at = datetime.fromtimestamp(
+                sent.started_at + sent.duration_ms / 1000 + delay, tz=UTC
+            )
         if sent.status_code == 410:
             pause_reason = "the endpoint answered 410 Gone"
     return AttemptResult(

@@ -80,7 +80,9 @@ class HttpSender:
         t0 = time.perf_counter()
         headers = dict(claim.headers) if claim.headers else {}
         headers["Content-Type"] = "application/json"
-        headers.update(self._signer(claim.secrets).headers(claim.message_id, int(started), claim.body))
+        headers.update(
+            self._signer(claim.secrets).headers(claim.message_id, int(started), claim.body)
+        )
         try:
             self._policy.check_literal(claim.url)
             async with session.post(

@@ -230,3 +230,134 @@ class DeliveryFilter:
     status: str | None = None
     tag: str | None = None
     job_id: str | None = None
+
+
+# jobs ------------------------------------------------------------------------------------------
+
+JobStatus = Literal[
+    "running", "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"
+]
+FinalJobStatus = Literal[
+    "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"
+]
+ItemStatus = Literal["succeeded", "failed"]
+
+FINAL_JOB_STATUSES: tuple[str, ...] = (
+    "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A unit of async work the sender does and hookwise tracks and reports.
+
+    ``custom`` is the customer's pass-through (strings only), ``metadata`` the sender's own.
+    ``summary`` is set when the job finishes: the counts plus the sender's counters.
+    """
+
+    id: str
+    app_id: str
+    type: str
+    status: JobStatus
+    total: int | None
+    webhook_url: str | None
+    webhook_endpoint_id: str | None
+    item_events: bool
+    custom: dict[str, str]
+    metadata: dict[str, Any]
+    summary: dict[str, Any] | None
+    succeeded: int
+    failed: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def reported(self) -> int:
+        """How many items have been reported (each is one result row)."""
+        return self.succeeded + self.failed
+
+    @property
+    def finished(self) -> bool:
+        """True once the job has a final status."""
+        return self.status != "running"
+
+
+@dataclass(frozen=True, slots=True)
+class JobItem:
+    """One finished item as reported by the sender; result and error are JSON text."""
+
+    id: str
+    status: ItemStatus
+    result_json: str | None = None
+    error_json: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """A stored item result; ``seq`` orders a job's results (1, 2, … in report order)."""
+
+    job_id: str
+    seq: int
+    id: str
+    status: ItemStatus
+    result_json: str | None
+    error_json: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What the API validated for a new job."""
+
+    app_id: str
+    id: str
+    type: str
+    total: int | None = None
+    webhook_url: str | None = None
+    webhook_retry_schedule: tuple[float, ...] = (1, 2, 4, 8, 16)
+    webhook_timeout_seconds: float = 10.0
+    item_events: bool = False
+    custom: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JobCreated:
+    """The result of ``create_job``: the job and whether this call created it."""
+
+    job: Job
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsReported:
+    """The result of ``report_job_items``: the job after the batch, what was stored, and the
+    ids skipped because they had been reported before (a retried batch)."""
+
+    job: Job
+    accepted: int
+    duplicates: tuple[str, ...]
+    message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinish:
+    """How to finish a job: its final status, the sender's counters, and how to build the
+    completion event (the absolute URL of the results and the app's inline budget)."""
+
+    status: FinalJobStatus
+    summary: dict[str, Any]
+    results_endpoint: str
+    inline_budget: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinished:
+    """The result of ``finish_job``: the finished job and its completion event."""
+
+    job: Job
+    message_id: str
+    event_type: str
+    results_inline: int
+    results_truncated: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 from hookwise.domain.errors import InvalidInput
 
@@ -50,15 +51,15 @@ class RetrySchedule:
 
 
 def retry_after_delay(header: str | None, cap: float = RETRY_AFTER_CAP_SECONDS) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (delta-seconds form), capped; None if absent."""
+    """Seconds a ``Retry-After`` header asks for (seconds or HTTP date), capped; None if absent."""
     if header is None:
         return None
     text = header.strip()
     try:
         seconds = float(text)
     except ValueError:
+        from datetime import datetime
         from email.utils import parsedate_to_datetime
-        from datetime import datetime, timezone
 
         try:
             when = parsedate_to_datetime(text)
@@ -66,7 +67,7 @@ def retry_after_delay(header: str | None, cap: float = RETRY_AFTER_CAP_SECONDS) 
             return None
         if when.tzinfo is None:
             return None
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        seconds = (when - datetime.now(UTC)).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, min(seconds, cap))

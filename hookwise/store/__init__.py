@@ -7,9 +7,7 @@ from hookwise.store.base import Enqueued, QueueStats, Store
 from hookwise.store.migrate import ensure_migrated
 
 
-async def open_store(
-    db_url: str, *, secret_key: str | None = None, migrate: bool = True
-) -> Store:
+async def open_store(db_url: str, *, secret_key: str | None = None, migrate: bool = True) -> Store:
     """Open the store a ``HOOKWISE_DB`` URL names, migrating it first when ``migrate``."""
     ensure_migrated(db_url, auto=migrate)
     box = SecretBox(secret_key) if secret_key else None

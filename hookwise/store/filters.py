@@ -28,10 +28,10 @@ def delivery_where(
     if f.job_id:
         add("job_id = {}", f.job_id)
     if f.tag:
-        args.append(f.tag)
+        args += [app_id, f.tag]
         n = len(args)
         parts.append(
-            f"message_id IN (SELECT message_id FROM message_tags WHERE app_id = {param(1)}"
+            f"message_id IN (SELECT message_id FROM message_tags WHERE app_id = {param(n - 1)}"
             f" AND tag = {param(n)})"
         )
     if cursor:

@@ -4,7 +4,7 @@ both read by column name)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -26,7 +26,7 @@ Decrypt = Callable[[str], str]
 
 def ts(value: float) -> datetime:
     """Epoch seconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def ts_or_none(value: float | None) -> datetime | None:

@@ -137,8 +137,12 @@ deliveries = Table(
     Index("ix_deliveries_message", "app_id", "message_id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
     Index("ix_deliveries_job", "app_id", "job_id"),
-    Index("ix_deliveries_leased", "endpoint_id", postgresql_where=text("lease_owner IS NOT NULL"),
-          sqlite_where=text("lease_owner IS NOT NULL")),
+    Index(
+        "ix_deliveries_leased",
+        "endpoint_id",
+        postgresql_where=text("lease_owner IS NOT NULL"),
+        sqlite_where=text("lease_owner IS NOT NULL"),
+    ),
 )
 
 attempts = Table(

@@ -29,8 +29,9 @@ async def list_apps(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: Cursor 
     """Every app (admin), or the caller's own app."""
     if not caller.is_admin:
         assert caller.key.app_id is not None
-        return views.json({"data": [views.app(await ctx.app(caller.key.app_id))],
-                           "next_cursor": None})
+        return views.json(
+            {"data": [views.app(await ctx.app(caller.key.app_id))], "next_cursor": None}
+        )
     return views.json(views.page(await ctx.store.list_apps(limit=limit, cursor=cursor), views.app))
 
 

@@ -14,19 +14,23 @@ from hookwise.domain.models import DeliveryFilter
 
 router = APIRouter(tags=["deliveries"])
 
-Status = Annotated[
-    str | None, Query(pattern="^(pending|succeeded|failed|held|canceled)$")
-]
+Status = Annotated[str | None, Query(pattern="^(pending|succeeded|failed|held|canceled)$")]
 Ref = Annotated[str | None, Query(max_length=256)]
 
 
 @router.get("/v1/apps/{app}/deliveries")
 async def list_deliveries(
-    app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None,
-    message_id: Ref = None, endpoint_id: Ref = None, status: Status = None, tag: Ref = None,
+    app: ScopedApp,
+    ctx: Ctx,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    message_id: Ref = None,
+    endpoint_id: Ref = None,
+    status: Status = None,
+    tag: Ref = None,
     job_id: Ref = None,
 ) -> Response:
-    """One row per message × target, newest first."""
+    """One row per message and target, newest first."""
     f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)
     p = await ctx.store.list_deliveries(app.id, f, limit=limit, cursor=cursor)
     return views.json(views.page(p, views.delivery))
@@ -40,10 +44,15 @@ async def get_delivery(app: ScopedApp, delivery_id: str, ctx: Ctx) -> Response:
 
 @router.get("/v1/apps/{app}/attempts")
 async def list_attempts(
-    app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None,
-    message_id: Ref = None, endpoint_id: Ref = None, status: Annotated[
-        str | None, Query(pattern="^(succeeded|failed)$")] = None,
-    tag: Ref = None, job_id: Ref = None,
+    app: ScopedApp,
+    ctx: Ctx,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    message_id: Ref = None,
+    endpoint_id: Ref = None,
+    status: Annotated[str | None, Query(pattern="^(succeeded|failed)$")] = None,
+    tag: Ref = None,
+    job_id: Ref = None,
 ) -> Response:
     """One row per HTTP attempt, newest first."""
     f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -126,7 +126,7 @@ async def delete(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
 async def secret(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """The signing secret (and older ones still valid during a rotation)."""
     ep = await ctx.store.get_endpoint(app.id, endpoint_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     previous = [{"key": s, "valid_until": views.iso(u)} for s, u in ep.previous_secrets if u > now]
     return views.json({"key": ep.secret, "previous": previous})
 
@@ -148,16 +148,21 @@ async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """Send a ``webhook.test`` ping now and answer with its attempt."""
     await ctx.store.get_endpoint(app.id, endpoint_id)
     msg_id = new_id("msg")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     body = orjson.dumps({
         "event": TEST_EVENT, "id": msg_id, "timestamp": views.iso(now),
         "data": {"message": "hookwise test ping", "endpoint_id": endpoint_id},
     })  # fmt: skip
     enq = await ctx.store.enqueue_message(
         NewMessage(
-            app_id=app.id, event_type=TEST_EVENT, body=body, only_endpoint_id=endpoint_id,
-            trigger="test", message_id=msg_id, created_at=now,
-        )  # fmt: skip
+            app_id=app.id,
+            event_type=TEST_EVENT,
+            body=body,
+            only_endpoint_id=endpoint_id,
+            trigger="test",
+            message_id=msg_id,
+            created_at=now,
+        )
     )
     claim = await ctx.store.claim_delivery(
         app.id, enq.delivery_ids[0], worker_id=ctx.worker_id, lease_seconds=60

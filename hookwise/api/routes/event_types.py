@@ -27,7 +27,10 @@ async def create(body: EventTypeIn, ctx: Ctx, caller: Caller) -> Response:
 
 @router.get("/v1/event-types")
 async def list_types(
-    ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: Cursor = None,
+    ctx: Ctx,
+    caller: Caller,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     include_archived: bool = False,
 ) -> Response:
     """The catalog, by name."""

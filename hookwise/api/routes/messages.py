@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
@@ -42,7 +42,7 @@ async def create(
         if not tag or len(tag) > 256:
             raise InvalidInput(f"tags[{i}]", "must be 1 to 256 characters")
     msg_id = new_id("msg")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = envelope(event_type, msg_id, now, body.payload)
     if len(data) > ctx.settings.max_payload_bytes:
         raise PayloadTooLarge(
@@ -50,10 +50,14 @@ async def create(
         )
     enq = await ctx.store.enqueue_message(
         NewMessage(
-            app_id=app.id, event_type=event_type, body=data,
-            event_id=body.event_id or idempotency_key, tags=tuple(body.tags),
-            message_id=msg_id, created_at=now,
-        )  # fmt: skip
+            app_id=app.id,
+            event_type=event_type,
+            body=data,
+            event_id=body.event_id or idempotency_key,
+            tags=tuple(body.tags),
+            message_id=msg_id,
+            created_at=now,
+        )
     )
     out = views.message(enq.message)
     out["deliveries"] = len(enq.delivery_ids)

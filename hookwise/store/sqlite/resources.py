@@ -6,9 +6,11 @@ import sqlite3
 import time
 from typing import Any
 
+import orjson
+
 from hookwise.domain.errors import Conflict, NotFound
 from hookwise.domain.ids import new_id
-from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page
+from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page, Scope
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
 from hookwise.store.paging import page
@@ -38,7 +40,7 @@ class SqliteResources:
         self, *, key_id: str, name: str, key_hash: str, prefix: str, app_id: str | None
     ) -> ApiKey:
         now = time.time()
-        scope = "app" if app_id else "admin"
+        scope: Scope = "app" if app_id else "admin"
 
         def op(c: sqlite3.Connection) -> None:
             c.execute(
@@ -231,11 +233,22 @@ class SqliteResources:
                 " rl_next_at, created_at, updated_at)"
                 " VALUES (?,?,?,?,?,?,'[]',?,?,?,?,?,?,NULL,0,?,0,?,?) RETURNING *",
                 (
-                    new.app_id, ep_id, new.url, new.description, rows.dumps(list(new.events)),
-                    self._enc(new.secret), rows.dumps(list(new.retry_schedule)),
-                    new.timeout_seconds, new.rate_limit_per_second, new.max_in_flight,
-                    rows.dumps(new.headers), new.status, new.kind, now, now,
-                ),  # fmt: skip
+                    new.app_id,
+                    ep_id,
+                    new.url,
+                    new.description,
+                    rows.dumps(list(new.events)),
+                    self._enc(new.secret),
+                    rows.dumps(list(new.retry_schedule)),
+                    new.timeout_seconds,
+                    new.rate_limit_per_second,
+                    new.max_in_flight,
+                    rows.dumps(new.headers),
+                    new.status,
+                    new.kind,
+                    now,
+                    now,
+                ),
             ).fetchone()
             return rows.endpoint(r, self._dec)
 
@@ -273,7 +286,9 @@ class SqliteResources:
         for k, v in changes.items():
             if k not in _ENDPOINT_FIELDS:
                 raise ValueError(f"unknown endpoint field {k}")
-            sets[k] = rows.dumps(list(v) if isinstance(v, tuple) else v) if k in _ENDPOINT_JSON else v
+            sets[k] = (
+                rows.dumps(list(v) if isinstance(v, tuple) else v) if k in _ENDPOINT_JSON else v
+            )
         status = changes.get("status")
         if status == "active":
             sets["consecutive_failures"] = 0
@@ -338,7 +353,7 @@ class SqliteResources:
             ).fetchone()
             if r is None:
                 raise NotFound("endpoint", endpoint_id)
-            prev = [p for p in rows.orjson.loads(r["previous_secrets"]) if p[1] > now]
+            prev = [p for p in orjson.loads(r["previous_secrets"]) if p[1] > now]
             prev.insert(0, [r["secret"], old_valid_until])
             out = c.execute(
                 "UPDATE endpoints SET secret = ?, previous_secrets = ?, updated_at = ?"
