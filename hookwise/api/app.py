@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,7 +10,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookwise.api import errors
 from hookwise.api.context import ApiContext
-from hookwise.api.routes import apps, deliveries, endpoints, event_types, health, keys, messages
+from hookwise.api.fastpath import IngestFastPath
+from hookwise.api.routes import (
+    apps,
+    deliveries,
+    endpoints,
+    event_types,
+    health,
+    jobs,
+    keys,
+    messages,
+)
 
 _SLACK = 64 * 1024
 
@@ -25,6 +36,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = _json_by_default(scope)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -64,8 +76,26 @@ class _TooLarge(Exception):
     pass
 
 
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def _json_by_default(scope: Scope) -> Scope:
+    """Read a body sent without a JSON content type (curl's default is a form) as JSON:
+    the API takes nothing else."""
+    if scope.get("method") not in ("POST", "PATCH", "PUT"):
+        return scope
+    headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
+    ctype = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), None)
+    if ctype is not None and not ctype.startswith(_FORM):
+        return scope
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
 def create_app(ctx: ApiContext, **extra: Any) -> FastAPI:
     """The API application over ``ctx``."""
+    if "telemetry" in inspect.signature(FastAPI).parameters:
+        # FastAPI's OpenTelemetry hook looks at the environment on every request
+        extra.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
     app = FastAPI(
         title="hookwise",
         version="0.1.0",
@@ -74,7 +104,9 @@ def create_app(ctx: ApiContext, **extra: Any) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (keys, apps, event_types, endpoints, messages, deliveries, health):
+    for module in (keys, apps, event_types, endpoints, messages, deliveries, jobs, health):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes + _SLACK)
+    limit = ctx.settings.max_payload_bytes + _SLACK
+    app.add_middleware(IngestFastPath, ctx=ctx, body_limit=limit)
+    app.add_middleware(BodyLimit, limit=limit)
     return app

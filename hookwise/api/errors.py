@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -35,38 +36,47 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def validation_response(errors: Sequence[Any]) -> Response:
+    """The 400 (bad JSON) or 422 (naming the field) answer for pydantic errors."""
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            return error_response(
+                400,
+                "invalid_json",
+                f"the body is not valid JSON: {e.get('msg')}",
+                {"field": "body"},
+            )
+    fields = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
+        for e in errors
+    ]
+    first = fields[0] if fields else {"field": "body", "message": "invalid"}
+    return error_response(
+        422,
+        "validation_error",
+        f"{first['field']}: {first['message']}",
+        {"field": first["field"], "errors": fields},
+    )
+
+
+def hookwise_error_response(exc: HookwiseError) -> Response:
+    """The answer for one of our own errors (429 carries ``Retry-After``)."""
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into the one shape."""
 
     @app.exception_handler(HookwiseError)
     async def hookwise_error(_: Request, exc: HookwiseError) -> Response:
-        headers = None
-        if isinstance(exc, RateLimited):
-            headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+        return hookwise_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
-        for e in errors:
-            if e.get("type") == "json_invalid":
-                return error_response(
-                    400,
-                    "invalid_json",
-                    f"the body is not valid JSON: {e.get('msg')}",
-                    {"field": "body"},
-                )
-        fields = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
-            for e in errors
-        ]
-        first = fields[0] if fields else {"field": "body", "message": "invalid"}
-        return error_response(
-            422,
-            "validation_error",
-            f"{first['field']}: {first['message']}",
-            {"field": first["field"], "errors": fields},
-        )
+        return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from hookwise.api import views
-from hookwise.api.context import Ctx, ScopedApp
+from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
 from hookwise.api.schemas import MessageIn, ResendIn
 from hookwise.domain.errors import InvalidInput, PayloadTooLarge
 from hookwise.domain.events import validate_event_type
 from hookwise.domain.ids import new_id
-from hookwise.domain.models import NewMessage
+from hookwise.domain.models import App, NewMessage
 
 router = APIRouter(tags=["messages"])
 
@@ -28,15 +28,11 @@ def envelope(event_type: str, msg_id: str, at: datetime, payload: object) -> byt
     )
 
 
-@router.post("/v1/apps/{app}/messages", status_code=202)
-async def create(
-    app: ScopedApp,
-    body: MessageIn,
-    ctx: Ctx,
-    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+async def accept(
+    ctx: ApiContext, app: App, body: MessageIn, idempotency_key: str | None
 ) -> Response:
-    """Accept an event: answered 202 only once it is committed with one delivery per matching
-    endpoint. ``event_id`` or the ``Idempotency-Key`` header makes a repeat return the first."""
+    """Validate, commit (message + deliveries, one transaction), answer 202. Shared by the
+    route below and the ingest fast path."""
     event_type = validate_event_type(body.event_type)
     for i, tag in enumerate(body.tags):
         if not tag or len(tag) > 256:
@@ -63,6 +59,18 @@ async def create(
     out["deliveries"] = len(enq.delivery_ids)
     headers = None if enq.created else {"Idempotent-Replayed": "true"}
     return views.json(out, 202, headers)
+
+
+@router.post("/v1/apps/{app}/messages", status_code=202)
+async def create(
+    app: ScopedApp,
+    body: MessageIn,
+    ctx: Ctx,
+    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> Response:
+    """Accept an event: answered 202 only once it is committed with one delivery per matching
+    endpoint. ``event_id`` or the ``Idempotency-Key`` header makes a repeat return the first."""
+    return await accept(ctx, app, body, idempotency_key)
 
 
 @router.get("/v1/apps/{app}/messages")
