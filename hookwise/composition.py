@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from hookwise.api.app import create_app
 from hookwise.api.auth import Authenticator
 from hookwise.api.context import ApiContext
+from hookwise.dashboard import mount_dashboard
 from hookwise.delivery.sender import HttpSender
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.delivery.worker import Worker, WorkerConfig
@@ -89,7 +90,9 @@ async def open_services(
         tester=worker.attempt_now,
         worker_id=worker.worker_id,
     )
-    return Services(settings, store, policy, sender, worker, create_app(ctx))
+    api = create_app(ctx)
+    mount_dashboard(api)
+    return Services(settings, store, policy, sender, worker, api)
 
 
 @contextlib.asynccontextmanager

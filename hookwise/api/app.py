@@ -82,7 +82,7 @@ _FORM = b"application/x-www-form-urlencoded"
 def _json_by_default(scope: Scope) -> Scope:
     """Read a body sent without a JSON content type (curl's default is a form) as JSON:
     the API takes nothing else."""
-    if scope.get("method") not in ("POST", "PATCH", "PUT"):
+    if scope.get("method") not in ("POST", "PATCH", "PUT") or not scope["path"].startswith("/v1/"):
         return scope
     headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
     ctype = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), None)

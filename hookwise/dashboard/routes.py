@@ -1,0 +1,172 @@
+"""Dashboard pages and actions. Signs in with an API key kept in an HttpOnly cookie; actions
+are POSTs that htmx sends (the ``HX-Request`` header plus a SameSite=Strict cookie guard
+against cross-site requests)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
+
+from hookwise.api import views
+from hookwise.api.auth import Principal
+from hookwise.api.context import ApiContext
+from hookwise.domain.errors import Forbidden, HookwiseError, Unauthorized
+from hookwise.domain.models import App, DeliveryFilter
+
+_HERE = Path(__file__).parent
+_COOKIE = "hookwise_key"
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+async def _caller(request: Request) -> Principal:
+    key = request.cookies.get(_COOKIE)
+    return await _ctx(request).auth.authenticate(f"Bearer {key}" if key else None)
+
+
+async def _app(request: Request, caller: Principal, ref: str) -> App:
+    app = await _ctx(request).app(ref)
+    caller.require_app(app.id)
+    return app
+
+
+def _guard(request: Request) -> None:
+    if request.headers.get("HX-Request") != "true":
+        raise Forbidden("dashboard actions are sent by the dashboard only")
+
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+@router.get("/login")
+async def login_form(request: Request, error: str | None = None) -> Response:
+    return templates.TemplateResponse(request, "login.html", {"error": error})
+
+
+@router.post("/login")
+async def login(request: Request, key: Annotated[str, Form()]) -> Response:
+    try:
+        await _ctx(request).auth.authenticate(f"Bearer {key.strip()}")
+    except Unauthorized:
+        return templates.TemplateResponse(
+            request, "login.html", {"error": "That key is not valid."}, status_code=401
+        )
+    resp = RedirectResponse("/dashboard", status_code=303)
+    resp.set_cookie(_COOKIE, key.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    return resp
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    resp = RedirectResponse("/dashboard/login", status_code=303)
+    resp.delete_cookie(_COOKIE)
+    return resp
+
+
+@router.get("")
+async def home(request: Request) -> Response:
+    try:
+        caller = await _caller(request)
+    except Unauthorized:
+        return RedirectResponse("/dashboard/login", status_code=303)
+    ctx = _ctx(request)
+    if caller.is_admin:
+        apps = (await ctx.store.list_apps(limit=200, cursor=None)).data
+    else:
+        assert caller.key.app_id is not None
+        apps = [await ctx.app(caller.key.app_id)]
+    stats = await ctx.store.queue_stats()
+    return templates.TemplateResponse(
+        request, "apps.html", {"apps": [views.app(a) for a in apps], "stats": stats}
+    )
+
+
+@router.get("/apps/{app_ref}")
+async def app_page(request: Request, app_ref: str) -> Response:
+    try:
+        caller = await _caller(request)
+    except Unauthorized:
+        return RedirectResponse("/dashboard/login", status_code=303)
+    app = await _app(request, caller, app_ref)
+    return templates.TemplateResponse(request, "app.html", await _app_view(request, app))
+
+
+@router.get("/apps/{app_ref}/live")
+async def live(request: Request, app_ref: str) -> Response:
+    """The parts of the app page htmx refreshes."""
+    app = await _app(request, await _caller(request), app_ref)
+    return templates.TemplateResponse(request, "_live.html", await _app_view(request, app))
+
+
+async def _app_view(request: Request, app: App) -> dict[str, Any]:
+    store = _ctx(request).store
+    endpoints = (await store.list_endpoints(app.id, limit=100, cursor=None)).data
+    messages = (await store.list_messages(app.id, limit=20, cursor=None)).data
+    attempts = (await store.list_attempts(app.id, DeliveryFilter(), limit=50, cursor=None)).data
+    return {
+        "app": views.app(app),
+        "endpoints": [views.endpoint(e) for e in endpoints],
+        "messages": [views.message(m) for m in messages],
+        "attempts": [views.attempt(a) for a in attempts],
+    }
+
+
+@router.post("/apps/{app_ref}/endpoints/{endpoint_id}/{action}")
+async def endpoint_action(
+    request: Request, app_ref: str, endpoint_id: str, action: str
+) -> Response:
+    _guard(request)
+    app = await _app(request, await _caller(request), app_ref)
+    store = _ctx(request).store
+    if action == "enable":
+        await store.update_endpoint(app.id, endpoint_id, {"status": "active"})
+        note = "re-enabled; held deliveries are due now"
+    elif action == "pause":
+        await store.update_endpoint(
+            app.id, endpoint_id, {"status": "paused", "paused_reason": "paused from the dashboard"}
+        )
+        note = "paused; new deliveries are held"
+    elif action == "recover":
+        n = await store.recover_endpoint(app.id, endpoint_id, time.time() - 86400)
+        note = f"{n} failed deliveries of the last 24 h re-queued"
+    else:
+        return Response("unknown action", status_code=404)
+    return templates.TemplateResponse(
+        request, "_live.html", {**await _app_view(request, app), "note": note}
+    )
+
+
+@router.post("/apps/{app_ref}/messages/{message_id}/resend")
+async def resend(request: Request, app_ref: str, message_id: str) -> Response:
+    _guard(request)
+    app = await _app(request, await _caller(request), app_ref)
+    n = await _ctx(request).store.resend_message(app.id, message_id)
+    return templates.TemplateResponse(
+        request,
+        "_live.html",
+        {**await _app_view(request, app), "note": f"{n} deliveries re-queued"},
+    )
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    """Add ``/dashboard`` (and its static files) to the API application."""
+    app.include_router(router)
+    app.mount("/dashboard/static", StaticFiles(directory=str(_HERE / "static")), name="dashboard")
+
+    @app.exception_handler(HookwiseError)
+    async def _errors(request: Request, exc: HookwiseError) -> Response:
+        from hookwise.api.errors import hookwise_error_response
+
+        if request.url.path.startswith("/dashboard"):
+            return Response(exc.message, status_code=exc.status_code, media_type="text/plain")
+        return hookwise_error_response(exc)

@@ -1,0 +1,66 @@
+"""The dashboard: sign in, see apps, endpoints' health and attempts, press the replay buttons."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from tests.conftest import Api
+from tests.receivers import Receiver
+
+
+@contextlib.asynccontextmanager
+async def _signed_in(api: Api, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as c:
+        r = await c.post("/dashboard/login", data={"key": key})
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+        yield c
+
+
+async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
+    app = await api.app(name="Acme")
+    ep = await api.endpoint(app["id"], url=receiver.url(), retry_schedule=[])
+    receiver.answer("/hook", 500)
+    msg = await api.send(app["id"], "invoice.paid")
+    await api.drain()
+
+    async with httpx.AsyncClient(base_url=api.base_url) as anon:
+        r = await anon.get("/dashboard")
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard/login"
+        r = await anon.post("/dashboard/login", data={"key": "hwk_nope"})
+        assert r.status_code == 401 and "not valid" in r.text
+
+    async with _signed_in(api, api.admin_key) as c:
+        r = await c.get("/dashboard")
+        assert r.status_code == 200 and "Acme" in r.text
+        page = (await c.get(f"/dashboard/apps/{app['id']}")).text
+        assert receiver.url() in page and msg["id"] in page and "HTTP 500" in page
+        assert "/dashboard/static/htmx.min.js" in page
+        assert (await c.get("/dashboard/static/htmx.min.js")).status_code == 200
+
+        # a cross-site form post (no HX-Request) is refused
+        r = await c.post(f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend")
+        assert r.status_code == 403
+        hx = {"HX-Request": "true"}
+        r = await c.post(f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend", headers=hx)
+        assert r.status_code == 200 and "1 deliveries re-queued" in r.text
+        await api.drain()
+        assert len(receiver.requests) == 2
+
+        r = await c.post(f"/dashboard/apps/{app['id']}/endpoints/{ep['id']}/pause", headers=hx)
+        assert "paused from the dashboard" in r.text
+        r = await c.post(f"/dashboard/apps/{app['id']}/endpoints/{ep['id']}/enable", headers=hx)
+        assert "re-enabled" in r.text
+        ep_now = (await api.http.get(f"/v1/apps/{app['id']}/endpoints/{ep['id']}")).json()
+        assert ep_now["status"] == "active"
+
+
+async def test_app_key_sees_only_its_app(api: Api) -> None:
+    a, b = await api.app(name="Alpha"), await api.app(name="Beta")
+    key = (await api.http.post("/v1/keys", json={"name": "a", "app_id": a["id"]})).json()["key"]
+    async with _signed_in(api, key) as c:
+        home = (await c.get("/dashboard")).text
+        assert "Alpha" in home and "Beta" not in home
+        assert (await c.get(f"/dashboard/apps/{b['id']}")).status_code == 403
