@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from pydantic import ValidationError
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hookwise.api.context import ApiContext
@@ -45,7 +46,7 @@ class IngestFastPath:
             response = validation_response(exc.errors())
         await response(scope, receive, send)
 
-    async def _handle(self, app_ref: str, scope: Scope, receive: Receive) -> object:
+    async def _handle(self, app_ref: str, scope: Scope, receive: Receive) -> Response:
         authorization = idempotency_key = None
         for name, value in scope["headers"]:
             if name == b"authorization":
