@@ -242,10 +242,6 @@ FinalJobStatus = Literal[
 ]
 ItemStatus = Literal["succeeded", "failed"]
 
-FINAL_JOB_STATUSES: tuple[str, ...] = (
-    "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits",
-)  # fmt: skip
-
 
 @dataclass(frozen=True, slots=True)
 class Job:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from hookwise.domain.models import (
@@ -21,8 +22,16 @@ from hookwise.domain.models import (
     DeliveryFilter,
     Endpoint,
     EventType,
+    ItemsReported,
+    Job,
+    JobCreated,
+    JobFinish,
+    JobFinished,
+    JobItem,
+    JobResult,
     Message,
     NewEndpoint,
+    NewJob,
     NewMessage,
     Page,
 )
@@ -210,6 +219,61 @@ class Store(Protocol):
         """Return when new work may be due (a wake-up) or after ``timeout`` seconds."""
 
     async def queue_stats(self) -> QueueStats: ...
+
+    # jobs ------------------------------------------------------------------------------
+    async def create_job(self, new: NewJob) -> JobCreated:
+        """Commit a running job; for a ``webhook_url``, find or make its hidden ``job_target``
+        endpoint (one per app, URL, retry schedule and timeout, signed with the app's job
+        secret) in the same transaction. Idempotent on ``(app_id, id)``: a repeat returns the
+        first job with ``created=False``."""
+
+    async def get_job(self, app_id: str, job_id: str) -> Job: ...
+
+    async def list_jobs(
+        self,
+        app_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None = None,
+        type: str | None = None,
+    ) -> Page[Job]:
+        """The app's jobs, newest first."""
+
+    async def report_job_items(
+        self, app_id: str, job_id: str, items: Sequence[JobItem]
+    ) -> ItemsReported:
+        """Store a batch of finished items and update the counts, atomically; when the job asked
+        for item events, commit one ``job.item_finished`` per new item in the same transaction.
+
+        Items whose id is stored already are skipped (a retried batch). Conflict when the job
+        is finished or the batch would go past its ``total``; NotFound for an unknown job.
+        """
+
+    async def finish_job(self, app_id: str, job_id: str, finish: JobFinish) -> JobFinished:
+        """Set the final status and summary and commit the completion event (its results cut
+        to the inline budget) in one transaction. Conflict when already finished."""
+
+    async def list_job_results(
+        self,
+        app_id: str,
+        job_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None = None,
+    ) -> Page[JobResult]:
+        """A job's results in report order; the cursor is the last ``seq`` seen."""
+
+    async def job_secret(self, app_id: str) -> tuple[str, list[tuple[str, datetime]]]:
+        """The secret that signs the app's job webhook_urls (made on first use), and older
+        ones still valid after a rotation."""
+
+    async def rotate_job_secret(
+        self, app_id: str, new_secret: str, old_valid_until: float
+    ) -> tuple[str, list[tuple[str, datetime]]]:
+        """Replace the app's job secret on every job target; the old one keeps signing
+        until ``old_valid_until``."""
 
     # retention -------------------------------------------------------------------------
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:

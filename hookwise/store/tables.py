@@ -50,6 +50,9 @@ apps = Table(
     Column("results_inline_budget", Integer, nullable=False, server_default="262144"),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # signs every one-off webhook_url of the app's jobs (encrypted like endpoint secrets)
+    Column("job_secret", Text, nullable=True),
+    Column("job_previous_secrets", Text, nullable=False, server_default="[]"),
 )
 
 event_types = Table(

@@ -1,0 +1,31 @@
+"""Jobs: async work the sender does and hookwise tracks, with per-item and completion events.
+
+Pure logic shared by the store and the API: event names, payload bodies (and the inline
+budget of the completion), validation. No I/O here.
+"""
+
+from __future__ import annotations
+
+from hookwise.jobs.events import (
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    ITEM_FINISHED,
+    JOB_EVENTS,
+    event_for,
+    final_summary,
+)
+from hookwise.jobs.payloads import Completion, item_event, result_row
+
+__all__ = [
+    "CANCELED",
+    "COMPLETED",
+    "FAILED",
+    "ITEM_FINISHED",
+    "JOB_EVENTS",
+    "Completion",
+    "event_for",
+    "final_summary",
+    "item_event",
+    "result_row",
+]

@@ -1,0 +1,127 @@
+"""Job rows to domain values, and the shared steps of the job operations (both backends)."""
+
+from __future__ import annotations
+
+import orjson
+
+from hookwise.domain.errors import Conflict, InvalidInput, NotFound
+from hookwise.domain.ids import new_id
+from hookwise.domain.models import Job, JobItem, JobResult
+from hookwise.jobs import ITEM_FINISHED, item_event
+from hookwise.store.rows import Row, ts, ts_or_none
+
+# a job event about to be enqueued: (message id, event type, body, created_at)
+Event = tuple[str, str, bytes, float]
+
+
+def job(r: Row) -> Job:
+    """A Job from its row."""
+    summary = r["summary"]
+    return Job(
+        id=r["id"],
+        app_id=r["app_id"],
+        type=r["type"],
+        status=r["status"],
+        total=r["total"],
+        webhook_url=r["webhook_url"],
+        webhook_endpoint_id=r["webhook_endpoint_id"],
+        item_events=bool(r["item_events"]),
+        custom=orjson.loads(r["custom"]),
+        metadata=orjson.loads(r["metadata"]),
+        summary=orjson.loads(summary) if summary is not None else None,
+        succeeded=r["succeeded"],
+        failed=r["failed"],
+        created_at=ts(r["created_at"]),
+        updated_at=ts(r["updated_at"]),
+        completed_at=ts_or_none(r["completed_at"]),
+    )
+
+
+def job_result(r: Row) -> JobResult:
+    """A JobResult from its row."""
+    return JobResult(
+        job_id=r["job_id"],
+        seq=r["seq"],
+        id=r["item_id"],
+        status=r["status"],
+        result_json=r["result"],
+        error_json=r["error"],
+        created_at=ts(r["created_at"]),
+    )
+
+
+def running(r: Row | None, job_id: str, doing: str) -> Job:
+    """The job of row ``r`` if it is still running; NotFound or Conflict otherwise."""
+    if r is None:
+        raise NotFound("job", job_id)
+    found = job(r)
+    if found.finished:
+        raise Conflict(
+            f"job {job_id!r} is already {found.status}; {doing}",
+            details={"reason": "job_finished", "job_id": job_id, "status": found.status},
+        )
+    return found
+
+
+def check_total(found: Job, new_items: int) -> None:
+    """Conflict when ``new_items`` more results would exceed the job's announced total."""
+    if found.total is not None and found.reported + new_items > found.total:
+        raise Conflict(
+            f"job {found.id!r} has total {found.total} and {found.reported} items reported;"
+            f" {new_items} more would exceed it",
+            details={
+                "reason": "total_exceeded",
+                "job_id": found.id,
+                "total": found.total,
+                "reported": found.reported,
+            },
+        )
+
+
+def counted(found: Job, items: list[JobItem]) -> tuple[int, int]:
+    """The job's (succeeded, failed) once ``items`` are added."""
+    ok = sum(1 for i in items if i.status == "succeeded")
+    return found.succeeded + ok, found.failed + len(items) - ok
+
+
+def job_cursor(r: Row) -> str:
+    """The cursor after row ``r`` of the jobs list (newest first: created_at, then id)."""
+    return f"{float(r['created_at'])!r}~{r['id']}"
+
+
+def parse_job_cursor(cursor: str) -> tuple[float, str]:
+    """(created_at, id) of a jobs-list cursor."""
+    at, sep, job_id = cursor.partition("~")
+    try:
+        if not sep:
+            raise ValueError(cursor)
+        return float(at), job_id
+    except ValueError:
+        raise InvalidInput("cursor", "is not a cursor this list returned") from None
+
+
+def parse_seq_cursor(cursor: str | None) -> int:
+    """The last seq seen of a results cursor (0 for the first page)."""
+    if cursor is None:
+        return 0
+    try:
+        return int(cursor)
+    except ValueError:
+        raise InvalidInput("cursor", "is not a cursor this list returned") from None
+
+
+def item_events(job: Job, items: list[JobItem], now: float) -> list[Event]:
+    """One ``job.item_finished`` per item, each with the progress counts including it."""
+    at = ts(now)
+    succeeded, failed = job.succeeded, job.failed
+    out = []
+    for item in items:
+        if item.status == "succeeded":
+            succeeded += 1
+        else:
+            failed += 1
+        msg_id = new_id("msg")
+        out.append(
+            (msg_id, ITEM_FINISHED, item_event(msg_id, at, job, item, succeeded, failed), now)
+        )
+    return out
