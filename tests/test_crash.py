@@ -32,8 +32,10 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
             assert r.status_code == 201, r.text
             accepted = set()
             for i in range(N):
-                r = await c.post(f"/v1/apps/{app['id']}/messages",
-                                 json={"event_type": "crash.test", "payload": {"i": i}})
+                r = await c.post(
+                    f"/v1/apps/{app['id']}/messages",
+                    json={"event_type": "crash.test", "payload": {"i": i}},
+                )
                 assert r.status_code == 202
                 accepted.add(r.json()["id"])
         await receiver.wait_for(lambda r: len(r.requests) >= 40, timeout=30)

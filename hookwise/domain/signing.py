@@ -32,11 +32,16 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(os.urandom(24)).decode()
 
 
+def _b64(text: str) -> bytes:
+    """Standard base64, padding optional (some senders strip it)."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
 def secret_key(secret: str) -> bytes:
     """The HMAC key bytes of a secret string."""
     if secret.startswith(SECRET_PREFIX):
         try:
-            return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+            return _b64(secret[len(SECRET_PREFIX) :])
         except (binascii.Error, ValueError):
             return secret.encode()
     return secret.encode()
@@ -45,7 +50,7 @@ def secret_key(secret: str) -> bytes:
 def is_valid_whsec(secret: str) -> bool:
     """True when a ``whsec_`` secret holds valid base64 of at least 16 bytes."""
     try:
-        return len(base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)) >= 16
+        return len(_b64(secret[len(SECRET_PREFIX) :])) >= 16
     except (binascii.Error, ValueError):
         return False
 

@@ -26,6 +26,7 @@ from hookwise.receiver.adapters.portal import SyncReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
 from hookwise.receiver.errors import (
     BadPayload,
+    CheckFailed,
     InboxUnavailable,
     PermanentFailure,
     ResultsFetchError,
@@ -44,6 +45,7 @@ from hookwise.receiver.verify import Verifier, make_verifier, verify_request
 __all__ = [
     "ASGIReceiver",
     "BadPayload",
+    "CheckFailed",
     "Event",
     "Expectation",
     "Handler",

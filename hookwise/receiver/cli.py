@@ -134,10 +134,13 @@ def receive(
             _run(_serve(receiver, host, port, process=not no_process))
     except HookwiseError as exc:
         raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it caught once shutdown is complete: a clean stop.
+        typer.echo("hookwise receive: stopped")
 
 
 async def _serve(receiver: Receiver, host: str, port: int, *, process: bool) -> None:
-    service = ReceiverService(receiver, host=host, port=port, process=process)
+    service = ReceiverService(receiver, host=host, port=port, process=process, reconcile=process)
     await service.start()
     mode = "processing in this process" if process else "receive only"
     typer.echo(f"hookwise receive: listening on {service.url} ({receiver.inbox!r}, {mode})")
@@ -233,16 +236,35 @@ def status(ctx: typer.Context, app: AppOption = None, inbox: InboxOption = None)
     typer.echo(orjson.dumps({str(k): v for k, v in counts.items()}).decode())
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """``30d``, ``12h``, ``45m``, ``90s`` (a bare number is days)."""
+    value, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "d")
+    try:
+        amount = float(value)
+    except ValueError:
+        raise typer.BadParameter("use a number and a unit: 30d, 12h, 45m, 90s") from None
+    if amount < 0:
+        raise typer.BadParameter("must not be negative")
+    return timedelta(seconds=amount * _UNITS[unit])
+
+
 @receive_app.command("prune")
 def prune(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option(help="Delete done items older than this.")] = 7,
+    older_than: Annotated[str, typer.Option(help="Age of done items to delete: 7d, 12h…")] = "7d",
     app: AppOption = None,
     inbox: InboxOption = None,
 ) -> None:
-    """Delete done items (and settled expectations) older than --older-than-days."""
+    """Delete done items (and settled expectations) older than --older-than.
+
+    A duplicate of a pruned item arriving later is stored and processed again: keep done items
+    for longer than your senders retry.
+    """
+    before = datetime.now(UTC) - parse_age(older_than)
     target = _inbox(ctx, app, inbox)
-    before = datetime.now(UTC) - timedelta(days=older_than_days)
     try:
         count: int = _run(_with_inbox(target, lambda ib: ib.prune(before)))
     except HookwiseError as exc:

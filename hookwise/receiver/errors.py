@@ -6,6 +6,7 @@
     ├── StoreUnavailable
     │   └── InboxUnavailable     503: the inbox cannot be read or written
     ├── BadPayload               400: the body is not a JSON object, or lacks the dedupe key
+    ├── CheckFailed              503: a known_ids or dedupe_key function raised
     ├── ResultsFetchError        fetching truncated results or a status URL failed
     └── PermanentFailure         raised by a handler: dead-letter the item now, no retries
 
@@ -29,6 +30,13 @@ class BadPayload(HookwiseError):
 
     status_code = 400
     code = "bad_payload"
+
+
+class CheckFailed(HookwiseError):
+    """The app's own ``known_ids`` or ``dedupe_key`` function raised: ask for a retry."""
+
+    status_code = 503
+    code = "check_failed"
 
 
 class ResultsFetchError(HookwiseError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ class Processor:
         self.shutdown_grace = shutdown_grace
         self._done: list[tuple[str, int]] = []
         self._failed: list[Failure] = []
+        self._soonest: float | None = None
 
     async def run(self, stop: asyncio.Event | None = None, *, drain: bool = False) -> None:
         """Process until ``stop`` is set; with ``drain``, return once nothing is due."""
@@ -99,13 +101,18 @@ class Processor:
         """Wait for a finished handler, a new item, ``stop``, or the poll interval."""
         if busy and len(inflight) < self.concurrency:
             return  # more may be due right now
+        timeout = self.poll_interval
+        if self._soonest is not None:
+            # A retry this process scheduled is due sooner than the next poll: wake for it.
+            timeout = max(0.0, min(timeout, self._soonest - time.monotonic()))
+            self._soonest = None
         waiters = {
-            asyncio.create_task(self.receiver.inbox.wait(self.poll_interval)),
+            asyncio.create_task(self.receiver.inbox.wait(timeout)),
             asyncio.create_task(stop.wait()),
         }
         try:
             done, _ = await asyncio.wait(
-                inflight | waiters, timeout=self.poll_interval, return_when="FIRST_COMPLETED"
+                inflight | waiters, timeout=timeout, return_when="FIRST_COMPLETED"
             )
         finally:
             for w in waiters:
@@ -145,6 +152,8 @@ class Processor:
             return Failure(item.id, item.attempts, error, None)
         log.warning("handler failed for %s (attempt %d): %s", item.id, item.attempts, error)
         when = datetime.now(UTC) + timedelta(seconds=delay)
+        due = time.monotonic() + delay
+        self._soonest = due if self._soonest is None else min(self._soonest, due)
         return Failure(item.id, item.attempts, error, when)
 
     async def _event(self, item: InboxItem) -> Event:

@@ -7,6 +7,7 @@ It never runs a handler; the ``Processor`` does that from the inbox.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import logging
@@ -22,7 +23,7 @@ from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
 from hookwise.domain.schedule import RetrySchedule
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
-from hookwise.receiver.errors import BadPayload, InboxUnavailable
+from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
 from hookwise.receiver.event import Handler
 from hookwise.receiver.fetcher import Fetcher
 from hookwise.receiver.inbox import Inbox, NewItem, open_inbox
@@ -127,6 +128,7 @@ class Receiver:
         self.fetcher = Fetcher(api_key=api_key, base_url=api_base_url, timeout=http_timeout)
         self._handlers: list[tuple[str, Handler]] = []
         self._opened = False
+        self._open_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"Receiver(inbox={self.inbox!r}, handlers={len(self._handlers)})"
@@ -156,9 +158,10 @@ class Receiver:
 
     async def open(self) -> None:
         """Open the inbox (tables are created if needed); called lazily by ``handle``."""
-        if not self._opened:
-            await self.inbox.open()
-            self._opened = True
+        async with self._open_lock:
+            if not self._opened:
+                await self.inbox.open()
+                self._opened = True
 
     async def close(self) -> None:
         """Close the inbox and the HTTP client."""
@@ -204,7 +207,8 @@ class Receiver:
             return Reply.error(exc)
         except Exception:
             log.exception("known_ids or dedupe_key raised; asking the sender to retry")
-            return Reply.json(503, {"error": {"code": "check_failed", "message": "retry later"}})
+            failed = CheckFailed("a known_ids or dedupe_key check failed; retry later")
+            return Reply.error(failed, headers=(("retry-after", "5"),))
         if not known:
             return Reply.error(NotFound("webhook id", key), 404)
         stored = {k: v for k, v in hdrs.items() if k not in _SECRET_HEADERS}

@@ -1,9 +1,8 @@
-"""The SQLite inbox: one file in WAL mode, written by one dedicated thread.
+"""The SQLite inbox: one file in WAL mode, written by one dedicated thread (``SqliteWriter``).
 
-Inserts that arrive while a commit is in flight are committed together in the next
-transaction (group commit), so ``synchronous=FULL`` durability costs one fsync per batch, not
-one per request. Other processes (``hookwise receive dead list``, a ``--worker``) may open the
-same file at the same time; WAL and a busy timeout keep them out of each other's way.
+Inserts are group-committed with ``synchronous=FULL``: durable before the ACK, one fsync per
+batch of concurrent requests. Other processes (``hookwise receive dead list``, a ``--worker``)
+may open the same file at the same time; WAL and a busy timeout keep them out of each other's way.
 """
 
 from __future__ import annotations
@@ -12,18 +11,15 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
 from hookwise.domain.ids import new_id
-from hookwise.receiver.errors import InboxUnavailable
 from hookwise.receiver.inbox import (
     Expectation,
     Failure,
@@ -32,10 +28,9 @@ from hookwise.receiver.inbox import (
     State,
     to_datetime,
 )
+from hookwise.receiver.sqlite_writer import SqliteWriter
 
-T = TypeVar("T")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
-_Pending = tuple[NewItem, "asyncio.Future[str | None]"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {t} (
@@ -106,182 +101,77 @@ def _expectation(row: sqlite3.Row) -> Expectation:
 
 
 class SqliteInbox:
-    """An ``Inbox`` in one SQLite file (WAL); ``table`` names its tables."""
+    """An ``Inbox`` in one SQLite file (WAL); ``table`` names its tables.
+
+    ``synchronous`` is the level of the writes that must be durable before the ACK (inserts,
+    expectations): ``FULL`` by default, ``EXTRA`` for more, ``NORMAL`` to trade durability on
+    power loss for latency.
+    """
 
     def __init__(
         self, path: str | Path, *, table: str = "hookwise_inbox", synchronous: str = "FULL"
     ) -> None:
         if not _NAME.match(table):
             raise ValueError(f"table must match {_NAME.pattern}")
-        if synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
-            raise ValueError("synchronous must be FULL, NORMAL or EXTRA")
         self.path = Path(path)
         self.table = table
-        self._synchronous = synchronous.upper()
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._pending: list[_Pending] = []
-        self._flush_scheduled = False
+        self._writer: SqliteWriter[NewItem, str | None] = SqliteWriter(
+            self.path,
+            synchronous=synchronous,
+            schema=_SCHEMA.format(t=table),
+            batch=self._insert_rows,
+        )
         self._wake = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"SqliteInbox({str(self.path)!r}, table={self.table!r})"
 
-    # -- plumbing ----------------------------------------------------------------------------
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            await self.open()
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn, *args)
-        except (sqlite3.Error, OSError) as exc:
-            raise InboxUnavailable(f"sqlite inbox {self.path}: {exc}") from exc
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise sqlite3.ProgrammingError("inbox is closed")
-        return self._conn
-
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            rows = db.execute(sql, params).fetchall()
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return rows
-
-    def _write_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(sql, params)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return self._db().execute(sql, params).fetchall()
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def _connect(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            conn.executescript(_SCHEMA.format(t=self.table))
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-
     async def open(self) -> None:
         """Open the file (created if missing) and its tables."""
-        if self._executor is not None:
-            return
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookwise-inbox")
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(executor, self._connect)
-        except (sqlite3.Error, OSError) as exc:
-            executor.shutdown(wait=False)
-            raise InboxUnavailable(f"cannot open sqlite inbox {self.path}: {exc}") from exc
-        self._executor = executor
+        await self._writer.open()
 
     async def close(self) -> None:
         """Close the connection and stop the writer thread."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-
-        def _close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(executor, _close)
-        executor.shutdown(wait=True)
+        await self._writer.close()
 
     # -- items -------------------------------------------------------------------------------
 
     async def insert(self, item: NewItem) -> str | None:
-        """Persist ``item``; None when its dedupe key is already stored."""
-        if self._executor is None:
-            await self.open()
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[str | None] = loop.create_future()
-        with self._lock:
-            self._pending.append((item, fut))
-            schedule = not self._flush_scheduled
-            self._flush_scheduled = True
-        if schedule:
-            self._executor.submit(self._flush, loop)
-        result = await fut
+        """Persist ``item`` durably; None when its dedupe key is already stored."""
+        result = await self._writer.durable(item)
         if result is not None:
             self._wake.set()
         return result
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            self._flush_scheduled = False
-        outcome: list[str | None] | BaseException
-        try:
-            outcome = self._insert_batch([item for item, _ in batch])
-        except (sqlite3.Error, OSError) as exc:
-            outcome = InboxUnavailable(f"sqlite inbox {self.path}: {exc}")
-            outcome.__cause__ = exc
-        except Exception as exc:  # never leave a request waiting on a future nobody settles
-            outcome = exc
-        loop.call_soon_threadsafe(_settle, batch, outcome)
-
-    def _insert_batch(self, items: list[NewItem]) -> list[str | None]:
-        db = self._db()
+    def _insert_rows(self, db: sqlite3.Connection, items: list[NewItem]) -> list[str | None]:
         now = time.time()
         ids: list[str | None] = []
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for item in items:
-                item_id = new_id("inb")
-                cur = db.execute(
-                    f"INSERT INTO {self.table} (id, dedupe_key, event_type, source, body, headers,"
-                    " state, attempts, received_at, next_try_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'received', 0, ?, ?, ?)"
-                    " ON CONFLICT (dedupe_key) DO NOTHING",
-                    (
-                        item_id,
-                        item.dedupe_key,
-                        item.event_type,
-                        item.source,
-                        item.body,
-                        orjson.dumps(dict(item.headers)).decode(),
-                        now,
-                        now,
-                        now,
-                    ),
-                )
-                ids.append(item_id if cur.rowcount == 1 else None)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        for item in items:
+            item_id = new_id("inb")
+            cur = db.execute(
+                f"INSERT INTO {self.table} (id, dedupe_key, event_type, source, body, headers,"
+                " state, attempts, received_at, next_try_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'received', 0, ?, ?, ?)"
+                " ON CONFLICT (dedupe_key) DO NOTHING",
+                (
+                    item_id,
+                    item.dedupe_key,
+                    item.event_type,
+                    item.source,
+                    item.body,
+                    orjson.dumps(dict(item.headers)).decode(),
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            ids.append(item_id if cur.rowcount == 1 else None)
         return ids
 
     async def claim(self, limit: int, lease_seconds: float) -> list[InboxItem]:
         """Lease up to ``limit`` due items."""
         now = time.time()
-        rows = await self._run(
-            self._write,
+        rows = await self._writer.write(
             f"UPDATE {self.table} SET state = 'processing', attempts = attempts + 1,"
             " next_try_at = ?, updated_at = ?"
             f" WHERE id IN (SELECT id FROM {self.table} WHERE {_DUE}"
@@ -295,8 +185,7 @@ class SqliteInbox:
         if not done:
             return
         now = time.time()
-        await self._run(
-            self._write_many,
+        await self._writer.write_many(
             f"UPDATE {self.table} SET state = 'done', next_try_at = NULL, updated_at = ?"
             " WHERE id = ? AND state = 'processing' AND attempts = ?",
             [(now, item_id, attempts) for item_id, attempts in done],
@@ -307,8 +196,7 @@ class SqliteInbox:
         if not failures:
             return
         now = time.time()
-        await self._run(
-            self._write_many,
+        await self._writer.write_many(
             f"UPDATE {self.table} SET"
             " state = CASE WHEN ? IS NULL THEN 'dead' ELSE 'received' END,"
             " next_try_at = ?, last_error = ?, updated_at = ?"
@@ -328,8 +216,7 @@ class SqliteInbox:
 
     async def get(self, item_id: str) -> InboxItem | None:
         """One item by id or dedupe key."""
-        rows = await self._run(
-            self._read,
+        rows = await self._writer.read(
             f"SELECT * FROM {self.table} WHERE id = ? OR dedupe_key = ? LIMIT 1",
             (item_id, item_id),
         )
@@ -338,8 +225,7 @@ class SqliteInbox:
     async def items(self, state: State | None = None, limit: int = 100) -> list[InboxItem]:
         """Items in ``state``, oldest first."""
         where, params = ("WHERE state = ?", [str(state)]) if state else ("", [])
-        rows = await self._run(
-            self._read,
+        rows = await self._writer.read(
             f"SELECT * FROM {self.table} {where} ORDER BY received_at, id LIMIT ?",
             (*params, limit),
         )
@@ -347,8 +233,8 @@ class SqliteInbox:
 
     async def counts(self) -> dict[State, int]:
         """Items per state."""
-        rows = await self._run(
-            self._read, f"SELECT state, COUNT(*) AS n FROM {self.table} GROUP BY state"
+        rows = await self._writer.read(
+            f"SELECT state, COUNT(*) AS n FROM {self.table} GROUP BY state"
         )
         out = dict.fromkeys(State, 0)
         out.update({State(r["state"]): r["n"] for r in rows})
@@ -367,7 +253,7 @@ class SqliteInbox:
                 return 0
             sql += f" AND id IN ({', '.join('?' * len(ids))})"
             params.extend(ids)
-        rows = await self._run(self._write, sql + " RETURNING id", params)
+        rows = await self._writer.write(sql + " RETURNING id", params)
         if rows:
             self._wake.set()
         return len(rows)
@@ -376,19 +262,19 @@ class SqliteInbox:
         """Delete done items and settled expectations older than ``before``."""
         cutoff = before.timestamp()
 
-        def _prune() -> int:
-            removed = self._write(
+        def _prune(db: sqlite3.Connection) -> int:
+            removed = db.execute(
                 f"DELETE FROM {self.table} WHERE state = 'done' AND updated_at < ? RETURNING id",
                 (cutoff,),
-            )
-            self._write(
+            ).fetchall()
+            db.execute(
                 f"DELETE FROM {self.table}_expected WHERE created_at < ? AND (resolved_at"
                 f" IS NOT NULL OR key IN (SELECT dedupe_key FROM {self.table}))",
                 (cutoff,),
             )
             return len(removed)
 
-        return await self._run(_prune)
+        return await self._writer.run(self._writer.transaction, _prune, False)
 
     # -- expectations ------------------------------------------------------------------------
 
@@ -397,28 +283,25 @@ class SqliteInbox:
     ) -> None:
         """Register or update an expected job."""
         due = deadline.timestamp()
-        await self._run(
-            self._write,
+        await self._writer.write(
             f"INSERT INTO {self.table}_expected (key, status_url, event_type, deadline,"
             " next_poll_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET status_url = excluded.status_url,"
             " event_type = excluded.event_type, deadline = excluded.deadline,"
             " next_poll_at = excluded.next_poll_at WHERE resolved_at IS NULL",
             (key, status_url, event_type, due, due, time.time()),
+            durable=True,
         )
 
     async def expectation(self, key: str) -> Expectation | None:
         """The expectation under ``key``."""
-        rows = await self._run(
-            self._read, f"SELECT * FROM {self.table}_expected WHERE key = ?", (key,)
-        )
+        rows = await self._writer.read(f"SELECT * FROM {self.table}_expected WHERE key = ?", (key,))
         return _expectation(rows[0]) if rows else None
 
     async def claim_overdue(self, limit: int, lease_seconds: float) -> list[Expectation]:
         """Lease overdue expectations that no item has answered yet."""
         now = time.time()
-        rows = await self._run(
-            self._write,
+        rows = await self._writer.write(
             f"UPDATE {self.table}_expected SET next_poll_at = ?, polls = polls + 1"
             f" WHERE key IN (SELECT e.key FROM {self.table}_expected e"
             " WHERE e.resolved_at IS NULL AND e.next_poll_at <= ?"
@@ -430,8 +313,7 @@ class SqliteInbox:
 
     async def settle(self, key: str, *, error: str | None, resolved: bool) -> None:
         """Record the outcome of one poll."""
-        await self._run(
-            self._write,
+        await self._writer.write(
             f"UPDATE {self.table}_expected SET last_error = ?,"
             " resolved_at = CASE WHEN ? THEN ? ELSE NULL END WHERE key = ?",
             (error, resolved, time.time(), key),
@@ -442,13 +324,3 @@ class SqliteInbox:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
-
-
-def _settle(batch: list[_Pending], outcome: list[str | None] | BaseException) -> None:
-    for i, (_, fut) in enumerate(batch):
-        if fut.done():
-            continue
-        if isinstance(outcome, BaseException):
-            fut.set_exception(outcome)
-        else:
-            fut.set_result(outcome[i])

@@ -24,7 +24,8 @@ def _err(r: httpx.Response, status: int, code: str | None = None) -> dict[str, A
 async def test_malformed_json(api: Api) -> None:
     app = await api.app()
     r = await api.http.post(
-        f"/v1/apps/{app['id']}/messages", content=b'{"event_type": "a.b", "payload": ',
+        f"/v1/apps/{app['id']}/messages",
+        content=b'{"event_type": "a.b", "payload": ',
         headers={"Content-Type": "application/json"},
     )
     _err(r, 400, "invalid_json")
@@ -50,8 +51,9 @@ async def test_wrong_types_name_the_field(api: Api) -> None:
         f"/v1/apps/{app['id']}/messages", json={"event_type": "no spaces!", "payload": {}}
     )
     assert _err(r, 422)["details"]["field"] == "event_type"
-    r = await api.http.post(f"/v1/apps/{app['id']}/messages", json={"event_type": "a.b",
-                                                                     "payload": {}, "bogus": 1})
+    r = await api.http.post(
+        f"/v1/apps/{app['id']}/messages", json={"event_type": "a.b", "payload": {}, "bogus": 1}
+    )
     assert _err(r, 422)["details"]["field"] == "bogus"
 
 
@@ -73,9 +75,15 @@ async def test_oversize_payload_is_413(api_factory: Any) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "http://10.0.0.5/hook", "http://169.254.169.254/latest/meta-data",
-        "http://[::ffff:10.0.0.1]/x", "http://[fe80::1]/x", "http://192.168.1.1/x",
-        "http://100.64.0.1/x", "http://0xa000001/x", "http://167772161/x", "http://[fd00:ec2::254]/",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::ffff:10.0.0.1]/x",
+        "http://[fe80::1]/x",
+        "http://192.168.1.1/x",
+        "http://100.64.0.1/x",
+        "http://0xa000001/x",
+        "http://167772161/x",
+        "http://[fd00:ec2::254]/",
         "http://224.0.0.1/x",
     ],
 )
@@ -118,8 +126,9 @@ async def test_app_key_on_another_app_is_403(api: Api) -> None:
         base_url=api.base_url, headers={"Authorization": f"Bearer {key}"}
     ) as client:
         _err(await client.get(f"/v1/apps/{b['id']}/messages"), 403, "forbidden")
-        r = await client.post(f"/v1/apps/{b['id']}/messages", json={"event_type": "a.b",
-                                                                     "payload": 1})
+        r = await client.post(
+            f"/v1/apps/{b['id']}/messages", json={"event_type": "a.b", "payload": 1}
+        )
         _err(r, 403, "forbidden")
         assert (await client.get(f"/v1/apps/{a['id']}/messages")).status_code == 200
         _err(await client.post("/v1/apps", json={"name": "x"}), 403)

@@ -21,8 +21,12 @@ async def test_keys_lifecycle(api: Api) -> None:
     async with httpx.AsyncClient(base_url=api.base_url) as c:
         h = {"Authorization": f"Bearer {created['key']}"}
         r = await c.get("/v1/auth/validate-key", headers=h)
-        assert r.json() == {"valid": True, "key_id": created["id"], "scope": "app",
-                            "app_id": app["id"]}
+        assert r.json() == {
+            "valid": True,
+            "key_id": created["id"],
+            "scope": "app",
+            "app_id": app["id"],
+        }
         assert (await api.http.delete(f"/v1/keys/{created['id']}")).status_code == 204
         assert (await c.get("/v1/auth/validate-key", headers=h)).status_code == 401
 
@@ -56,11 +60,14 @@ async def test_pagination_visits_every_row_once(api: Api) -> None:
 
 
 async def test_event_types_catalog(api: Api) -> None:
-    r = await api.http.post("/v1/event-types", json={"name": "email.replied",
-                                                     "description": "a reply came",
-                                                     "schema": {"type": "object"}})
+    r = await api.http.post(
+        "/v1/event-types",
+        json={"name": "email.replied", "description": "a reply came", "schema": {"type": "object"}},
+    )
     assert r.status_code == 201
-    assert (await api.http.post("/v1/event-types", json={"name": "email.replied"})).status_code == 409
+    assert (
+        await api.http.post("/v1/event-types", json={"name": "email.replied"})
+    ).status_code == 409
     r = await api.http.patch("/v1/event-types/email.replied", json={"archived": True})
     assert r.json()["archived"] is True
     assert (await api.http.get("/v1/event-types")).json()["data"] == []
@@ -75,10 +82,16 @@ async def test_idempotent_messages(api: Api, receiver: Receiver) -> None:
     a = await api.send(app["id"], event_id="order-1")
     b = await api.send(app["id"], event_id="order-1", payload={"other": True})
     assert a["id"] == b["id"]
-    r1 = await api.http.post(f"/v1/apps/{app['id']}/messages", headers={"Idempotency-Key": "k1"},
-                             json={"event_type": "a.b", "payload": 1})
-    r2 = await api.http.post(f"/v1/apps/{app['id']}/messages", headers={"Idempotency-Key": "k1"},
-                             json={"event_type": "a.b", "payload": 1})
+    r1 = await api.http.post(
+        f"/v1/apps/{app['id']}/messages",
+        headers={"Idempotency-Key": "k1"},
+        json={"event_type": "a.b", "payload": 1},
+    )
+    r2 = await api.http.post(
+        f"/v1/apps/{app['id']}/messages",
+        headers={"Idempotency-Key": "k1"},
+        json={"event_type": "a.b", "payload": 1},
+    )
     assert r1.json()["id"] == r2.json()["id"]
     assert r2.headers.get("Idempotent-Replayed") == "true"
     await api.drain()
@@ -94,8 +107,9 @@ async def test_resend_and_recover(api: Api, receiver: Receiver) -> None:
     r = await api.http.get(f"/v1/apps/{app['id']}/deliveries", params={"tag": "vip"})
     assert r.json()["data"][0]["status"] == "failed"
 
-    r = await api.http.post(f"/v1/apps/{app['id']}/endpoints/{ep['id']}/recover",
-                            json={"since": "2000-01-01T00:00:00Z"})
+    r = await api.http.post(
+        f"/v1/apps/{app['id']}/endpoints/{ep['id']}/recover", json={"since": "2000-01-01T00:00:00Z"}
+    )
     assert r.json() == {"requeued": 1}
     await api.drain()
     r = await api.http.post(f"/v1/apps/{app['id']}/messages/{msg['id']}/resend")
@@ -103,7 +117,9 @@ async def test_resend_and_recover(api: Api, receiver: Receiver) -> None:
     await api.drain()
     attempts = await api.attempts(app["id"], message_id=msg["id"])
     assert [(a["attempt_number"], a["status"], a["trigger"]) for a in attempts] == [
-        (1, "failed", "scheduled"), (2, "succeeded", "manual"), (3, "succeeded", "manual"),
+        (1, "failed", "scheduled"),
+        (2, "succeeded", "manual"),
+        (3, "succeeded", "manual"),
     ]
     r = await api.http.get(f"/v1/apps/{app['id']}/attempts", params={"tag": "vip"})
     assert len(r.json()["data"]) == 3

@@ -16,8 +16,10 @@ async def _healthy_time(api: Api, receiver: Receiver, app_id: str, tag: str) -> 
     for i in range(PER_ENDPOINT):
         await api.send(app_id, "order.created", payload={"i": i, "run": tag})
     await receiver.wait_for(
-        lambda r: sum(1 for x in r.requests if x.path.startswith(f"/ok-{tag}"))
-        >= N_HEALTHY * PER_ENDPOINT,
+        lambda r: (
+            sum(1 for x in r.requests if x.path.startswith(f"/ok-{tag}"))
+            >= N_HEALTHY * PER_ENDPOINT
+        ),
         timeout=30,
     )
     return time.monotonic() - t0
@@ -34,8 +36,13 @@ async def test_dead_endpoint_does_not_slow_healthy_ones(
 
     app2 = await api.app()
     receiver.always("/dead", 200, delay=60)
-    await api.endpoint(app2["id"], url=receiver.url("/dead"), events=["order.created"],
-                       timeout_seconds=10, max_in_flight=8)
+    await api.endpoint(
+        app2["id"],
+        url=receiver.url("/dead"),
+        events=["order.created"],
+        timeout_seconds=10,
+        max_in_flight=8,
+    )
     for i in range(N_HEALTHY):
         await api.endpoint(app2["id"], url=receiver.url(f"/ok-b{i}"), events=["order.created"])
     # the dead endpoint first gets a backlog of its own, all stuck in flight

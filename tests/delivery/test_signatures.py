@@ -18,8 +18,9 @@ def _hex_ok(key: bytes, body: bytes, header: str) -> bool:
     return hmac.compare_digest(expected, header)
 
 
-@pytest.mark.parametrize("secret", ["whsec_" + base64.b64encode(b"k" * 24).decode(),
-                                    "plain string secret"])
+@pytest.mark.parametrize(
+    "secret", ["whsec_" + base64.b64encode(b"k" * 24).decode(), "plain string secret"]
+)
 async def test_signatures_verify(api: Api, receiver: Receiver, secret: str) -> None:
     app = await api.app()
     await api.endpoint(app["id"], url=receiver.url(), secret=secret)
@@ -74,9 +75,7 @@ async def test_rotation_without_grace_drops_the_old_secret(api: Api, receiver: R
         Webhook(old).verify(receiver.requests[0].body, headers)
 
 
-async def test_same_webhook_id_and_fresh_timestamp_on_retries(
-    api: Api, receiver: Receiver
-) -> None:
+async def test_same_webhook_id_and_fresh_timestamp_on_retries(api: Api, receiver: Receiver) -> None:
     app = await api.app()
     await api.endpoint(app["id"], url=receiver.url(), retry_schedule=[1.1])
     receiver.answer("/hook", 500, 200)

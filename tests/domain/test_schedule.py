@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -41,7 +41,7 @@ def test_retry_after() -> None:
     assert retry_after_delay("99999", cap=60) == 60
     assert retry_after_delay("garbage") is None
     assert retry_after_delay("-5") == 0
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    when = datetime.now(UTC) + timedelta(seconds=30)
     got = retry_after_delay(format_datetime(when, usegmt=True))
     assert got is not None and 25 <= got <= 31
 

@@ -1,0 +1,130 @@
+"""Adapters over real HTTP: Flask (WSGI, threaded werkzeug server), Django, FastAPI mount."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django
+import flask
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+from django.urls import clear_url_caches, path
+from fastapi import FastAPI
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from hookwise.receiver import Event, Inbox, Receiver, State
+from hookwise.receiver.adapters.django import django_view
+from tests.receiver.receiver_helpers import (
+    Http,
+    http_client,
+    serve_asgi,
+    signed,
+    wait_until,
+    wait_until_sync,
+    wsgi_server,
+)
+
+urlpatterns: list[Any] = []  # Django's ROOT_URLCONF is this module
+
+
+def counting_receiver(inbox: Inbox, secret: str, seen: list[str]) -> Receiver:
+    receiver = Receiver(inbox=inbox, secret=secret)
+
+    @receiver.on("job.completed")
+    def record(event: Event) -> None:
+        seen.append(event.payload["job_id"])
+
+    return receiver
+
+
+def test_flask_view_and_mounted_wsgi_app(make_inbox: Callable[[], Inbox], secret: str) -> None:
+    seen: list[str] = []
+    hook = counting_receiver(make_inbox(), secret, seen).wsgi()
+    app = flask.Flask("hooks")
+
+    @app.post("/webhooks/jobs")
+    def jobs() -> tuple[bytes, int, list[tuple[str, str]]]:
+        reply = hook.handle(flask.request.get_data(), flask.request.headers)
+        return reply.body, reply.status, list(reply.headers)
+
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/raw": hook})  # type: ignore[method-assign]
+    try:
+        with wsgi_server(app) as base, http_client() as http:
+            body, headers = signed({"event": "job.completed", "job_id": "j1"}, secret)
+            assert (
+                http.post(f"{base}/webhooks/jobs", content=body, headers=headers).json()["status"]
+                == "accepted"
+            )
+            again = http.post(f"{base}/webhooks/jobs", content=body, headers=headers)
+            assert again.status_code == 200 and again.json()["status"] == "duplicate"
+            body2, headers2 = signed({"event": "job.completed", "job_id": "j2"}, secret)
+            assert http.post(f"{base}/raw", content=body2, headers=headers2).status_code == 200
+            tampered = http.post(f"{base}/raw", content=body2 + b" ", headers=headers2)
+            assert tampered.status_code == 401
+            too_big = http.post(f"{base}/raw", content=b"x" * ((1 << 20) + 1), headers=headers2)
+            assert too_big.status_code == 413
+            assert http.get(f"{base}/raw").json() == {"status": "ok"}
+            assert http.delete(f"{base}/raw").status_code == 405
+            wait_until_sync(
+                lambda: hook.call(hook.receiver.inbox.counts())[State.DONE] == 2,
+                what="both items done",
+            )
+            assert sorted(seen) == ["j1", "j2"]
+    finally:
+        hook.close()
+
+
+def _django() -> None:
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            ALLOWED_HOSTS=["127.0.0.1"],
+            ROOT_URLCONF=__name__,
+            SECRET_KEY="test-only",
+            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+            INSTALLED_APPS=[],
+        )
+        django.setup()
+
+
+def test_django_view(make_inbox: Callable[[], Inbox], secret: str) -> None:
+    _django()
+    seen: list[str] = []
+    view = django_view(counting_receiver(make_inbox(), secret, seen))
+    urlpatterns[:] = [path("webhooks/", view)]
+    clear_url_caches()
+    try:
+        with wsgi_server(get_wsgi_application()) as base, http_client() as http:
+            url = f"{base}/webhooks/"
+            body, headers = signed({"event": "job.completed", "job_id": "d1"}, secret)
+            first = http.post(url, content=body, headers=headers)  # no CSRF token: exempt
+            assert first.status_code == 200 and first.json()["status"] == "accepted"
+            assert http.post(url, content=body, headers=headers).json()["status"] == "duplicate"
+            assert http.post(url, content=b"{}", headers={}).status_code == 400
+            assert http.put(url, content=body, headers=headers).status_code == 405
+            wait_until_sync(lambda: seen == ["d1"], what="the event processed")
+    finally:
+        view.portal.close()
+        urlpatterns.clear()
+        clear_url_caches()
+
+
+async def test_fastapi_mount_with_the_receiver_lifespan(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    seen: list[str] = []
+    receiver = counting_receiver(make_inbox(), secret, seen)
+    app = FastAPI(lifespan=receiver.lifespan)
+    app.mount("/webhooks", receiver.asgi())
+
+    @app.get("/")
+    def home() -> dict[str, str]:
+        return {"app": "mine"}
+
+    async with serve_asgi(app) as base, Http() as http:
+        body, headers = signed({"event": "job.completed", "job_id": "f1"}, secret)
+        answer = await http.post(f"{base}/webhooks/", body, headers)
+        assert answer.status == 200 and answer.json()["status"] == "accepted"
+        assert (await http.get(f"{base}/")).json() == {"app": "mine"}
+        await wait_until(lambda: seen == ["f1"], what="processed by the lifespan's worker")

@@ -1,0 +1,121 @@
+"""Verification: both header styles, rotation, tolerance, and interop with ``standardwebhooks``."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from standardwebhooks import Webhook
+
+from hookwise.domain.signing import new_secret
+from hookwise.receiver import (
+    InvalidSignature,
+    MissingHeaders,
+    StaleTimestamp,
+    VerificationError,
+    make_verifier,
+    verify_request,
+)
+from tests.receiver.receiver_helpers import signed
+
+SECRET = new_secret()
+BODY = orjson.dumps({"event": "job.completed", "job_id": "job_1"})
+
+
+def test_hookwise_signatures_verify_with_the_standardwebhooks_library() -> None:
+    body, headers = signed(BODY, SECRET, msg_id="msg_1")
+    assert Webhook(SECRET).verify(body, headers) == orjson.loads(BODY)
+
+
+def test_standardwebhooks_signatures_verify_here() -> None:
+    now = datetime.now(UTC)
+    signature = Webhook(SECRET).sign("msg_2", now, BODY.decode())
+    headers = {
+        "webhook-id": "msg_2",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    assert verify_request(make_verifier(SECRET), BODY, headers) == "msg_2"
+    with pytest.raises(InvalidSignature):
+        verify_request(make_verifier(new_secret()), BODY, headers)
+
+
+def test_svix_style_header_names_are_read() -> None:
+    _, headers = signed(BODY, SECRET, msg_id="msg_3")
+    svix = {
+        "svix-id": headers["webhook-id"],
+        "svix-timestamp": headers["webhook-timestamp"],
+        "svix-signature": headers["webhook-signature"],
+    }
+    assert verify_request(make_verifier(SECRET), BODY, svix) == "msg_3"
+
+
+def test_rotation_accepts_any_current_secret() -> None:
+    old, new = new_secret(), new_secret()
+    _, by_old = signed(BODY, old)
+    _, by_both = signed(BODY, [new, old])
+    verifier = make_verifier([new, old])
+    verify_request(verifier, BODY, by_old)
+    verify_request(make_verifier(new), BODY, by_both)
+    verify_request(make_verifier(old), BODY, by_both)
+    with pytest.raises(InvalidSignature):
+        verify_request(make_verifier(new), BODY, by_old)
+
+
+def test_hex_style_alone() -> None:
+    _, headers = signed(BODY, SECRET)
+    only_hex = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
+    assert verify_request(make_verifier(SECRET), BODY, only_hex) is None
+    with pytest.raises(InvalidSignature):
+        verify_request(make_verifier(SECRET), BODY + b" ", only_hex)
+
+
+def test_tolerance_is_configurable() -> None:
+    _, headers = signed(BODY, SECRET, timestamp=int(time.time()) - 100)
+    verify_request(make_verifier(SECRET), BODY, headers)
+    with pytest.raises(StaleTimestamp):
+        verify_request(make_verifier(SECRET, tolerance=30), BODY, headers)
+
+
+def test_missing_headers() -> None:
+    with pytest.raises(MissingHeaders):
+        verify_request(make_verifier(SECRET), BODY, {})
+    with pytest.raises(MissingHeaders):
+        verify_request(make_verifier(SECRET), BODY, {"webhook-id": "x", "webhook-signature": "y"})
+
+
+header_text = st.text(alphabet=st.characters(codec="latin-1"), max_size=60)
+
+
+@given(
+    msg_id=header_text,
+    ts=st.one_of(header_text, st.integers(0, 2**40).map(str)),
+    sig=st.one_of(
+        header_text,
+        st.lists(st.tuples(st.sampled_from(["v1", "v1a", "", "v2"]), header_text), max_size=3).map(
+            lambda parts: " ".join(f"{v},{s}" for v, s in parts)
+        ),
+    ),
+    hex_sig=st.one_of(st.none(), header_text),
+)
+def test_malformed_headers_only_raise_verification_errors(
+    msg_id: str, ts: str, sig: str, hex_sig: str | None
+) -> None:
+    headers = {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": sig}
+    if hex_sig is not None:
+        headers = {"x-webhook-signature": hex_sig}
+    with contextlib.suppress(VerificationError):
+        verify_request(make_verifier(SECRET), BODY, headers)
+
+
+def test_a_forged_signature_of_the_right_shape_fails() -> None:
+    _, headers = signed(BODY, SECRET)
+    forged = "v1," + base64.b64encode(b"\0" * 32).decode()
+    with pytest.raises(InvalidSignature):
+        verify_request(make_verifier(SECRET), BODY, {**headers, "webhook-signature": forged})
