@@ -91,12 +91,12 @@ def _json_by_default(scope: Scope) -> Scope:
     return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
-def create_app(ctx: ApiContext, **extra: Any) -> FastAPI:
+def create_app(ctx: ApiContext, **extra: Any) -> HookwiseAPI:
     """The API application over ``ctx``."""
     if "telemetry" in inspect.signature(FastAPI).parameters:
         # FastAPI's OpenTelemetry hook looks at the environment on every request
         extra.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
-    app = FastAPI(
+    app = HookwiseAPI(
         title="hookwise",
         version="0.1.0",
         description="Webhooks done properly: signed, retried, logged, paused, replayable.",
@@ -107,6 +107,17 @@ def create_app(ctx: ApiContext, **extra: Any) -> FastAPI:
     for module in (keys, apps, event_types, endpoints, messages, deliveries, jobs, health):
         app.include_router(module.router)
     limit = ctx.settings.max_payload_bytes + _SLACK
-    app.add_middleware(IngestFastPath, ctx=ctx, body_limit=limit)
+    app.fast_path = IngestFastPath(ctx, limit)
     app.add_middleware(BodyLimit, limit=limit)
     return app
+
+
+class HookwiseAPI(FastAPI):
+    """FastAPI with the ingest fast path in front of its middleware stack."""
+
+    fast_path: IngestFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_path is not None and await self.fast_path.try_handle(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)

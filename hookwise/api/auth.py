@@ -75,20 +75,19 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
             raise Unauthorized("the Authorization header must be 'Bearer hwk_…'")
-        digest = hash_key(token)
         now = time.monotonic()
-        hit = self._cache.get(digest)
+        hit = self._cache.get(token)
         if hit is not None and hit[0] > now:
             key = hit[1]
         else:
-            found = await self._store.get_api_key_by_hash(digest)
+            found = await self._store.get_api_key_by_hash(hash_key(token))
             if found is None:
-                self._cache.pop(digest, None)
+                self._cache.pop(token, None)
                 raise Unauthorized("unknown or revoked API key")
             key = found
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + _CACHE_TTL, key)
+            self._cache[token] = (now + _CACHE_TTL, key)
         self._limit(key.id, now)
         return Principal(key)
 

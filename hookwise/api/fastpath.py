@@ -7,11 +7,12 @@ function, same errors); the FastAPI route stays for the OpenAPI document and as 
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from hookwise.api.context import ApiContext
 from hookwise.api.errors import error_response, hookwise_error_response, validation_response
@@ -19,32 +20,35 @@ from hookwise.api.routes.messages import accept
 from hookwise.api.schemas import MessageIn
 from hookwise.domain.errors import Forbidden, HookwiseError, PayloadTooLarge
 
+log = logging.getLogger("hookwise.api")
 _PATH = re.compile(r"^/v1/apps/([^/]{1,200})/messages$")
 
 
 class IngestFastPath:
-    """ASGI middleware answering message creation directly; everything else passes through."""
+    """Answers message creation directly, before FastAPI's middleware and routing."""
 
-    def __init__(self, app: ASGIApp, ctx: ApiContext, body_limit: int) -> None:
-        self.app = app
+    def __init__(self, ctx: ApiContext, body_limit: int) -> None:
         self.ctx = ctx
         self.body_limit = body_limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def try_handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve the request if it is a message creation; False (nothing sent) otherwise."""
         if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+            return False
         m = _PATH.match(scope["path"])
         if m is None:
-            await self.app(scope, receive, send)
-            return
+            return False
         try:
             response = await self._handle(m.group(1), scope, receive)
         except HookwiseError as exc:
             response = hookwise_error_response(exc)
         except ValidationError as exc:
             response = validation_response(exc.errors())
+        except Exception:
+            log.exception("unhandled error on the ingest path")
+            response = error_response(500, "internal_error", "an internal error occurred")
         await response(scope, receive, send)
+        return True
 
     async def _handle(self, app_ref: str, scope: Scope, receive: Receive) -> Response:
         authorization = idempotency_key = None

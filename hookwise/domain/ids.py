@@ -7,27 +7,24 @@ which is what cursor pagination relies on.
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base32 of the standard alphabet, re-lettered to Crockford's so that text order = byte order
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
 
 PREFIXES = frozenset({"app", "ep", "msg", "dlv", "att", "job", "key", "item", "evt", "inb"})
-
-
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
 
 
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     """A new id such as ``msg_01J9Z…``; ``prefix`` names the resource type."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
-    return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+    # 20 bytes = 32 base32 characters; the value fills the last 26 (2 zero bits + 48 + 80)
+    raw = (ms << 80 | int.from_bytes(os.urandom(10), "big")).to_bytes(20, "big")
+    text = base64.b32encode(raw).translate(_TO_CROCKFORD)[6:].decode()
+    return f"{prefix}_{text}"
 
 
 def id_prefix(value: str) -> str | None:
