@@ -3,6 +3,7 @@ is delivered (duplicates allowed, losses not)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ import httpx
 from tests.processes import Proc, admin_key, env, free_port, wait_healthy
 from tests.receivers import Receiver
 
-N = 300
+N = 400
 
 
 async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
@@ -19,7 +20,7 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     environ = env(db, HOOKWISE_LEASE_SECONDS="2", HOOKWISE_PORT=str(port))
-    receiver.always("/hook", 200, delay=0.2)  # keep attempts in flight when the kill comes
+    receiver.always("/hook", 200, delay=2.0)  # keep attempts in flight when the kill comes
 
     first = Proc(["serve"], environ, tmp_path / "serve1.log")
     try:
@@ -38,8 +39,9 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
                 )
                 assert r.status_code == 202
                 accepted.add(r.json()["id"])
-        await receiver.wait_for(lambda r: len(r.requests) >= 40, timeout=30)
+        await receiver.wait_for(lambda r: len(r.requests) >= 16, timeout=30)
         first.kill()
+        receiver.always("/hook", 200)  # the second run may go fast
     finally:
         first.close()
     delivered_before = {x.headers["webhook-id"] for x in receiver.requests}

@@ -43,7 +43,13 @@ def worker_name() -> str:
 
 
 class Worker:
-    """Delivers due deliveries until stopped."""
+    """Delivers due deliveries until stopped.
+
+    Attempt tasks only send; one recorder task writes their results in batches. A delivery
+    counts against ``concurrency`` from its claim until its result is recorded (its lease is
+    held that long), and the loop claims again whenever a record frees room, so claims and
+    records both stay batched however fast the receivers answer.
+    """
 
     def __init__(
         self,
@@ -59,39 +65,44 @@ class Worker:
         self.worker_id = worker_id or worker_name()
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[AttemptResult] = []
+        self._pending = 0  # claimed and not yet recorded
+        self._results_ready = asyncio.Event()
         self._recorded = asyncio.Event()
-        self._slot_free = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
-        self._stopping = False
 
     @property
     def in_flight(self) -> int:
-        """Attempts under way in this worker."""
-        return len(self._tasks)
+        """Deliveries claimed by this worker and not yet recorded."""
+        return self._pending
+
+    def _ensure_recorder(self) -> None:
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_loop(), name="recorder")
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set, then let in-flight attempts finish and record them."""
         stop = stop or asyncio.Event()
+        self._ensure_recorder()
         backoff = 0.5
         while not stop.is_set():
             try:
-                claimed = await self._claim_and_start()
+                full_batch = await self._claim_and_start()
                 backoff = 0.5
             except StoreUnavailable as exc:
                 log.warning("store unavailable, retrying in %.1fs: %s", backoff, exc)
                 await _wait_or(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if claimed:
-                continue
-            await self._idle(stop)
+            if not full_batch:
+                await self._idle(stop)
         await self.shutdown()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Sleep until a slot frees (when full), the next due time, a wake-up, or stop."""
-        if self.in_flight >= self.config.concurrency:
-            self._slot_free.clear()
-            await _first(self._slot_free.wait(), stop.wait())
+        """Sleep until a record frees room, the next due time, a wake-up, or stop."""
+        self._recorded.clear()
+        if self._pending >= self.config.concurrency:
+            await _first(self._recorded.wait(), stop.wait())
             return
         timeout = self.config.poll_interval
         with contextlib.suppress(StoreUnavailable):
@@ -99,21 +110,19 @@ class Worker:
             if due is not None:
                 # due but unclaimable (its endpoint is at its in-flight cap): look again soon
                 timeout = max(0.02, min(timeout, due - time.time()))
-        if timeout > 0:
-            self._slot_free.clear()
-            await _first(self.store.wait_for_work(timeout), stop.wait(), self._slot_free.wait())
+        await _first(self.store.wait_for_work(timeout), stop.wait(), self._recorded.wait())
 
-    async def _claim_and_start(self) -> int:
-        free = self.config.concurrency - self.in_flight
+    async def _claim_and_start(self) -> bool:
+        """Claim and start what is due; True when the claim came back full (claim again)."""
+        free = self.config.concurrency - self._pending
         if free <= 0:
-            return 0
+            return False
+        limit = min(free, self.config.batch)
         claims = await self.store.claim_due(
-            worker_id=self.worker_id,
-            limit=min(free, self.config.batch),
-            lease_seconds=self.config.lease_seconds,
+            worker_id=self.worker_id, limit=limit, lease_seconds=self.config.lease_seconds
         )
         await self._start(claims)
-        return len(claims)
+        return len(claims) == limit
 
     async def _start(self, claims: list[ClaimedDelivery]) -> None:
         limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
@@ -140,15 +149,13 @@ class Worker:
             await self.store.release([c for c, _ in late], at=late[0][1])
 
     def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
+        self._pending += 1
         task = asyncio.create_task(self._attempt(claim, not_before))
         self._tasks.add(task)
-        metrics.IN_FLIGHT.inc()
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        metrics.IN_FLIGHT.dec()
-        self._slot_free.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("attempt task failed", exc_info=task.exception())
 
@@ -156,7 +163,11 @@ class Worker:
         delay = not_before - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        sent = await self.sender.send(claim)
+        metrics.IN_FLIGHT.inc()
+        try:
+            sent = await self.sender.send(claim)
+        finally:
+            metrics.IN_FLIGHT.dec()
         result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
         if result.succeeded:
             metrics.SUCCEEDED.inc()
@@ -164,23 +175,32 @@ class Worker:
         else:
             metrics.FAILED.inc()
         self._results.append(result)
-        await self._flush()
+        self._results_ready.set()
+
+    async def _record_loop(self) -> None:
+        """Write results as they come, in batches, for as long as the worker lives."""
+        while True:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            await self._flush()
 
     async def _flush(self) -> None:
-        """Record what has accumulated; concurrent callers join the next batch."""
-        while self._results:
-            async with self._flush_lock:
+        # one flush at a time: shutdown's final flush waits for a batch the recorder is writing
+        # (cancelling the recorder mid-write would roll that batch back)
+        async with self._flush_lock:
+            while self._results:
                 batch, self._results = self._results, []
-                if not batch:
-                    return
                 try:
                     await self.store.record_attempts(batch, pause_after=self.config.pause_after)
                 except StoreUnavailable as exc:
-                    # Keep them: recorded on the next flush. If we die first the leases expire
-                    # and the deliveries are attempted again (at least once).
+                    # Keep them for the next try. If we die first the leases expire and the
+                    # deliveries are attempted again (at least once).
                     log.warning("could not record %d attempts yet: %s", len(batch), exc)
                     self._results[:0] = batch
                     await asyncio.sleep(0.5)
+                    continue
+                self._pending -= len(batch)
+                self._recorded.set()
 
     async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:
         """Send one claimed delivery at once and record it (test pings)."""
@@ -190,31 +210,39 @@ class Worker:
         return result
 
     async def shutdown(self) -> None:
-        """Let in-flight attempts finish and record everything."""
-        self._stopping = True
+        """Let in-flight attempts finish and record everything, then stop the recorder."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
+            self._recorder = None
 
     async def drain(self, *, timeout: float = 60.0, include_scheduled: bool = True) -> None:
         """Run until nothing is pending (or, without ``include_scheduled``, nothing is due now).
 
         For tests and one-shot CLI use: returns instead of sleeping forever.
         """
+        self._ensure_recorder()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            claimed = await self._claim_and_start()
-            if claimed:
-                continue
-            if self._tasks:
-                await asyncio.wait(self._tasks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            await self._flush()
-            due = await self.store.next_due_at()
-            if due is None or (not include_scheduled and due > time.time()):
-                return
-            await self.store.wait_for_work(max(0.0, min(0.25, due - time.time())))
-        raise TimeoutError(f"deliveries still pending after {timeout} s")
+        try:
+            while time.monotonic() < deadline:
+                if await self._claim_and_start():
+                    continue
+                if self._pending:
+                    self._recorded.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._recorded.wait(), 0.25)
+                    continue
+                due = await self.store.next_due_at()
+                if due is None or (not include_scheduled and due > time.time()):
+                    return
+                await self.store.wait_for_work(max(0.0, min(0.25, due - time.time())))
+            raise TimeoutError(f"deliveries still pending after {timeout} s")
+        finally:
+            await self.shutdown()
 
 
 async def _wait_or(stop: asyncio.Event, seconds: float) -> None:

@@ -137,6 +137,7 @@ deliveries = Table(
     Column("updated_at", Float, nullable=False),
     PrimaryKeyConstraint("app_id", "id"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_endpoint_due", "status", "endpoint_id", "next_attempt_at"),
     Index("ix_deliveries_message", "app_id", "message_id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
     Index("ix_deliveries_job", "app_id", "job_id"),

@@ -52,6 +52,7 @@ class Database:
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         self.path = path
         self._synchronous = synchronous
+        self._current_sync = synchronous
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookwise-sqlite-r")
@@ -78,13 +79,19 @@ class Database:
             self._read_conn.close()
             self._read_conn = None
 
-    async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``op`` in a transaction on the writer thread; its result once committed."""
+    async def write(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run ``op`` in a transaction on the writer thread; its result once committed.
+
+        ``durable=False`` (claims, attempt records, leases) lets the commit skip the fsync
+        when nothing durable shares the group: such a write lost to a power cut only means a
+        delivery is attempted again, which at-least-once allows. It still survives a crash of
+        the process.
+        """
         if self._thread is None:
             raise StoreUnavailable("the SQLite store is not open")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
-        self._queue.put((op, fut, loop))
+        self._queue.put((op, fut, loop, durable))
         return await fut
 
     async def read(self, op: Callable[[sqlite3.Connection], T]) -> T:
@@ -120,9 +127,13 @@ class Database:
 
     def _run_group(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
         outcomes: list[tuple[bool, Any]] = []
+        sync = self._synchronous if any(item[3] for item in batch) else "NORMAL"
         try:
+            if sync != self._current_sync:
+                conn.execute(f"PRAGMA synchronous={sync}")
+                self._current_sync = sync
             conn.execute("BEGIN IMMEDIATE")
-            for op, _fut, _loop in batch:
+            for op, _fut, _loop, _durable in batch:
                 conn.execute("SAVEPOINT op")
                 try:
                     result = op(conn)
@@ -140,7 +151,7 @@ class Database:
             err = StoreUnavailable(f"SQLite write failed: {exc}")
             err.__cause__ = exc
             outcomes = [(False, err)] * len(batch)
-        for (ok, value), (_op, fut, loop) in zip(outcomes, batch, strict=True):
+        for (ok, value), (_op, fut, loop, _durable) in zip(outcomes, batch, strict=True):
             loop.call_soon_threadsafe(_settle, fut, ok, value)
 
 
