@@ -14,7 +14,7 @@ import uvicorn
 
 from hookwise.composition import Services, open_services
 from hookwise.settings import Settings
-from tests.pg import BACKENDS, postgres_url_for
+from tests.pg import BACKEND_NAMES, BACKENDS, pg_header, pg_template, postgres_url_for
 from tests.receivers import Receiver
 
 LOOPBACK = "127.0.0.0/8,::1/128"
@@ -136,5 +136,9 @@ async def api(api_factory: Any) -> Api:
     return await api_factory()  # type: ignore[no-any-return]
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"hookwise backends: {', '.join(BACKENDS)} (CI={os.environ.get('CI', '')})"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    backends = ", ".join(BACKEND_NAMES)
+    return [f"hookwise backends: {backends} (CI={os.environ.get('CI', '')})", *pg_header()]
+
+
+__all__ = ["pg_template"]  # the session fixture behind postgres_url_for

@@ -1,0 +1,68 @@
+"""The cluster store: PostgreSQL as the durable queue and the source of truth.
+
+Any number of ``hookwise api`` and ``hookwise worker`` processes share one database. Claims use
+leases with ``FOR UPDATE SKIP LOCKED`` (see ``engine``), wake-ups use ``LISTEN/NOTIFY`` (see
+``listener``), and every driver error becomes ``StoreUnavailable`` (see ``pool``).
+"""
+
+from __future__ import annotations
+
+from hookwise.domain.secretbox import SecretBox
+from hookwise.store.postgres.engine import PostgresEngine
+from hookwise.store.postgres.jobs import PostgresJobs
+from hookwise.store.postgres.listener import Listener, Notifier
+from hookwise.store.postgres.messages import PostgresMessages
+from hookwise.store.postgres.pool import Database
+from hookwise.store.postgres.resources import PostgresResources
+from hookwise.store.postgres.retention import PostgresRetention
+
+
+class PostgresStore(
+    PostgresResources, PostgresMessages, PostgresEngine, PostgresRetention, PostgresJobs
+):
+    """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
+
+    def __init__(
+        self, url: str, *, secret_box: SecretBox | None = None, pool_size: int = 10
+    ) -> None:
+        self.url = url
+        self._db = Database(url, max_size=pool_size)
+        self._box = secret_box
+        self._listener = Listener(self._db.dsn)
+        self._notifier = Notifier(self._db)
+
+    async def open(self) -> None:
+        """Create the pools (the schema must be migrated already)."""
+        await self._db.open()
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        await self._notifier.close()
+        await self._listener.close()
+        await self._db.close()
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the server does not answer."""
+        await self._db.fetchval("SELECT 1")
+
+    def _enc(self, secret: str) -> str:
+        return self._box.encrypt(secret) if self._box else secret
+
+    def _dec(self, stored: str) -> str:
+        return self._box.decrypt(stored) if self._box else stored
+
+    def _wake(self) -> None:
+        # this process's waiters at once; other processes through NOTIFY on commit
+        self._listener.wake()
+
+    def _notify_soon(self) -> None:
+        # other processes: a coalesced NOTIFY after the commit (see listener.Notifier)
+        self._notifier.poke()
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return at the next wake-up (a NOTIFY, or this process made work due) or after
+        ``timeout`` seconds; the first call starts the LISTEN connection."""
+        await self._listener.wait(timeout)
+
+
+__all__ = ["PostgresStore"]
