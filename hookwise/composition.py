@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -17,10 +18,12 @@ from hookwise.dashboard import mount_dashboard
 from hookwise.delivery.sender import HttpSender
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.delivery.worker import Worker, WorkerConfig
+from hookwise.domain.errors import StoreUnavailable
 from hookwise.settings import Settings
 from hookwise.store import Store, open_store
 
 log = logging.getLogger("hookwise")
+RETENTION_INTERVAL_SECONDS = 3600.0
 
 
 def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerConfig:
@@ -49,11 +52,31 @@ class Services:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start_workers(self, count: int = 1) -> None:
-        """Run the delivery loop in the background (``count`` workers in this process)."""
+        """Run the delivery loop in the background (``count`` workers in this process), and
+        retention when ``HOOKWISE_RETENTION_DAYS`` is set."""
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker-0"))
+        if self.settings.retention_days > 0:
+            self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         for i in range(1, count):
             extra = Worker(self.store, self.sender, self.worker.config)
             self._tasks.append(asyncio.create_task(extra.run(self._stop), name=f"worker-{i}"))
+
+    async def _retention(self) -> None:
+        """Prune old attempts and finished messages every hour (in batches, short locks)."""
+        while not self._stop.is_set():
+            try:
+                cutoff = time.time() - self.settings.retention_days * 86400
+                n = await self.store.prune(older_than=cutoff)
+                if n:
+                    log.info(
+                        "retention: pruned %d rows older than %g days",
+                        n,
+                        self.settings.retention_days,
+                    )
+            except StoreUnavailable as exc:
+                log.warning("retention: store unavailable: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), RETENTION_INTERVAL_SECONDS)
 
     async def stop_workers(self) -> None:
         """Stop claiming; let in-flight attempts finish and be recorded."""
