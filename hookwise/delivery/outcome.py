@@ -12,10 +12,10 @@ from hookwise.domain.schedule import RetrySchedule, retry_after_delay
 
 def decide(claim: ClaimedDelivery, sent: SendResult, *, retry_after_cap: float) -> AttemptResult:
     """The AttemptResult to record for ``sent``."""
-    started_at = datetime.fromtimestamp(sent.started_at, tz=UTC)
+    succeeded = sent.succeeded
     next_at: datetime | None = None
     pause_reason = None
-    if not sent.succeeded:
+    if not succeeded:
         made = claim.attempt_count + 1 - claim.retry_base
         delay = RetrySchedule(claim.retry_schedule).next_delay(made)
         if delay is not None:
@@ -31,12 +31,12 @@ def decide(claim: ClaimedDelivery, sent: SendResult, *, retry_after_cap: float) 
     return AttemptResult(
         claimed=claim,
         attempt_id=new_id("att"),
-        succeeded=sent.succeeded,
+        succeeded=succeeded,
         status_code=sent.status_code,
         response_body=sent.response_body,
         error_message=sent.error,
         duration_ms=round(sent.duration_ms, 3),
-        started_at=started_at,
+        started_at=datetime.fromtimestamp(sent.started_at, tz=UTC),
         next_attempt_at=next_at,
         pause_reason=pause_reason,
         counts_as_failure=claim.trigger != "test",

@@ -42,6 +42,8 @@ class HttpSender:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._signers: dict[tuple[str, ...], Signer] = {}
+        self._checked_urls: set[str] = set()  # passed the literal check (the policy is frozen)
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def start(self) -> None:
         """Create the shared session."""
@@ -72,25 +74,39 @@ class HttpSender:
             signer = self._signers[secrets] = Signer.from_secrets(secrets)
         return signer
 
+    def _check(self, url: str) -> None:
+        if url not in self._checked_urls:
+            self._policy.check_literal(url)
+            if len(self._checked_urls) > 10_000:
+                self._checked_urls.clear()
+            self._checked_urls.add(url)
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            if len(self._timeouts) > 1_000:
+                self._timeouts.clear()
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
+
     async def send(self, claim: ClaimedDelivery) -> SendResult:
         """One attempt; never raises for network trouble (it is the result)."""
         session = self._session
         assert session is not None, "HttpSender.start() was not called"
         started = time.time()
         t0 = time.perf_counter()
-        headers = dict(claim.headers) if claim.headers else {}
+        headers = self._signer(claim.secrets).headers(claim.message_id, int(started), claim.body)
+        if claim.headers:
+            headers = {**claim.headers, **headers}
         headers["Content-Type"] = "application/json"
-        headers.update(
-            self._signer(claim.secrets).headers(claim.message_id, int(started), claim.body)
-        )
         try:
-            self._policy.check_literal(claim.url)
+            self._check(claim.url)
             async with session.post(
                 claim.url,
                 data=claim.body,
                 headers=headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=claim.timeout_seconds),
+                timeout=self._timeout(claim.timeout_seconds),
             ) as resp:
                 raw = await resp.content.read(RESPONSE_BODY_LIMIT)
                 body = raw.decode("utf-8", "replace") if raw else None

@@ -150,6 +150,7 @@ class Worker:
 
     def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
         self._pending += 1
+        metrics.IN_FLIGHT.inc()
         task = asyncio.create_task(self._attempt(claim, not_before))
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -163,18 +164,8 @@ class Worker:
         delay = not_before - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        metrics.IN_FLIGHT.inc()
-        try:
-            sent = await self.sender.send(claim)
-        finally:
-            metrics.IN_FLIGHT.dec()
-        result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
-        if result.succeeded:
-            metrics.SUCCEEDED.inc()
-            metrics.DELIVERY_LATENCY.observe(max(0.0, time.time() - claim.msg_timestamp))
-        else:
-            metrics.FAILED.inc()
-        self._results.append(result)
+        sent = await self.sender.send(claim)
+        self._results.append(decide(claim, sent, retry_after_cap=self.config.retry_after_cap))
         self._results_ready.set()
 
     async def _record_loop(self) -> None:
@@ -190,8 +181,17 @@ class Worker:
         async with self._flush_lock:
             while self._results:
                 batch, self._results = self._results, []
+                recording = asyncio.ensure_future(
+                    self.store.record_attempts(batch, pause_after=self.config.pause_after)
+                )
+                # Once the record is queued, wake the claim loop: on a store that writes in
+                # order (SQLite's one writer thread) its claim runs right behind the record,
+                # often in the same transaction, and sees the leases it frees, saving a round
+                # trip per cycle. Elsewhere it merely claims early; the completion claims again.
+                await asyncio.sleep(0)
+                self._recorded.set()
                 try:
-                    await self.store.record_attempts(batch, pause_after=self.config.pause_after)
+                    await recording
                 except StoreUnavailable as exc:
                     # Keep them for the next try. If we die first the leases expire and the
                     # deliveries are attempted again (at least once).
@@ -201,6 +201,7 @@ class Worker:
                     continue
                 self._pending -= len(batch)
                 self._recorded.set()
+                _count(batch)
 
     async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:
         """Send one claimed delivery at once and record it (test pings)."""
@@ -243,6 +244,22 @@ class Worker:
             raise TimeoutError(f"deliveries still pending after {timeout} s")
         finally:
             await self.shutdown()
+
+
+def _count(batch: list[AttemptResult]) -> None:
+    """Metrics of a recorded batch, one lock per metric rather than per attempt."""
+    latency = metrics.DELIVERY_LATENCY
+    succeeded = 0
+    for r in batch:
+        if r.succeeded:
+            succeeded += 1
+            done = r.started_at.timestamp() + r.duration_ms / 1000
+            latency.observe(max(0.0, done - r.claimed.msg_timestamp))
+    if succeeded:
+        metrics.SUCCEEDED.inc(succeeded)
+    if succeeded < len(batch):
+        metrics.FAILED.inc(len(batch) - succeeded)
+    metrics.IN_FLIGHT.dec(len(batch))
 
 
 async def _wait_or(stop: asyncio.Event, seconds: float) -> None:

@@ -3,13 +3,16 @@
 SQLite allows one writer at a time, so every write goes through a single dedicated thread that
 owns the write connection. The thread takes every operation waiting in its queue (up to a
 batch), runs each inside a SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction and commits once:
-many small writes share one fsync (group commit) while each operation still fails alone. Reads
-use their own connection on a second thread; WAL lets them run beside the writer.
+many small writes share one fsync (group commit) while each operation still fails alone (an
+operation alone in its group needs no savepoint). The waiting event loop is woken once per group,
+not once per operation. Reads use their own connection on a second thread; WAL lets them run
+beside the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -126,39 +129,60 @@ class Database:
             conn.close()
 
     def _run_group(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         sync = self._synchronous if any(item[3] for item in batch) else "NORMAL"
         try:
             if sync != self._current_sync:
                 conn.execute(f"PRAGMA synchronous={sync}")
                 self._current_sync = sync
             conn.execute("BEGIN IMMEDIATE")
-            for op, _fut, _loop, _durable in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    result = op(conn)
-                except BaseException as exc:  # the op fails alone; the group goes on
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    outcomes.append((False, exc))
-                else:
-                    conn.execute("RELEASE op")
-                    outcomes.append((True, result))
-            conn.execute("COMMIT")
+            if len(batch) == 1:
+                # alone in its transaction, an op needs no savepoint: if it fails, roll it all back
+                outcomes = [_run_alone(conn, batch[0][0])]
+            else:
+                outcomes = [_run_in_savepoint(conn, item[0]) for item in batch]
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             err = StoreUnavailable(f"SQLite write failed: {exc}")
             err.__cause__ = exc
             outcomes = [(False, err)] * len(batch)
+        # one wake-up per event loop for the whole group, not one per operation
+        settle: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for (ok, value), (_op, fut, loop, _durable) in zip(outcomes, batch, strict=True):
-            loop.call_soon_threadsafe(_settle, fut, ok, value)
+            settle.setdefault(loop, []).append((fut, ok, value))
+        for loop, items in settle.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle_all, items)
 
 
-def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if fut.done():
-        return
-    if ok:
-        fut.set_result(value)
-    else:
-        fut.set_exception(value)
+def _run_alone(conn: sqlite3.Connection, op: Op) -> tuple[bool, Any]:
+    try:
+        return True, op(conn)
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return False, exc
+
+
+def _run_in_savepoint(conn: sqlite3.Connection, op: Op) -> tuple[bool, Any]:
+    conn.execute("SAVEPOINT op")
+    try:
+        result = op(conn)
+    except BaseException as exc:  # the op fails alone; the group goes on
+        conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+        return False, exc
+    conn.execute("RELEASE op")
+    return True, result
+
+
+def _settle_all(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for fut, ok, value in items:
+        if fut.done():
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
