@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     default_timeout_seconds: float = 10.0
     default_max_in_flight: int = 64
 
-    worker_concurrency: int = 256
+    worker_concurrency: int = 1024
     claim_batch: int = 200
     lease_seconds: float = 60.0
     poll_interval_seconds: float = 1.0

@@ -3,7 +3,6 @@ is delivered (duplicates allowed, losses not)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx

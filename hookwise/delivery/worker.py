@@ -29,7 +29,7 @@ log = logging.getLogger("hookwise.worker")
 class WorkerConfig:
     """How hard one worker pushes."""
 
-    concurrency: int = 256
+    concurrency: int = 1024
     batch: int = 200
     lease_seconds: float = 60.0
     poll_interval: float = 1.0
