@@ -68,19 +68,13 @@ async def measure(
         if warmup > 0:
             end = time.monotonic() + warmup
             await asyncio.gather(
-                *(
-                    _post_loop(session, url, body, [10**9], end, [0, 0])
-                    for _ in range(concurrency)
-                )
+                *(_post_loop(session, url, body, [10**9], end, [0, 0]) for _ in range(concurrency))
             )
         budget, counts = [count], [0, 0]
         start = time.monotonic()
         deadline = start + duration
         await asyncio.gather(
-            *(
-                _post_loop(session, url, body, budget, deadline, counts)
-                for _ in range(concurrency)
-            )
+            *(_post_loop(session, url, body, budget, deadline, counts) for _ in range(concurrency))
         )
         seconds = time.monotonic() - start
     return CeilingResult(counts[0], counts[1], seconds, counts[0] / seconds)

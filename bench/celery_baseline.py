@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 import requests
-from celery import Celery
+from celery import Celery  # type: ignore[import-untyped]
 
 from bench.measure import payload, window_rate
 from bench.processes import PYTHON, Proc
@@ -49,6 +49,7 @@ app.conf.update(
 
 
 @app.task(  # type: ignore[untyped-decorator]
+    name="bench.deliver",  # the same whether this module runs as __main__ or is imported
     autoretry_for=(requests.RequestException,),
     retry_backoff=True,
     retry_kwargs={"max_retries": 5},
@@ -69,7 +70,7 @@ class CeleryResult:
     count: int
     delivered: int
     enqueue_rate: float
-    rate: float  # steady drain rate, 10 %–90 % of the tasks (see measure.window_rate)
+    rate: float  # steady drain rate, 10 %-90 % of the tasks (see measure.window_rate)
     drain_rate: float  # count / (last arrival - first arrival)
     worker_to_done_s: float  # worker spawn to last arrival (includes its start-up)
     timed_out: bool
@@ -116,11 +117,18 @@ def measure(
         for _ in range(count):
             deliver.delay(url, body)
         enqueue_rate = count / (time.perf_counter() - start)
-        worker = Proc(f"celery-{pool}", worker_argv(pool, concurrency), log_path=log_dir / f"celery-{pool}.log")
+        worker = Proc(
+            f"celery-{pool}",
+            worker_argv(pool, concurrency),
+            log_path=log_dir / f"celery-{pool}.log",
+        )
         try:
             spawned = time.time()
-            drained = sink.wait_for("ok", count, timeout=timeout)
-            if not worker.alive() and not drained:
+            deadline = time.monotonic() + timeout
+            drained = False
+            while not drained and worker.alive() and time.monotonic() < deadline:
+                drained = sink.wait_for("ok", count, timeout=1.0)
+            if not drained and not worker.alive():
                 raise RuntimeError(f"celery worker exited: {worker.tail()}")
         finally:
             worker.stop(grace=3.0)
@@ -138,7 +146,7 @@ def measure(
         enqueue_rate=enqueue_rate,
         rate=window_rate(timeline, count, field=2) if drained else delivered / timeout,
         drain_rate=delivered / span if span > 0 else float("nan"),
-        worker_to_done_s=stats["last"] - spawned,
+        worker_to_done_s=stats["last"] - spawned if delivered else float("nan"),
         timed_out=not drained,
     )
 

@@ -31,7 +31,7 @@ def payload_bytes(size: int = BODY_BYTES) -> bytes:
 
 
 def percentile(values: Sequence[float], p: float) -> float:
-    """The ``p``-th percentile (0–100) by linear interpolation; NaN for no values."""
+    """The ``p``-th percentile (0-100) by linear interpolation; NaN for no values."""
     if not values:
         return float("nan")
     ordered = sorted(values)

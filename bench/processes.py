@@ -76,10 +76,8 @@ class Proc:
         try:
             if self.popen.poll() is None:
                 _signal_group(self.pid, signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.popen.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    pass
             # Children (prefork pools) may outlive their parent: the group goes in any case.
             _signal_group(self.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -121,10 +119,22 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def stop_many(procs: Sequence[Proc], grace: float = 3.0) -> None:
+    """Stop several processes at once: SIGTERM to all, one shared grace period, then SIGKILL."""
+    for proc in procs:
+        if proc.alive():
+            _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        proc.stop(grace=grace)
+
+
 def stop_all() -> None:
     """Stop every process still running (atexit and signal handlers)."""
-    for proc in list(_LIVE):
-        proc.stop(grace=1.0)
+    stop_many(list(_LIVE), grace=1.0)
 
 
 @contextlib.contextmanager

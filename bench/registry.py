@@ -18,7 +18,14 @@ if TYPE_CHECKING:
 
 
 class Unavailable(Exception):
-    """The scenario cannot run on this machine now; the message says why."""
+    """The scenario cannot run on this machine now; the message says why.
+
+    ``permanent``: trying again in this run is pointless (nothing to run at all).
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -74,11 +81,14 @@ class RunContext:
     work_dir: Path
     medians: dict[str, float] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown under the table, per scenario
     run_index: int = 0
+    allowance_scale: float = 1.0
 
 
 RunFn = Callable[[RunContext], Awaitable[dict[str, float]]]
+PrepareFn = Callable[[RunContext], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,8 @@ class Scenario:
     run: RunFn
     smoke: bool = False  # part of ``--smoke``
     runs: int | None = None  # None: the harness default (3, or 1 in smoke)
-    notes: str = ""
+    allowance: float = 90.0  # seconds of runs; a run that would not fit is not started
+    prepare: PrepareFn | None = None  # once, before the runs (templates), outside the allowance
 
 
 REGISTRY: list[Scenario] = []

@@ -49,7 +49,7 @@ class SinkHandle:
     def get(self, path: str, timeout: float = 30.0) -> Any:
         """GET a control path and decode its JSON."""
         try:
-            with urllib.request.urlopen(self.base + path, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(self.base + path, timeout=timeout) as resp:
                 return json.loads(resp.read())
         except OSError as exc:
             raise SinkError(f"sink control {path} failed: {exc}") from exc
