@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from hookwise import cli_read
 from hookwise.receiver.cli import receive_app
 from hookwise.settings import Settings
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(receive_app, name="receive")
+cli_read.register(app)
 
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="HOOKWISE_DB: sqlite:///… or postgresql://…")
