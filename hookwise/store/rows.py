@@ -3,7 +3,7 @@ both read by column name)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -184,6 +184,48 @@ def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
         rate_limit_per_second=r["rate_limit_per_second"],
         msg_timestamp=int(r["msg_created_at"]),
     )
+
+
+def claimed_all(out: Sequence[Row], now: float, decrypt: Decrypt = _plain) -> list[ClaimedDelivery]:
+    """``claimed`` for a whole claim, decoding each endpoint's columns once, not per row."""
+    endpoint: dict[str, tuple[Any, ...]] = {}
+    claims = []
+    for r in out:
+        ep = endpoint.get(r["endpoint_id"])
+        if ep is None:
+            one = claimed(r, now, decrypt)
+            ep = endpoint[r["endpoint_id"]] = (
+                one.url,
+                one.secrets,
+                one.headers,
+                one.timeout_seconds,
+                one.retry_schedule,
+                one.rate_limit_per_second,
+            )
+            claims.append(one)
+            continue
+        url, secrets, headers, timeout, schedule, rate = ep
+        claims.append(
+            ClaimedDelivery(
+                delivery_id=r["id"],
+                app_id=r["app_id"],
+                message_id=r["message_id"],
+                endpoint_id=r["endpoint_id"],
+                job_id=r["job_id"],
+                attempt_count=r["attempt_count"],
+                retry_base=r["retry_base"],
+                trigger=r["trigger"],
+                body=bytes(r["body"]),
+                url=url,
+                secrets=secrets,
+                headers=headers,
+                timeout_seconds=timeout,
+                retry_schedule=schedule,
+                rate_limit_per_second=rate,
+                msg_timestamp=int(r["msg_created_at"]),
+            )
+        )
+    return claims
 
 
 def dumps(value: Any) -> str:

@@ -211,7 +211,7 @@ class PostgresEngine:
                 return []
             share = max(1, -(-limit * 2 // len(eps)))  # twice a fair share: room to merge
             out = await c.fetch(_CLAIM, now, eps, share, limit, worker_id, now + lease_seconds)
-        return [rows.claimed(r, now, self._dec) for r in out]
+        return rows.claimed_all(out, now, self._dec)
 
     async def claim_delivery(
         self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
@@ -109,7 +109,7 @@ class SqliteEngine:
                 " WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?))",
                 (app_id, rows.dumps(ids)),
             ).fetchall()
-        return _claimed(out, now, self._dec)
+        return rows.claimed_all(out, now, self._dec)
 
     async def claim_delivery(
         self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float
@@ -214,48 +214,6 @@ class SqliteEngine:
             total += n
             if n == 0:
                 return total
-
-
-def _claimed(out: list[Any], now: float, decrypt: Callable[[str], str]) -> list[ClaimedDelivery]:
-    """``rows.claimed`` for a whole claim, decoding each endpoint's columns once, not per row."""
-    endpoint: dict[str, tuple[Any, ...]] = {}
-    claims = []
-    for r in out:
-        ep = endpoint.get(r["endpoint_id"])
-        if ep is None:
-            one = rows.claimed(r, now, decrypt)
-            ep = endpoint[r["endpoint_id"]] = (
-                one.url,
-                one.secrets,
-                one.headers,
-                one.timeout_seconds,
-                one.retry_schedule,
-                one.rate_limit_per_second,
-            )
-            claims.append(one)
-            continue
-        url, secrets, headers, timeout, schedule, rate = ep
-        claims.append(
-            ClaimedDelivery(
-                delivery_id=r["id"],
-                app_id=r["app_id"],
-                message_id=r["message_id"],
-                endpoint_id=r["endpoint_id"],
-                job_id=r["job_id"],
-                attempt_count=r["attempt_count"],
-                retry_base=r["retry_base"],
-                trigger=r["trigger"],
-                body=bytes(r["body"]),
-                url=url,
-                secrets=secrets,
-                headers=headers,
-                timeout_seconds=timeout,
-                retry_schedule=schedule,
-                rate_limit_per_second=rate,
-                msg_timestamp=int(r["msg_created_at"]),
-            )
-        )
-    return claims
 
 
 def _record(c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int) -> bool:
