@@ -137,52 +137,42 @@ class Messages(Generic[T, P]):
         return self._t.paginate(Request("GET", f"/v1/apps/{app}/messages", params))
 
 
-class Attempts(Generic[T, P]):
+class _DeliveryLog(Generic[T, P]):
+    """A filtered, newest-first listing under ``/v1/apps/{app}/<kind>``."""
+
+    _kind = ""
+
+    def __init__(self, transport: Transport[T, P]) -> None:
+        self._t = transport
+
+    def list(
+        self,
+        app: str,
+        *,
+        job_id: str | None = None,
+        message_id: str | None = None,
+        endpoint_id: str | None = None,
+        status: str | None = None,
+        page_size: int = 100,
+    ) -> P:
+        """The app's rows, newest first, filtered."""
+        params = drop_none(
+            {"limit": page_size, "job_id": job_id, "message_id": message_id,
+             "endpoint_id": endpoint_id, "status": status}
+        )  # fmt: skip
+        return self._t.paginate(Request("GET", f"/v1/apps/{app}/{self._kind}", params))
+
+
+class Attempts(_DeliveryLog[T, P]):
     """The audit log: one row per HTTP attempt."""
 
-    def __init__(self, transport: Transport[T, P]) -> None:
-        self._t = transport
-
-    def list(
-        self,
-        app: str,
-        *,
-        job_id: str | None = None,
-        message_id: str | None = None,
-        endpoint_id: str | None = None,
-        status: str | None = None,
-        page_size: int = 100,
-    ) -> P:
-        """The app's attempts, newest first, filtered."""
-        params = drop_none(
-            {"limit": page_size, "job_id": job_id, "message_id": message_id,
-             "endpoint_id": endpoint_id, "status": status}
-        )  # fmt: skip
-        return self._t.paginate(Request("GET", f"/v1/apps/{app}/attempts", params))
+    _kind = "attempts"
 
 
-class Deliveries(Generic[T, P]):
+class Deliveries(_DeliveryLog[T, P]):
     """One row per message and target."""
 
-    def __init__(self, transport: Transport[T, P]) -> None:
-        self._t = transport
-
-    def list(
-        self,
-        app: str,
-        *,
-        job_id: str | None = None,
-        message_id: str | None = None,
-        endpoint_id: str | None = None,
-        status: str | None = None,
-        page_size: int = 100,
-    ) -> P:
-        """The app's deliveries, newest first, filtered."""
-        params = drop_none(
-            {"limit": page_size, "job_id": job_id, "message_id": message_id,
-             "endpoint_id": endpoint_id, "status": status}
-        )  # fmt: skip
-        return self._t.paginate(Request("GET", f"/v1/apps/{app}/deliveries", params))
+    _kind = "deliveries"
 
 
 class Jobs(Generic[T, P]):
