@@ -1,15 +1,15 @@
-"""The HTTP sender: one shared aiohttp session, signed POSTs, no redirects, 4 KiB of answer."""
+"""The HTTP sender: signed POSTs over hookwise's HTTP/1.1 client, no redirects, 4 KiB of answer."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from dataclasses import dataclass
 
-import aiohttp
-
-from hookwise.delivery.ssrf import GuardedResolver, NetworkPolicy, describe
-from hookwise.domain.errors import BlockedUrl
+from hookwise.delivery.http1 import Http1Client, RequestFailed, Target, parse_target
+from hookwise.delivery.ssrf import NetworkPolicy
+from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.domain.signing import Signer
 
@@ -37,34 +37,24 @@ class SendResult:
 class HttpSender:
     """Sends signed webhook attempts."""
 
-    def __init__(self, policy: NetworkPolicy, *, max_connections: int = 0) -> None:
+    def __init__(self, policy: NetworkPolicy, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._policy = policy
-        self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context = ssl_context
+        self._client: Http1Client | None = None
         self._signers: dict[tuple[str, ...], Signer] = {}
-        self._checked_urls: set[str] = set()  # passed the literal check (the policy is frozen)
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._targets: dict[str, Target] = {}
 
     async def start(self) -> None:
-        """Create the shared session."""
-        connector = aiohttp.TCPConnector(
-            limit=self._max_connections,
-            resolver=GuardedResolver(self._policy),
-            ttl_dns_cache=10,
-            enable_cleanup_closed=False,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"User-Agent": USER_AGENT},
-            auto_decompress=True,
-            cookie_jar=aiohttp.DummyCookieJar(),
+        """Create the connection pool."""
+        self._client = Http1Client(
+            self._policy, ssl_context=self._ssl_context, body_limit=RESPONSE_BODY_LIMIT
         )
 
     async def close(self) -> None:
-        """Close the session and its connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the pool and its connections."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def _signer(self, secrets: tuple[str, ...]) -> Signer:
         signer = self._signers.get(secrets)
@@ -74,67 +64,63 @@ class HttpSender:
             signer = self._signers[secrets] = Signer.from_secrets(secrets)
         return signer
 
-    def _check(self, url: str) -> None:
-        if url not in self._checked_urls:
-            self._policy.check_literal(url)
-            if len(self._checked_urls) > 10_000:
-                self._checked_urls.clear()
-            self._checked_urls.add(url)
+    def _target(self, url: str) -> Target:
+        target = self._targets.get(url)
+        if target is None:
+            self._policy.check_url_syntax(url)  # the URL was checked when it was stored
+            target = parse_target(url)
+            if len(self._targets) > 10_000:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
 
-    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(seconds)
-        if timeout is None:
-            if len(self._timeouts) > 1_000:
-                self._timeouts.clear()
-            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
-        return timeout
+    def _request(self, target: Target, claim: ClaimedDelivery, timestamp: int) -> bytes:
+        body = claim.body
+        parts = [target.prefix]
+        custom = claim.headers
+        if custom:
+            if not any(k.lower() == "user-agent" for k in custom):
+                parts.append(_USER_AGENT_LINE)
+            parts.extend(f"{k}: {v}\r\n".encode() for k, v in custom.items())
+        else:
+            parts.append(_USER_AGENT_LINE)
+        signed = self._signer(claim.secrets).headers(claim.message_id, timestamp, body)
+        parts.extend(f"{k}: {v}\r\n".encode() for k, v in signed.items())
+        parts.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        parts.append(body)
+        return b"".join(parts)
 
     async def send(self, claim: ClaimedDelivery) -> SendResult:
         """One attempt; never raises for network trouble (it is the result)."""
-        session = self._session
-        assert session is not None, "HttpSender.start() was not called"
+        client = self._client
+        assert client is not None, "HttpSender.start() was not called"
         started = time.time()
         t0 = time.perf_counter()
-        headers = self._signer(claim.secrets).headers(claim.message_id, int(started), claim.body)
-        if claim.headers:
-            headers = {**claim.headers, **headers}
-        headers["Content-Type"] = "application/json"
         try:
-            self._check(claim.url)
-            async with session.post(
-                claim.url,
-                data=claim.body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout(claim.timeout_seconds),
-            ) as resp:
-                raw = await resp.content.read(RESPONSE_BODY_LIMIT)
-                body = raw.decode("utf-8", "replace") if raw else None
-                status = resp.status
-                retry_after = resp.headers.get("Retry-After")
-                location = resp.headers.get("Location")
-        except BlockedUrl as exc:
-            return self._failed(started, t0, f"blocked by the SSRF guard: {exc.reason}")
+            target = self._target(claim.url)
+            data = self._request(target, claim, int(started))
+            async with asyncio.timeout(claim.timeout_seconds):
+                response = await client.post(target, data)
         except TimeoutError:
             return self._failed(started, t0, f"timed out after {claim.timeout_seconds:g} s")
-        except aiohttp.ClientConnectorDNSError as exc:
-            return self._failed(started, t0, f"DNS failure: {describe(exc.os_error)}")
-        except aiohttp.ClientConnectorCertificateError as exc:
-            return self._failed(started, t0, f"TLS certificate error: {describe(exc)}")
-        except aiohttp.ClientSSLError as exc:
-            return self._failed(started, t0, f"TLS error: {describe(exc)}")
-        except aiohttp.ClientConnectorError as exc:
-            return self._failed(started, t0, f"connection failed: {describe(exc.os_error)}")
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            return self._failed(started, t0, f"{type(exc).__name__}: {describe(exc)}")
+        except RequestFailed as exc:
+            return self._failed(started, t0, str(exc))
+        except InvalidInput as exc:
+            return self._failed(started, t0, f"invalid URL: {exc.message}")
         duration = (time.perf_counter() - t0) * 1000
+        status = response.status
+        raw = response.body
+        body = raw.decode("utf-8", "replace") if raw else None
         error = None
         if 300 <= status < 400:
-            error = f"redirect to {location or '?'} not followed"
+            error = f"redirect to {response.location or '?'} not followed"
         elif not 200 <= status < 300:
             error = f"HTTP {status}"
-        return SendResult(status, body, error, duration, started, retry_after)
+        return SendResult(status, body, error, duration, started, response.retry_after)
 
     @staticmethod
     def _failed(started: float, t0: float, error: str) -> SendResult:
         return SendResult(None, None, error, (time.perf_counter() - t0) * 1000, started)
+
+
+_USER_AGENT_LINE = f"User-Agent: {USER_AGENT}\r\n".encode()

@@ -2,7 +2,8 @@
 or metadata addresses, unless an allow-list (``HOOKWISE_ALLOW_NETWORKS``) opens them.
 
 Checked when an endpoint is created and again at connect time, on the addresses actually
-connected to (a resolver that filters), so DNS rebinding cannot slip past the first check.
+connected to (``hookwise.delivery.http1`` filters what a name resolves to), so DNS rebinding
+cannot slip past the first check.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 from hookwise.domain.errors import BlockedUrl, InvalidInput
 
@@ -147,33 +145,6 @@ class NetworkPolicy:
             why = self.blocked_reason(ip)
             if why:
                 raise BlockedUrl(url, f"{host} resolves to {ip}, {why}", field)
-
-
-class GuardedResolver(AbstractResolver):
-    """An aiohttp resolver that drops forbidden addresses (connect-time SSRF check)."""
-
-    def __init__(self, policy: NetworkPolicy, inner: AbstractResolver | None = None) -> None:
-        self._policy = policy
-        self._inner = inner or DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        allowed: list[ResolveResult] = []
-        reasons: list[str] = []
-        for r in results:
-            why = self._policy.blocked_reason(ipaddress.ip_address(r["host"]))
-            if why:
-                reasons.append(f"{r['host']} is {why}")
-            else:
-                allowed.append(r)
-        if not allowed:
-            raise OSError(f"blocked by the SSRF guard: {host} resolves to {'; '.join(reasons)}")
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def describe(obj: Any) -> str:
