@@ -113,6 +113,7 @@ class _Connection(asyncio.Protocol):
         "_retry_after",
         "_seen",
         "_status",
+        "_timer",
         "_waiter",
         "closed",
         "got_bytes",
@@ -127,6 +128,7 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[Response] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.closed = False
         self.keep_alive = False
         self.got_bytes = False
@@ -197,23 +199,38 @@ class _Connection(asyncio.Protocol):
         self._finish()
 
     # the request
-    def request(self, data: bytes) -> asyncio.Future[Response]:
-        """Write one request; the future gets its answer."""
+    def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
+        """Write one request; the future gets its answer, or TimeoutError at ``deadline``
+        (event loop time), which also closes the connection."""
         assert self.transport is not None
         self._reset()
         self.got_bytes = False
         self.keep_alive = False
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        self._timer = loop.call_at(deadline, self._timed_out)
         self.transport.write(data)
         return waiter
 
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._fail(TimeoutError())
+
+    def stop_timer(self) -> None:
+        """Cancel the deadline of the request in progress (it ended some other way)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _finish(self) -> None:
+        self.stop_timer()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             body = b"".join(self._body) if self._body else b""
             waiter.set_result(Response(self._status, body, self._retry_after, self._location))
 
     def _fail(self, exc: Exception) -> None:
+        self.stop_timer()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
@@ -256,33 +273,36 @@ class Http1Client:
             self._ssl = ssl.create_default_context()
         return self._ssl
 
-    async def post(self, target: Target, data: bytes) -> Response:
-        """Send ``data`` (request line, headers and body, already framed) and read the answer.
+    async def post(self, target: Target, data: bytes, timeout: float) -> Response:
+        """Send ``data`` (request line, headers and body, already framed) and read the answer,
+        all within ``timeout`` seconds.
 
-        Raises RequestFailed (or whatever cancels the caller, such as a timeout).
+        Raises RequestFailed, or TimeoutError when the time is up.
         """
+        deadline = asyncio.get_running_loop().time() + timeout
         conn = self._take_idle(target.origin)
         reused = conn is not None
         if conn is None:
-            conn = await self._connect(target)
+            conn = await self._connect_before(target, deadline)
         while True:
             self._busy.add(conn)
             ok = False
             try:
-                response = await conn.request(data)
+                response = await conn.request(data, deadline)
                 ok = True
                 return response
             except _Closed as exc:
                 if not (reused and not conn.got_bytes):
                     raise RequestFailed(f"connection closed before an answer: {exc}") from None
             finally:
+                conn.stop_timer()
                 self._busy.discard(conn)
                 if ok and conn.keep_alive and not conn.closed:
                     self._give_back(target.origin, conn)
                 elif not conn.closed:
                     conn.abort()  # cancelled (timed out) mid-request, or not reusable
             # a reused connection the server had closed: once more on a fresh one
-            conn = await self._connect(target)
+            conn = await self._connect_before(target, deadline)
             reused = False
 
     def _take_idle(self, origin: tuple[str, str, int]) -> _Connection | None:
@@ -360,6 +380,10 @@ class Http1Client:
             self._dns.clear()
         self._dns[key] = (now + DNS_TTL_SECONDS, allowed)
         return allowed
+
+    async def _connect_before(self, target: Target, deadline: float) -> _Connection:
+        async with asyncio.timeout_at(deadline):
+            return await self._connect(target)
 
     async def _connect(self, target: Target) -> _Connection:
         addresses = await self._resolve(target)

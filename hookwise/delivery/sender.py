@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from dataclasses import dataclass
@@ -99,8 +98,7 @@ class HttpSender:
         try:
             target = self._target(claim.url)
             data = self._request(target, claim, int(started))
-            async with asyncio.timeout(claim.timeout_seconds):
-                response = await client.post(target, data)
+            response = await client.post(target, data, claim.timeout_seconds)
         except TimeoutError:
             return self._failed(started, t0, f"timed out after {claim.timeout_seconds:g} s")
         except RequestFailed as exc:

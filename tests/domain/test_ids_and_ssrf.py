@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 from hypothesis import given
@@ -19,6 +20,30 @@ def test_ids_sort_by_time(a: int, b: int) -> None:
     if a < b:
         assert x < y
     assert id_prefix(x) == "msg" and len(x) == 30
+
+
+def test_id_format_and_uniqueness() -> None:
+    made = [new_id("dlv") for _ in range(20_000)]  # several refills of the random buffer
+    assert len(set(made)) == len(made)
+    for value in made[:50]:
+        assert id_prefix(value) == "dlv"
+        body = value.removeprefix("dlv_")
+        assert len(body) == 26 and set(body) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    new_id("msg")  # the parent has random bits buffered
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write 100 ids and leave at once
+        os.write(write, " ".join(new_id("msg") for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as f:
+        child = {i[-16:] for i in f.read().split()}
+    parent = {new_id("msg")[-16:] for _ in range(100)}
+    assert len(child) == 100 and not child & parent
 
 
 @pytest.mark.parametrize("host,expected", [
