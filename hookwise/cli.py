@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import signal
@@ -55,6 +56,16 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
+def _tune_gc() -> None:
+    """A long-running service: what exists once it is up lives as long as the process (frozen,
+    never scanned again), and young collections run every 20,000 allocations rather than 700.
+    The request and attempt paths allocate many short-lived objects; at the default threshold
+    the collector took ~3 % of the CPU there."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 async def _serve(
     settings: Settings, *, api: bool, workers: int, demo: bool, concurrency: int | None = None
 ) -> None:
@@ -66,6 +77,7 @@ async def _serve(
         nets = parse_networks(settings.allow_networks) + parse_networks("127.0.0.0/8,::1/128")
         policy = NetworkPolicy(nets)
     services = await open_services(settings, policy=policy)
+    _tune_gc()
     if concurrency:
         services.worker.config = worker_config(settings, concurrency)
     demo_info = None

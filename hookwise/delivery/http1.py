@@ -172,6 +172,12 @@ class _Connection(asyncio.Protocol):
             self._fail(_Closed(describe(exc) if exc else "the server closed the connection"))
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # a second answer to one request: do not reuse
+            self.keep_alive = False
+            self.abort()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         if len(name) == 11 and name.lower() == b"retry-after":
             self._retry_after = value.decode("latin-1")

