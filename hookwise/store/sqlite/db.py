@@ -2,11 +2,11 @@
 
 SQLite allows one writer at a time, so every write goes through a single dedicated thread that
 owns the write connection. The thread takes every operation waiting in its queue (up to a
-batch), runs each inside a SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction and commits once:
-many small writes share one fsync (group commit) while each operation still fails alone (an
-operation alone in its group needs no savepoint). The waiting event loop is woken once per group,
-not once per operation. Reads use their own connection on a second thread; WAL lets them run
-beside the writer.
+batch), runs them back to back in one ``BEGIN IMMEDIATE`` transaction and commits once: many
+small writes share one fsync (group commit). Each operation still fails alone: when one raises,
+the group is rolled back and run again with a SAVEPOINT around each operation. The waiting
+event loop is woken once per group, not once per operation. Reads use their own connection on
+a second thread; WAL lets them run beside the writer.
 """
 
 from __future__ import annotations
