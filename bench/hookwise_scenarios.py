@@ -35,7 +35,7 @@ from bench.hookwise_service import (
     start_server,
     start_worker,
 )
-from bench.measure import percentile, window_rate
+from bench.measure import crossing, percentile, value_at, window_rate
 from bench.processes import Proc, stop_many
 from bench.registry import Metric, RunContext, Scenario, Target, Unavailable, register
 
@@ -50,6 +50,7 @@ class Sizes:
     embedded_messages: int = 15_000
     ingest_timeout: float = 12.0  # ingest stops at the count or the time, whichever first
     drain_timeout: float = 30.0
+    e2e_seconds: float = 6.0
     latency_seconds: float = 8.0
     cluster_messages: int = 6_000
     cluster_workers: tuple[int, ...] = (1, 2, 4)
@@ -64,7 +65,7 @@ class Sizes:
 
 
 FULL = Sizes()
-SMOKE = Sizes(embedded_messages=3_000, ingest_timeout=5.0, drain_timeout=10.0)
+SMOKE = Sizes(embedded_messages=3_000, ingest_timeout=5.0, drain_timeout=10.0, e2e_seconds=2.0)
 
 
 def sizes(ctx: RunContext) -> Sizes:
@@ -121,13 +122,24 @@ def drain_rate(ctx: RunContext, total: int, released_at: float) -> float:
     return int(ctx.sink.stats()["ok"]) / max(1e-9, time.time() - released_at)
 
 
+def first_pass_rates(ctx: RunContext, total: int, released_at: float) -> tuple[float, float]:
+    """(answers/s, successes/s) between 10 % and 90 % of the first ``total`` answers."""
+    timeline = ctx.sink.timeline()
+    a, b = crossing(timeline, total * 0.1, 1), crossing(timeline, total * 0.9, 1)
+    if a is None or b is None or b <= a:
+        rate = drain_rate(ctx, total, released_at)
+        return rate, rate
+    ok_a, ok_b = value_at(timeline, a, 2), value_at(timeline, b, 2)
+    return total * 0.8 / (b - a), (ok_b - ok_a) / (b - a)
+
+
 def half_max_rate(ctx: RunContext) -> float:
-    """Half of what embedded hookwise sustains end to end (min of ingest and delivery)."""
-    rates = [ctx.medians.get("embedded.ingest_rate"), ctx.medians.get("embedded.delivery_rate")]
-    finite = [r for r in rates if r is not None and math.isfinite(r) and r > 0]
-    if len(finite) < 2:
-        raise Unavailable("needs the embedded ingest and delivery figures of this run")
-    return min(finite) / 2
+    """Half of what embedded hookwise sustains end to end: ingest and delivery at once, as they
+    run in use (in one process they share its CPU, so each alone is not the system's max)."""
+    rate = ctx.medians.get("embedded.e2e_rate")
+    if rate is None or not math.isfinite(rate) or rate <= 0:
+        raise Unavailable("needs the embedded end-to-end figure of this run")
+    return rate / 2
 
 
 def first_arrivals(records: list[list[Any]]) -> dict[str, float]:
@@ -180,9 +192,18 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         recorded, complete = await api.count_attempts(app, limit=accepted + 100, timeout=20)
         if not complete:
             ctx.notes.append("paging the attempts log took over 20 s: count incomplete")
+        # End to end: the same 64 clients with the endpoint active, so that ingest and delivery
+        # share the process as they do in use. What arrives at the sink while the clients post
+        # is what the service sustains end to end.
+        ctx.sink.reset()
+        posted, e2e_seconds = await ingest(api, app, 10**6, sz.e2e_seconds)
+        e2e_rate = min(posted, int(ctx.sink.stats()["ok"])) / e2e_seconds
+        await await_sink(ctx, "ok", posted, sz.drain_timeout, [api.proc] if api.proc else [])
     return {
         "ingest_rate": accepted / seconds,
         "delivery_rate": rate,
+        "e2e_rate": e2e_rate,
+        "e2e_ingest_rate": posted / e2e_seconds,
         "drain_s": float(stats["last"]) - released,
         "recorded_pct": 100.0 * recorded / max(1, int(stats["requests"])),
     }
@@ -506,9 +527,11 @@ async def run_failure_mix(ctx: RunContext) -> dict[str, float]:
         ctx.sink.reset()
         released = time.time()
         await api.set_status(app, [drain_ep], "active")
-        # 90 % is enough for the rate; the last retries (up to 31 s) are not waited for.
-        await await_sink(ctx, "ok", math.ceil(accepted * 0.9) + 1, sz.drain_timeout, watched)
-        rate = drain_rate(ctx, accepted, released)
+        # The first pass: the first `accepted` answers are each message's first attempt (no
+        # retry is due before 1 s). Waiting for 90 % *successes* instead would time the 1 s
+        # retry schedule, not hookwise.
+        await await_sink(ctx, "requests", accepted, sz.drain_timeout, watched)
+        attempt_rate, ok_rate = first_pass_rates(ctx, accepted, released)
         await api.set_status(app, [drain_ep], "paused")
         await api.create_endpoint(app, ctx.sink.url("/flaky/paced"), retry_schedule=RETRY_SCHEDULE)
         ctx.sink.reset()
@@ -518,7 +541,8 @@ async def run_failure_mix(ctx: RunContext) -> dict[str, float]:
         records = [r for r in ctx.sink.records() if r[1] == "/flaky/paced" and r[2] in sent]
     lateness = retry_lateness(records, RETRY_SCHEDULE)
     return {
-        "delivery_rate": rate,
+        "attempt_rate": attempt_rate,
+        "delivery_rate": ok_rate,
         "lateness_p50_ms": percentile(lateness, 50),
         "lateness_p99_ms": percentile(lateness, 99),
         "retries_timed": float(len(lateness)),
@@ -536,7 +560,7 @@ RATE_TARGETS = (
 register(
     Scenario(
         name="embedded",
-        allowance=110,
+        allowance=130,
         title="hookwise embedded (SQLite)",
         smoke=True,
         run=run_embedded,
@@ -545,6 +569,8 @@ register(
                    (Target(">=", "≥ 3,000 msg/s", value=3000),)),
             Metric("delivery_rate", "delivery (drain)", "deliv/s", RATE_TARGETS, rate=True),
             Metric("drain_s", "drain time", "s", digits=1),
+            Metric("e2e_ingest_rate", "API ingest while delivering", "msg/s"),
+            Metric("e2e_rate", "delivered meanwhile (end-to-end max)", "msg/s"),
             Metric("recorded_pct", "attempts in the API / arrivals", "%",
                    (Target(">=", "100 %", value=100),), digits=1),
         ),
@@ -557,7 +583,7 @@ register(
         title="hookwise embedded: ingest → first attempt",
         run=run_latency,
         metrics=(
-            Metric("offered_rate", "offered load (½ max)", "msg/s"),
+            Metric("offered_rate", "offered load (½ end-to-end max)", "msg/s"),
             Metric("p50_ms", "p50", "ms", digits=1),
             Metric("p99_ms", "p99", "ms", (Target("<=", "≤ 25 ms", value=25),), digits=1),
         ),
@@ -634,7 +660,8 @@ register(
         title="hookwise failure mix: 20 % of attempts answered 500",
         run=run_failure_mix,
         metrics=(
-            Metric("delivery_rate", "successful deliveries (drain)", "deliv/s", rate=True),
+            Metric("attempt_rate", "attempts (drain, first pass)", "req/s", rate=True),
+            Metric("delivery_rate", "successful deliveries (same window)", "deliv/s", rate=True),
             Metric("lateness_p50_ms", "retry lateness p50 (½ load)", "ms", digits=1),
             Metric("lateness_p99_ms", "retry lateness p99 (½ load)", "ms",
                    (Target("<=", "≤ 250 ms", value=250),), digits=1),

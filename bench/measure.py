@@ -54,6 +54,18 @@ def crossing(timeline: Sequence[Sequence[float]], count: float, field: int = 1) 
     return None
 
 
+def value_at(timeline: Sequence[Sequence[float]], t: float, field: int) -> float:
+    """The sink's counter ``field`` at time ``t`` (interpolated between samples)."""
+    prev_t, prev_c = None, 0.0
+    for row in timeline:
+        if row[0] >= t:
+            if prev_t is None or row[0] == prev_t:
+                return float(row[field])
+            return prev_c + (row[field] - prev_c) * (t - prev_t) / (row[0] - prev_t)
+        prev_t, prev_c = row[0], float(row[field])
+    return prev_c
+
+
 def window_rate(
     timeline: Sequence[Sequence[float]],
     total: int,
