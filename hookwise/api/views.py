@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -22,11 +22,25 @@ from hookwise.domain.models import (
 T = TypeVar("T")
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted (UTC), and its text
+
+
 def iso(value: datetime | None) -> str | None:
-    """RFC 3339 UTC with a Z."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 UTC with a Z (milliseconds); None stays None."""
+    return None if value is None else rfc3339(value)
+
+
+def rfc3339(value: datetime) -> str:
+    """RFC 3339 UTC with a Z (milliseconds)."""
+    if value.tzinfo is not UTC:
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # every message answer formats "now": the seconds part is formatted once per second
+    second = int(value.timestamp() // 1)
+    cached = _second
+    if cached[0] != second:
+        cached[1] = value.isoformat(timespec="seconds")[:-6]  # without "+00:00"
+        cached[0] = second
+    return f"{cached[1]}.{value.microsecond // 1000:03d}Z"
 
 
 def json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -21,11 +21,10 @@ from hookwise.domain.models import App, NewMessage
 router = APIRouter(tags=["messages"])
 
 
-def envelope(event_type: str, msg_id: str, at: datetime, payload: object) -> bytes:
-    """The body every attempt of a message carries."""
-    return orjson.dumps(
-        {"event": event_type, "id": msg_id, "timestamp": views.iso(at), "data": payload}
-    )
+def envelope(event_type: str, msg_id: str, at: datetime | str, payload: object) -> bytes:
+    """The body every attempt of a message carries (``at`` as a datetime or already in RFC 3339)."""
+    stamp = at if isinstance(at, str) else views.rfc3339(at)
+    return orjson.dumps({"event": event_type, "id": msg_id, "timestamp": stamp, "data": payload})
 
 
 async def accept(
@@ -39,7 +38,8 @@ async def accept(
             raise InvalidInput(f"tags[{i}]", "must be 1 to 256 characters")
     msg_id = new_id("msg")
     now = datetime.now(UTC)
-    data = envelope(event_type, msg_id, now, body.payload)
+    stamp = views.rfc3339(now)
+    data = envelope(event_type, msg_id, stamp, body.payload)
     if len(data) > ctx.settings.max_payload_bytes:
         raise PayloadTooLarge(
             f"the payload is {len(data)} bytes; the limit is {ctx.settings.max_payload_bytes}"
@@ -59,7 +59,7 @@ async def accept(
         out = {
             "id": msg_id, "app_id": app.id, "event_type": event_type,
             "event_id": enq.message.event_id, "payload": body.payload, "tags": list(body.tags),
-            "job_id": None, "created_at": views.iso(now),
+            "job_id": None, "created_at": stamp,
         }  # fmt: skip
     else:
         out = views.message(enq.message)
