@@ -25,6 +25,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import httptools
@@ -90,9 +91,8 @@ def parse_target(url: str) -> Target:
     return Target(parts.scheme, ascii_host, port, str(literal) if literal else None, prefix)
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What came back."""
+class Response(NamedTuple):
+    """What came back (a tuple: one is made per attempt)."""
 
     status: int
     body: bytes  # at most the client's body_limit bytes

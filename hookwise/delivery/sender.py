@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hookwise.delivery.http1 import Http1Client, RequestFailed, Target, parse_target
 from hookwise.delivery.ssrf import NetworkPolicy
@@ -16,9 +16,8 @@ RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "hookwise/0.1 (+webhooks)"
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What one HTTP attempt gave."""
+class SendResult(NamedTuple):
+    """What one HTTP attempt gave (a tuple: one is made per attempt)."""
 
     status_code: int | None
     response_body: str | None

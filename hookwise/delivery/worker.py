@@ -125,6 +125,8 @@ class Worker:
         return len(claims) == limit
 
     async def _start(self, claims: list[ClaimedDelivery]) -> None:
+        if claims:
+            metrics.IN_FLIGHT.inc(len(claims))
         limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
         for c in claims:
             if c.rate_limit_per_second:
@@ -147,10 +149,10 @@ class Worker:
                 self._spawn(c, at)
         if late:
             await self.store.release([c for c, _ in late], at=late[0][1])
+            metrics.IN_FLIGHT.dec(len(late))  # counted in _start, handed back unsent
 
     def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
         self._pending += 1
-        metrics.IN_FLIGHT.inc()
         task = asyncio.create_task(self._attempt(claim, not_before))
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -247,14 +249,14 @@ class Worker:
 
 
 def _count(batch: list[AttemptResult]) -> None:
-    """Metrics of a recorded batch, one lock per metric rather than per attempt."""
-    latency = metrics.DELIVERY_LATENCY
-    succeeded = 0
-    for r in batch:
-        if r.succeeded:
-            succeeded += 1
-            done = r.started_at.timestamp() + r.duration_ms / 1000
-            latency.observe(max(0.0, done - r.claimed.msg_timestamp))
+    """Metrics of a recorded batch, one lock per metric (or bucket) rather than per attempt."""
+    latencies = [
+        max(0.0, r.started_at.timestamp() + r.duration_ms / 1000 - r.claimed.msg_timestamp)
+        for r in batch
+        if r.succeeded
+    ]
+    succeeded = len(latencies)
+    metrics.observe_many(metrics.DELIVERY_LATENCY, latencies)
     if succeeded:
         metrics.SUCCEEDED.inc(succeeded)
     if succeeded < len(batch):
