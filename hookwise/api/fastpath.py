@@ -47,7 +47,15 @@ class IngestFastPath:
         except Exception:
             log.exception("unhandled error on the ingest path")
             response = error_response(500, "internal_error", "an internal error occurred")
-        await response(scope, receive, send)
+        # what Response.__call__ sends (it has no background task here), without its layers
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
         return True
 
     async def _handle(self, app_ref: str, scope: Scope, receive: Receive) -> Response:
