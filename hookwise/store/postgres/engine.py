@@ -19,7 +19,7 @@ record. An expired lease is simply due again and is claimed like any other due d
 
 Recording is one transaction on the record pool: lock the endpoints whose failure counter may
 change (sorted, so concurrent recorders cannot deadlock), insert every attempt and move every
-delivery on with one statement each (``unnest`` of arrays), then add the failures atomically
+delivery on, all in one statement (``unnest`` of arrays), then add the failures atomically
 and pause the endpoints that reached the threshold. A batch of successes to healthy endpoints
 locks no endpoint row at all.
 """
@@ -127,9 +127,10 @@ _ATTEMPT_TYPES = (
     "text[]", "text[]", "float8[]", "float8[]", "text[]", "text[]",
 )  # fmt: skip
 
-# Lock the endpoints whose counter may change ($16-$18) and insert the attempts ($1-$15). An
-# attempt id already stored means this very batch was committed before (the connection was lost
-# while COMMIT was answered): then ``inserted`` is 0 and the batch is not applied twice.
+# Lock the endpoints whose counter may change ($16-$18), insert the attempts ($1-$15) and move
+# the deliveries on ($20-$26), in one statement (one round trip). An attempt id already stored
+# means this very batch was committed before (the connection was lost while COMMIT was
+# answered): then ``inserted`` is 0, no delivery moves and the batch is not applied twice.
 # ``backlog``: these endpoints have due deliveries waiting, which the room this batch frees
 # lets someone claim now ($19 = now).
 _RECORD_ATTEMPTS = f"""
@@ -145,24 +146,25 @@ WITH lk AS (
     SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(_ATTEMPT_TYPES, 1))})
     ON CONFLICT DO NOTHING
     RETURNING 1
+), mv AS (
+    UPDATE deliveries d SET attempt_count = u.n, last_attempt_at = u.started,
+        last_status_code = u.code, updated_at = $19, lease_owner = NULL, trigger = 'scheduled',
+        status = CASE u.outcome WHEN 's' THEN 'succeeded' WHEN 'f' THEN 'failed'
+                 ELSE d.status END,
+        next_attempt_at = u.next_at
+    FROM unnest($20::text[], $21::text[], $22::int[], $23::float8[], $24::int[], $25::text[],
+                $26::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
+    WHERE d.app_id = u.app_id AND d.id = u.id AND d.status IN ('pending', 'held')
+      AND EXISTS (SELECT 1 FROM ins)
+    RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins) AS inserted,
+SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM mv) AS moved,
        ARRAY(SELECT app_id FROM lk) AS app_ids, ARRAY(SELECT id FROM lk) AS ids,
        EXISTS (
            SELECT 1 FROM unnest($17::text[]) AS u(id) WHERE EXISTS (
                SELECT 1 FROM deliveries d
                WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $19))
        AS backlog
-"""
-
-_MOVE_DELIVERIES = """
-UPDATE deliveries d SET attempt_count = u.n, last_attempt_at = u.started,
-    last_status_code = u.code, updated_at = $8, lease_owner = NULL, trigger = 'scheduled',
-    status = CASE u.outcome WHEN 's' THEN 'succeeded' WHEN 'f' THEN 'failed' ELSE d.status END,
-    next_attempt_at = u.next_at
-FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::int[], $6::text[],
-            $7::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
-WHERE d.app_id = u.app_id AND d.id = u.id AND d.status IN ('pending', 'held')
 """
 
 _COUNT_FAILURES = """
@@ -346,6 +348,7 @@ async def _record(
     now = time.time()
     per_ep = _per_endpoint(results)
     keys = sorted(per_ep)
+    moves, earliest = _delivery_arrays(results)
     r = await c.fetchrow(
         _RECORD_ATTEMPTS,
         *_attempt_arrays(results),
@@ -353,11 +356,10 @@ async def _record(
         [e for _, e in keys],
         [per_ep[k][1] > 0 or per_ep[k][2] is not None for k in keys],
         now,
+        *moves,
     )
     if r["inserted"] == 0:
         return False, False  # recorded already
-    moves, earliest = _delivery_arrays(results)
-    await c.execute(_MOVE_DELIVERIES, *moves, now)
     if r["ids"]:
         await _count_failures(
             c, list(zip(r["app_ids"], r["ids"], strict=True)), per_ep, pause_after
