@@ -94,6 +94,34 @@ async def embedded(ctx: RunContext, name: str) -> AsyncIterator[tuple[Api, str]]
         await asyncio.to_thread(proc.stop)
 
 
+@contextlib.asynccontextmanager
+async def template_api(
+    ctx: RunContext, name: str, label: str
+) -> AsyncIterator[tuple[Api, str, str, str]]:
+    """A new PostgreSQL database ``name`` (dropped at the end of the harness run), migrated,
+    with ``hookwise api`` on it, an app and its endpoint held (paused) at the sink's
+    ``/hw/{label}``: (admin API, admin key, app id, endpoint id). The API is stopped and its
+    connections gone on exit, so the database can serve as a template."""
+    probe(ctx)
+    await pg.create_db(name)
+    ctx.cleanups.append(lambda: pg.drop_db(name))
+    env = service_env(pg.db_url(name))
+    await asyncio.to_thread(run_cli, ctx, ["migrate"], env)
+    key = await asyncio.to_thread(create_admin_key, ctx, env)
+    proc, base = start_server(ctx, "api", env, f"{label}-template-api")
+    try:
+        async with Api(base, key, proc) as api:
+            await api.wait_ready()
+            await api.ensure_event_type()
+            app = await api.create_app(f"bench-{label}")
+            ep = await api.create_endpoint(app, ctx.sink.url(f"/hw/{label}"))
+            await api.set_status(app, [ep], "paused")
+            yield api, key, app, ep
+    finally:
+        await asyncio.to_thread(proc.stop)
+    await pg.wait_backends(name, 0, timeout=10, settle=0.2)
+
+
 async def await_sink(
     ctx: RunContext, field: str, target: int, timeout: float, procs: Iterable[Proc] = ()
 ) -> bool:
@@ -259,30 +287,14 @@ async def cluster_template(ctx: RunContext) -> ClusterTemplate:
     cached = ctx.cache.get("cluster_template")
     if isinstance(cached, ClusterTemplate):
         return cached
-    probe(ctx)
     sz = sizes(ctx)
     name = f"hwbench_tpl_{os.getpid()}"
-    await pg.create_db(name)
-    ctx.cleanups.append(lambda: pg.drop_db(name))
-    env = service_env(pg.db_url(name))
-    await asyncio.to_thread(run_cli, ctx, ["migrate"], env)
-    key = await asyncio.to_thread(create_admin_key, ctx, env)
-    proc, base = start_server(ctx, "api", env, "cluster-template-api")
-    try:
-        async with Api(base, key, proc) as api:
-            await api.wait_ready()
-            await api.ensure_event_type()
-            app = await api.create_app("bench-cluster")
-            ep = await api.create_endpoint(app, ctx.sink.url("/hw/cluster"))
-            await api.set_status(app, [ep], "paused")
-            rates, total = [], 0
-            for _ in range(3):  # three measured chunks: three ingest samples
-                n, secs = await ingest(api, app, sz.cluster_messages // 3, sz.ingest_timeout)
-                rates.append(n / secs)
-                total += n
-    finally:
-        await asyncio.to_thread(proc.stop)
-    await pg.wait_backends(name, 0, timeout=10, settle=0.2)
+    async with template_api(ctx, name, "cluster") as (api, key, app, ep):
+        rates, total = [], 0
+        for _ in range(3):  # three measured chunks: three ingest samples
+            n, secs = await ingest(api, app, sz.cluster_messages // 3, sz.ingest_timeout)
+            rates.append(n / secs)
+            total += n
     tpl = ClusterTemplate(name, key, app, ep, total, rates)
     ctx.cache["cluster_template"] = tpl
     return tpl
@@ -409,27 +421,11 @@ async def backlog_template(ctx: RunContext) -> str:
     cached = ctx.cache.get("backlog_template")
     if isinstance(cached, str):
         return cached
-    probe(ctx)
     sz = sizes(ctx)
     name = f"hwbench_backlog_tpl_{os.getpid()}"
-    await pg.create_db(name)
-    ctx.cleanups.append(lambda: pg.drop_db(name))
-    env = service_env(pg.db_url(name))
-    await asyncio.to_thread(run_cli, ctx, ["migrate"], env)
-    key = await asyncio.to_thread(create_admin_key, ctx, env)
-    proc, base = start_server(ctx, "api", env, "backlog-template-api")
-    try:
-        async with Api(base, key, proc) as api:
-            await api.wait_ready()
-            await api.ensure_event_type()
-            app = await api.create_app("bench-backlog")
-            ep = await api.create_endpoint(app, ctx.sink.url("/hw/backlog"))
-            await api.set_status(app, [ep], "paused")  # the seed must stay undelivered
-            seed = await api.post_message(app, message_body())
-            await api.set_status(app, [ep], "active")
-    finally:
-        await asyncio.to_thread(proc.stop)
-    await pg.wait_backends(name, 0, timeout=10, settle=0.2)
+    async with template_api(ctx, name, "backlog") as (api, _key, app, ep):
+        seed = await api.post_message(app, message_body())  # held: the seed stays undelivered
+        await api.set_status(app, [ep], "active")
     seconds = await pg.seed_backlog(name, seed, sz.backlog_rows - 1)
     ctx.notes.append(f"{sz.backlog_rows:,} deliveries seeded in {seconds:.0f}s")
     ctx.cache["backlog_template"] = name

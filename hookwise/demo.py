@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hookwise.api.auth import create_key
 from hookwise.api.routes.messages import envelope
+from hookwise.api.views import rfc3339
 from hookwise.domain.errors import VerificationError
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import NewEndpoint, NewMessage
@@ -70,8 +71,8 @@ class DemoReceiver:
         for i, event in enumerate(DEMO_EVENTS):
             mid = new_id("msg")
             now = datetime.now(UTC)
+            body = envelope(event, mid, rfc3339(now), {"demo": i + 1})
             await store.enqueue_message(NewMessage(
-                app_id=app.id, event_type=event, body=envelope(event, mid, now, {"demo": i + 1}),
-                message_id=mid, created_at=now,
+                app_id=app.id, event_type=event, body=body, message_id=mid, created_at=now,
             ))  # fmt: skip
         return {"key": key, "app_id": app.id, "endpoint_id": ep.id}

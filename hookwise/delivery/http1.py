@@ -366,9 +366,7 @@ class Http1Client:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 target.host, target.port, type=socket.SOCK_STREAM
             )
-        except socket.gaierror as exc:
-            raise RequestFailed(f"DNS failure: {describe(exc)}") from None
-        except OSError as exc:
+        except OSError as exc:  # socket.gaierror and the rest of the resolver's failures
             raise RequestFailed(f"DNS failure: {describe(exc)}") from None
         allowed: list[tuple[int, str]] = []
         refused: list[str] = []

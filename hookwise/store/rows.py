@@ -154,18 +154,29 @@ def attempt(r: Row) -> Attempt:
     )
 
 
-def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
-    """A ClaimedDelivery from the claim statement's joined row.
+_EndpointPart = tuple[str, tuple[str, ...], dict[str, str], float, tuple[float, ...], float | None]
 
-    Expects the delivery's columns plus ``body``, ``msg_created_at`` and the endpoint's
-    ``url``, ``secret``, ``previous_secrets``, ``headers``, ``timeout_seconds``,
-    ``retry_schedule`` and ``rate_limit_per_second``.
-    """
+
+def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
+    """The endpoint's columns of a claim row, decoded: url, valid secrets, headers, timeout,
+    retry schedule, rate limit."""
     secrets = [decrypt(r["secret"])]
     prev = r["previous_secrets"]
     if prev != "[]":
         secrets.extend(decrypt(s) for s, until in orjson.loads(prev) if until > now)
     headers = r["headers"]
+    return (
+        r["url"],
+        tuple(secrets),
+        cast(dict[str, str], orjson.loads(headers)) if headers != "{}" else {},
+        r["timeout_seconds"],
+        tuple(orjson.loads(r["retry_schedule"])),
+        r["rate_limit_per_second"],
+    )
+
+
+def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
+    url, secrets, headers, timeout, schedule, rate = ep
     return ClaimedDelivery(
         delivery_id=r["id"],
         app_id=r["app_id"],
@@ -176,55 +187,35 @@ def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
         retry_base=r["retry_base"],
         trigger=r["trigger"],
         body=bytes(r["body"]),
-        url=r["url"],
-        secrets=tuple(secrets),
-        headers=cast(dict[str, str], orjson.loads(headers)) if headers != "{}" else {},
-        timeout_seconds=r["timeout_seconds"],
-        retry_schedule=tuple(orjson.loads(r["retry_schedule"])),
-        rate_limit_per_second=r["rate_limit_per_second"],
+        url=url,
+        secrets=secrets,
+        headers=headers,
+        timeout_seconds=timeout,
+        retry_schedule=schedule,
+        rate_limit_per_second=rate,
         msg_timestamp=int(r["msg_created_at"]),
     )
 
 
+def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
+    """A ClaimedDelivery from the claim statement's joined row.
+
+    Expects the delivery's columns plus ``body``, ``msg_created_at`` and the endpoint's
+    ``url``, ``secret``, ``previous_secrets``, ``headers``, ``timeout_seconds``,
+    ``retry_schedule`` and ``rate_limit_per_second``.
+    """
+    return _claimed(r, _endpoint_part(r, now, decrypt))
+
+
 def claimed_all(out: Sequence[Row], now: float, decrypt: Decrypt = _plain) -> list[ClaimedDelivery]:
     """``claimed`` for a whole claim, decoding each endpoint's columns once, not per row."""
-    endpoint: dict[str, tuple[Any, ...]] = {}
+    endpoints: dict[str, _EndpointPart] = {}
     claims = []
     for r in out:
-        ep = endpoint.get(r["endpoint_id"])
+        ep = endpoints.get(r["endpoint_id"])
         if ep is None:
-            one = claimed(r, now, decrypt)
-            ep = endpoint[r["endpoint_id"]] = (
-                one.url,
-                one.secrets,
-                one.headers,
-                one.timeout_seconds,
-                one.retry_schedule,
-                one.rate_limit_per_second,
-            )
-            claims.append(one)
-            continue
-        url, secrets, headers, timeout, schedule, rate = ep
-        claims.append(
-            ClaimedDelivery(
-                delivery_id=r["id"],
-                app_id=r["app_id"],
-                message_id=r["message_id"],
-                endpoint_id=r["endpoint_id"],
-                job_id=r["job_id"],
-                attempt_count=r["attempt_count"],
-                retry_base=r["retry_base"],
-                trigger=r["trigger"],
-                body=bytes(r["body"]),
-                url=url,
-                secrets=secrets,
-                headers=headers,
-                timeout_seconds=timeout,
-                retry_schedule=schedule,
-                rate_limit_per_second=rate,
-                msg_timestamp=int(r["msg_created_at"]),
-            )
-        )
+            ep = endpoints[r["endpoint_id"]] = _endpoint_part(r, now, decrypt)
+        claims.append(_claimed(r, ep))
     return claims
 
 

@@ -21,9 +21,8 @@ from hookwise.domain.models import App, NewMessage
 router = APIRouter(tags=["messages"])
 
 
-def envelope(event_type: str, msg_id: str, at: datetime | str, payload: object) -> bytes:
-    """The body every attempt of a message carries (``at`` as a datetime or already in RFC 3339)."""
-    stamp = at if isinstance(at, str) else views.rfc3339(at)
+def envelope(event_type: str, msg_id: str, stamp: str, payload: object) -> bytes:
+    """The body every attempt of a message carries (``stamp``: its time in RFC 3339)."""
     return orjson.dumps({"event": event_type, "id": msg_id, "timestamp": stamp, "data": payload})
 
 
