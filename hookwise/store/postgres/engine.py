@@ -127,12 +127,19 @@ _ATTEMPT_TYPES = (
     "text[]", "text[]", "float8[]", "float8[]", "text[]", "text[]",
 )  # fmt: skip
 
+# A delivery still to be attempted (pending or held), said as "not finished": a condition the
+# planner cannot serve from the status indexes, so the batch is always found by primary key.
+# Said as ``IN ('pending', 'held')``, right after a burst (statistics not yet analyzed, too few
+# pending rows estimated) it hashed every pending delivery instead: 8-16 ms per batch of 60.
+_FINISHED = "'succeeded', 'failed', 'canceled'"
+
 # Lock the endpoints whose counter may change ($16-$18), insert the attempts ($1-$15) and move
 # the deliveries on ($20-$26), in one statement (one round trip). An attempt id already stored
 # means this very batch was committed before (the connection was lost while COMMIT was
 # answered): then ``inserted`` is 0, no delivery moves and the batch is not applied twice.
 # ``backlog``: these endpoints have due deliveries waiting, which the room this batch frees
-# lets someone claim now ($19 = now).
+# lets someone claim now ($19 = now); one index probe per endpoint (``LATERAL … LIMIT 1``, which
+# the planner cannot turn into hashing every due delivery when statistics lag behind a burst).
 _RECORD_ATTEMPTS = f"""
 WITH lk AS (
     SELECT e.app_id, e.id FROM endpoints e
@@ -154,16 +161,17 @@ WITH lk AS (
         next_attempt_at = u.next_at
     FROM unnest($20::text[], $21::text[], $22::int[], $23::float8[], $24::int[], $25::text[],
                 $26::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
-    WHERE d.app_id = u.app_id AND d.id = u.id AND d.status IN ('pending', 'held')
+    WHERE d.app_id = u.app_id AND d.id = u.id AND d.status NOT IN ({_FINISHED})
       AND EXISTS (SELECT 1 FROM ins)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM mv) AS moved,
        ARRAY(SELECT app_id FROM lk) AS app_ids, ARRAY(SELECT id FROM lk) AS ids,
        EXISTS (
-           SELECT 1 FROM unnest($17::text[]) AS u(id) WHERE EXISTS (
+           SELECT 1 FROM unnest($17::text[]) AS u(id) CROSS JOIN LATERAL (
                SELECT 1 FROM deliveries d
-               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $19))
+               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $19
+               LIMIT 1) due)
        AS backlog
 """
 
