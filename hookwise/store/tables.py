@@ -140,7 +140,13 @@ deliveries = Table(
     Index("ix_deliveries_endpoint_due", "status", "endpoint_id", "next_attempt_at"),
     Index("ix_deliveries_message", "app_id", "message_id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
-    Index("ix_deliveries_job", "app_id", "job_id"),
+    Index(
+        "ix_deliveries_job",
+        "app_id",
+        "job_id",
+        postgresql_where=text("job_id IS NOT NULL"),
+        sqlite_where=text("job_id IS NOT NULL"),
+    ),
     Index(
         "ix_deliveries_leased",
         "endpoint_id",
@@ -170,7 +176,13 @@ attempts = Table(
     PrimaryKeyConstraint("app_id", "id"),
     Index("ix_attempts_message", "app_id", "message_id"),
     Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
-    Index("ix_attempts_job", "app_id", "job_id"),
+    Index(
+        "ix_attempts_job",
+        "app_id",
+        "job_id",
+        postgresql_where=text("job_id IS NOT NULL"),
+        sqlite_where=text("job_id IS NOT NULL"),
+    ),
     Index("ix_attempts_delivery", "app_id", "delivery_id"),
     Index("ix_attempts_started", "started_at"),
 )
