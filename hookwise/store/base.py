@@ -203,6 +203,19 @@ class Store(Protocol):
         when ``pause_reason`` is set.
         """
 
+    async def record_and_claim(
+        self,
+        results: Sequence[AttemptResult],
+        *,
+        pause_after: int,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedDelivery]:
+        """``record_attempts``, then ``claim_due`` in the same transaction, which sees the room
+        the record freed: the worker's steady state, one round trip where it took two, with no
+        moment at which that room sits unclaimed."""
+
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         """Give leased deliveries back unattempted, due at ``at`` (rate limit, shutdown)."""
 

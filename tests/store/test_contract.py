@@ -190,6 +190,45 @@ async def test_in_flight_cap_holds_across_concurrent_claimers(stores: OpenStore)
     assert (await claimers[2].queue_stats()).in_flight == 4
 
 
+async def test_record_and_claim_hands_the_freed_room_on_in_one_transaction(
+    stores: OpenStore,
+) -> None:
+    a, b = await stores(), await stores()
+    app_id, capped = await _app_with_endpoint(a, max_in_flight=3)
+    ids = await _send(a, app_id, 7)
+    first = await a.claim_due(worker_id="w1", limit=10, lease_seconds=30)
+    assert len(first) == 3  # the cap
+    # two of the three are recorded: exactly two more come back, the oldest due, leased to w1
+    done, kept = first[:2], first[2]
+    got = await a.record_and_claim(
+        [result(c, ok=True) for c in done],
+        pause_after=10,
+        worker_id="w1",
+        limit=10,
+        lease_seconds=30,
+    )
+    assert [c.delivery_id for c in got] == sorted(ids)[3:5]
+    assert {c.endpoint_id for c in got} == {capped}
+    for c in done:
+        assert (await a.get_delivery(app_id, c.delivery_id)).status == "succeeded"
+    assert (await a.get_delivery(app_id, kept.delivery_id)).status == "pending"
+    # the room went to w1 within that transaction: another claimer finds none
+    assert await b.claim_due(worker_id="w2", limit=10, lease_seconds=30) == []
+    assert (await b.queue_stats()).in_flight == 3
+    # a limit of 0 records only; an empty batch claims only
+    assert (
+        await b.record_and_claim(
+            [result(got[0], ok=True)], pause_after=10, worker_id="w2", limit=0, lease_seconds=30
+        )
+        == []
+    )
+    (one,) = await b.record_and_claim(
+        [], pause_after=10, worker_id="w2", limit=10, lease_seconds=30
+    )
+    assert one.delivery_id == sorted(ids)[5]
+    assert (await b.queue_stats()).in_flight == 3
+
+
 async def test_a_saturated_endpoint_does_not_starve_the_others(store: Store) -> None:
     app = await store.create_app(name="a", uid=None, metadata={}, results_inline_budget=1024)
     slow, fast = [

@@ -214,14 +214,38 @@ class PostgresEngine:
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        now = time.time()
         async with self._db.transaction("claim") as c:
-            eps = [r["id"] for r in await c.fetch(_LOCK_ENDPOINTS, now, limit)]
-            if not eps:
-                return []
-            share = max(1, -(-limit * 2 // len(eps)))  # twice a fair share: room to merge
-            out = await c.fetch(_CLAIM, now, eps, share, limit, worker_id, now + lease_seconds)
+            return await self._claim(c, worker_id, limit, lease_seconds)
+
+    async def _claim(
+        self, c: Connection, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedDelivery]:
+        now = time.time()
+        eps = [r["id"] for r in await c.fetch(_LOCK_ENDPOINTS, now, limit)]
+        if not eps:
+            return []
+        share = max(1, -(-limit * 2 // len(eps)))  # twice a fair share: room to merge
+        out = await c.fetch(_CLAIM, now, eps, share, limit, worker_id, now + lease_seconds)
         return rows.claimed_all(out, now, self._dec)
+
+    async def record_and_claim(
+        self,
+        results: Sequence[AttemptResult],
+        *,
+        pause_after: int,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedDelivery]:
+        # On the record pool: the claim statements run after the record's, in its transaction,
+        # so their snapshots see the leases it ended (and the endpoint rows it locked are its own).
+        due_now = backlog = False
+        async with self._db.transaction("record") as c:
+            if results:
+                due_now, backlog = await _record(c, results, pause_after)
+            claims = await self._claim(c, worker_id, limit, lease_seconds) if limit > 0 else []
+        self._after_record(due_now, backlog and len(claims) == limit)
+        return claims
 
     async def claim_delivery(
         self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float
@@ -237,6 +261,9 @@ class PostgresEngine:
             return
         async with self._db.transaction("record") as c:
             due_now, backlog = await _record(c, results, pause_after)
+        self._after_record(due_now, backlog)
+
+    def _after_record(self, due_now: bool, backlog: bool) -> None:
         if due_now or backlog:
             self._wake()
         if backlog:

@@ -136,6 +136,24 @@ class SqliteEngine:
             if resumed:
                 self._wake()
 
+    async def record_and_claim(
+        self,
+        results: Sequence[AttemptResult],
+        *,
+        pause_after: int,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedDelivery]:
+        def op(c: sqlite3.Connection) -> tuple[bool, list[ClaimedDelivery]]:
+            resumed = bool(results) and _record(c, results, pause_after)
+            return resumed, (self._claim(c, worker_id, limit, lease_seconds) if limit > 0 else [])
+
+        resumed, claims = await self._db.write(op, durable=False)
+        if resumed:
+            self._wake()
+        return claims
+
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         if not claims:
             return
