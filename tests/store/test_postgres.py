@@ -157,3 +157,15 @@ async def test_an_endpoint_at_its_cap_wakes_workers_when_room_frees(
     await busy.record_attempts([result(claims[0], ok=True)], pause_after=10)
     await asyncio.wait_for(waiting, 5)
     assert len(await idle.claim_due(worker_id="idle", limit=10, lease_seconds=30)) == 1
+
+
+async def test_deliveries_is_vacuumed_like_a_queue(pg_url: str) -> None:
+    conn = await asyncpg.connect(pg_url)
+    try:
+        options = await conn.fetchval(
+            "SELECT reloptions FROM pg_class WHERE relname = 'deliveries'"
+        )
+    finally:
+        await conn.close()
+    assert "autovacuum_vacuum_scale_factor=0.01" in options
+    assert "autovacuum_analyze_scale_factor=0.02" in options
