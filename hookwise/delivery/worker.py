@@ -265,9 +265,14 @@ class Worker:
     async def shutdown(self) -> None:
         """Let in-flight attempts finish and record everything, then stop the recorder."""
         self._stopping = True
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._flush()
+        while True:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self._flush()
+            # a record-and-claim under way when stopping began may have started attempts
+            # since: wait for those too (the flush lock made it finish; no claim starts now)
+            if not self._tasks:
+                break
         if self._recorder is not None:
             self._recorder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
