@@ -77,21 +77,31 @@ def sizes(ctx: RunContext) -> Sizes:
 
 
 @contextlib.asynccontextmanager
+async def serving(
+    ctx: RunContext, command: str, env: dict[str, str], proc_name: str, app_name: str
+) -> AsyncIterator[tuple[Api, str, str]]:
+    """``hookwise {command}`` (``serve`` or ``api``) on ``env``'s database, ready, with the
+    bench's event type and a new app: (admin API, admin key, app id); stopped on exit."""
+    key = await asyncio.to_thread(create_admin_key, ctx, env)
+    proc, base = start_server(ctx, command, env, proc_name)
+    try:
+        async with Api(base, key, proc) as api:
+            await api.wait_ready()
+            await api.ensure_event_type()
+            yield api, key, await api.create_app(app_name)
+    finally:
+        await asyncio.to_thread(proc.stop)
+
+
+@contextlib.asynccontextmanager
 async def embedded(ctx: RunContext, name: str) -> AsyncIterator[tuple[Api, str]]:
     """A fresh ``hookwise serve`` on its own SQLite file; (admin API, a new app's id)."""
     probe(ctx)
     data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=ctx.work_dir))
     env = service_env(f"sqlite:///{data_dir / 'hw.db'}")
-    key = await asyncio.to_thread(create_admin_key, ctx, env)
-    proc, base = start_server(ctx, "serve", env, f"{name}-r{ctx.run_index}-serve")
-    try:
-        async with Api(base, key, proc) as api:
-            await api.wait_ready()
-            await api.ensure_event_type()
-            app = await api.create_app(f"bench-{name}")
-            yield api, app
-    finally:
-        await asyncio.to_thread(proc.stop)
+    proc_name = f"{name}-r{ctx.run_index}-serve"
+    async with serving(ctx, "serve", env, proc_name, f"bench-{name}") as (api, _key, app):
+        yield api, app
 
 
 @contextlib.asynccontextmanager
@@ -107,18 +117,11 @@ async def template_api(
     ctx.cleanups.append(lambda: pg.drop_db(name))
     env = service_env(pg.db_url(name))
     await asyncio.to_thread(run_cli, ctx, ["migrate"], env)
-    key = await asyncio.to_thread(create_admin_key, ctx, env)
-    proc, base = start_server(ctx, "api", env, f"{label}-template-api")
-    try:
-        async with Api(base, key, proc) as api:
-            await api.wait_ready()
-            await api.ensure_event_type()
-            app = await api.create_app(f"bench-{label}")
-            ep = await api.create_endpoint(app, ctx.sink.url(f"/hw/{label}"))
-            await api.set_status(app, [ep], "paused")
-            yield api, key, app, ep
-    finally:
-        await asyncio.to_thread(proc.stop)
+    async with serving(ctx, "api", env, f"{label}-template-api", f"bench-{label}") as served:
+        api, key, app = served
+        ep = await api.create_endpoint(app, ctx.sink.url(f"/hw/{label}"))
+        await api.set_status(app, [ep], "paused")
+        yield api, key, app, ep
     await pg.wait_backends(name, 0, timeout=10, settle=0.2)
 
 

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hookwise.delivery import metrics
@@ -149,13 +150,10 @@ class Worker:
         limit = self._room()
         if limit <= 0:
             return False
-        self._claiming += limit
-        try:
+        with self._reserving(limit):
             claims = await self.store.claim_due(
                 worker_id=self.worker_id, limit=limit, lease_seconds=self.config.lease_seconds
             )
-        finally:
-            self._claiming -= limit
         await self._start(claims)
         return len(claims) == limit
 
@@ -163,6 +161,16 @@ class Worker:
         """How many deliveries the next claim may take (claims under way hold theirs)."""
         free = self.config.concurrency - self._pending - self._claiming
         return max(0, min(free, self.config.batch))
+
+    @contextlib.contextmanager
+    def _reserving(self, limit: int) -> Iterator[None]:
+        """Hold ``limit`` of the room while a claim is under way (the claim loop's and the
+        recorder's may overlap)."""
+        self._claiming += limit
+        try:
+            yield
+        finally:
+            self._claiming -= limit
 
     async def _start(self, claims: list[ClaimedDelivery]) -> None:
         if claims:
@@ -226,24 +234,22 @@ class Worker:
                 # The room this batch frees is claimed again in the record's own transaction
                 # (once stopping, none is: the in-flight attempts are finishing)
                 limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
-                self._claiming += limit
-                try:
-                    claims = await self.store.record_and_claim(
-                        batch,
-                        pause_after=self.config.pause_after,
-                        worker_id=self.worker_id,
-                        limit=limit,
-                        lease_seconds=self.config.lease_seconds,
-                    )
-                except StoreUnavailable as exc:
-                    # Keep them for the next try. If we die first the leases expire and the
-                    # deliveries are attempted again (at least once).
-                    log.warning("could not record %d attempts yet: %s", len(batch), exc)
-                    self._results[:0] = batch
-                    await asyncio.sleep(0.5)
-                    continue
-                finally:
-                    self._claiming -= limit
+                with self._reserving(limit):
+                    try:
+                        claims = await self.store.record_and_claim(
+                            batch,
+                            pause_after=self.config.pause_after,
+                            worker_id=self.worker_id,
+                            limit=limit,
+                            lease_seconds=self.config.lease_seconds,
+                        )
+                    except StoreUnavailable as exc:
+                        # Keep them for the next try. If we die first the leases expire and the
+                        # deliveries are attempted again (at least once).
+                        log.warning("could not record %d attempts yet: %s", len(batch), exc)
+                        self._results[:0] = batch
+                        await asyncio.sleep(0.5)
+                        continue
                 was_full = self._pending >= self.config.concurrency
                 self._pending -= len(batch)
                 self._fold_retries(batch)
