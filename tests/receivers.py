@@ -38,6 +38,8 @@ class Receiver:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.open: dict[str, int] = defaultdict(int)  # requests being answered, per path
+        self.peak: dict[str, int] = defaultdict(int)  # the most ever open at once, per path
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -70,8 +72,13 @@ class Receiver:
             self._changed.notify_all()
         script = self.scripts[request.path]
         status, headers, delay = script.queue.popleft() if script.queue else script.default
-        if delay:
-            await asyncio.sleep(delay)
+        self.open[request.path] += 1
+        self.peak[request.path] = max(self.peak[request.path], self.open[request.path])
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+        finally:
+            self.open[request.path] -= 1
         if 300 <= status < 400:
             headers = {"Location": "http://127.0.0.1:1/elsewhere", **headers}
         return web.Response(status=status, headers=headers, text="ok" if status < 300 else "no")

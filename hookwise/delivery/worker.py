@@ -152,10 +152,20 @@ class Worker:
             return False
         with self._reserving(limit):
             claims = await self.store.claim_due(
-                worker_id=self.worker_id, limit=limit, lease_seconds=self.config.lease_seconds
+                worker_id=self.worker_id,
+                limit=limit,
+                lease_seconds=self.config.lease_seconds,
+                finished=self._finished,
             )
         await self._start(claims)
         return len(claims) == limit
+
+    def _finished(self) -> list[str]:
+        """Deliveries whose attempts are over, results not yet in a record under way: no longer
+        in flight, so the store does not count them against their endpoints' ``max_in_flight``
+        (an endpoint's room opens when its answer arrives, not a record later). The stores ask
+        when their claim runs, SQLite's from its writer thread: one atomic copy of the list."""
+        return [r.claimed.delivery_id for r in tuple(self._results)]
 
     def _room(self) -> int:
         """How many deliveries the next claim may take (claims under way hold theirs)."""
@@ -242,6 +252,7 @@ class Worker:
                             worker_id=self.worker_id,
                             limit=limit,
                             lease_seconds=self.config.lease_seconds,
+                            finished=self._finished,
                         )
                     except StoreUnavailable as exc:
                         # Keep them for the next try. If we die first the leases expire and the

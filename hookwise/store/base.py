@@ -7,7 +7,7 @@ Operations are named for what they mean (``enqueue_message``, ``claim_due``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -35,6 +35,9 @@ from hookwise.domain.models import (
     NewMessage,
     Page,
 )
+
+FinishedIds = Callable[[], Collection[str]]
+"""The ids of deliveries a worker leases whose attempts are over but not yet recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +184,21 @@ class Store(Protocol):
 
     # the delivery engine's hot path ----------------------------------------------------
     async def claim_due(
-        self, *, worker_id: str, limit: int, lease_seconds: float
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries of active endpoints, oldest due first.
 
         A leased delivery is invisible to other claims until its lease expires (then it is due
-        again: a dead worker loses nothing). No endpoint gets more leased deliveries, across
-        all workers, than its ``max_in_flight``.
+        again: a dead worker loses nothing). No endpoint gets more attempts in flight, across
+        all workers, than its ``max_in_flight``: its leased deliveries count, except those that
+        ``finished`` names (asked for when the claim runs: deliveries ``worker_id`` still
+        leases whose attempt is over but not yet recorded; a lease on one of them held by
+        another worker still counts).
         """
 
     async def claim_delivery(
@@ -211,10 +222,12 @@ class Store(Protocol):
         worker_id: str,
         limit: int,
         lease_seconds: float,
+        finished: FinishedIds | None = None,
     ) -> list[ClaimedDelivery]:
         """``record_attempts``, then ``claim_due`` in the same transaction, which sees the room
         the record freed: the worker's steady state, one round trip where it took two, with no
-        moment at which that room sits unclaimed."""
+        moment at which that room sits unclaimed. ``finished`` is asked for after the record,
+        right before the claim, so attempts that ended meanwhile free their room too."""
 
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         """Give leased deliveries back unattempted, due at ``at`` (rate limit, shutdown)."""

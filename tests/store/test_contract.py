@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hookwise.domain.models import DeliveryFilter, NewEndpoint, NewMessage
+from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store
 from hookwise.store.migrate import sqlalchemy_url, upgrade
 from hookwise.store.postgres import PostgresStore
@@ -190,14 +190,23 @@ async def test_in_flight_cap_holds_across_concurrent_claimers(stores: OpenStore)
     assert (await claimers[2].queue_stats()).in_flight == 4
 
 
-async def test_record_and_claim_hands_the_freed_room_on_in_one_transaction(
+async def _three_leased_of_seven(
     stores: OpenStore,
-) -> None:
+) -> tuple[Store, Store, str, str, list[str], list[ClaimedDelivery]]:
+    """Two stores on one database; seven deliveries to an endpoint capped at three, the first
+    three leased to w1: (a, b, app id, endpoint id, delivery ids in due order, those three)."""
     a, b = await stores(), await stores()
-    app_id, capped = await _app_with_endpoint(a, max_in_flight=3)
+    app_id, ep_id = await _app_with_endpoint(a, max_in_flight=3)
     ids = await _send(a, app_id, 7)
     first = await a.claim_due(worker_id="w1", limit=10, lease_seconds=30)
     assert len(first) == 3  # the cap
+    return a, b, app_id, ep_id, ids, first
+
+
+async def test_record_and_claim_hands_the_freed_room_on_in_one_transaction(
+    stores: OpenStore,
+) -> None:
+    a, b, app_id, capped, ids, first = await _three_leased_of_seven(stores)
     # two of the three are recorded: exactly two more come back, the oldest due, leased to w1
     done, kept = first[:2], first[2]
     got = await a.record_and_claim(
@@ -228,6 +237,41 @@ async def test_record_and_claim_hands_the_freed_room_on_in_one_transaction(
     )
     assert one.delivery_id == waiting[2]
     assert (await b.queue_stats()).in_flight == 3
+
+
+async def test_finished_attempts_of_the_claiming_worker_free_their_room(
+    stores: OpenStore,
+) -> None:
+    a, b, _, _, ids, first = await _three_leased_of_seven(stores)
+    over = [first[0].delivery_id, first[1].delivery_id]
+    # another worker's finished attempts free nothing: w1's leases are still in flight
+    assert (
+        await b.claim_due(worker_id="w2", limit=10, lease_seconds=30, finished=lambda: over) == []
+    )
+    # w1's two finished attempts (still leased, not recorded) leave room for two more
+    got = await b.claim_due(worker_id="w1", limit=10, lease_seconds=30, finished=lambda: over)
+    waiting = [d for d in ids if d not in {c.delivery_id for c in first}]  # in due order
+    assert sorted(c.delivery_id for c in got) == sorted(waiting[:2])
+    assert (await a.queue_stats()).in_flight == 5  # leased: three finished-or-not plus two
+    # the same holds inside record_and_claim, asked for after the record: one recorded and
+    # the first batch's other two finished leave got's two in flight, room for one
+    asked: list[int] = []
+
+    def finished() -> list[str]:
+        asked.append(1)
+        return [first[1].delivery_id, first[2].delivery_id]
+
+    (last,) = await a.record_and_claim(
+        [result(first[0], ok=True)],
+        pause_after=10,
+        worker_id="w1",
+        limit=10,
+        lease_seconds=30,
+        finished=finished,
+    )
+    assert last.delivery_id == waiting[2] and asked == [1]
+    # got's two and the last are in flight: the one still waiting stays so
+    assert await a.claim_due(worker_id="w1", limit=10, lease_seconds=30, finished=finished) == []
 
 
 async def test_a_saturated_endpoint_does_not_starve_the_others(store: Store) -> None:
@@ -399,6 +443,8 @@ async def test_prune_deletes_old_finished_history_only(store: Store) -> None:
     await store.enqueue_message(NewMessage(app_id=app_id, event_type="a.b", body=b"{}"))
     claims = await store.claim_due(worker_id="w", limit=20, lease_seconds=30)
     assert len(claims) == 8
+    # the new message's last (ids made in one millisecond do not sort by time)
+    claims.sort(key=lambda c: c.msg_timestamp)
     # five old ones succeeded long ago, one failed for good, one is still retrying
     started = old.timestamp() + 1
     done = [result(c, ok=True, started_at=started) for c in claims[:5]]

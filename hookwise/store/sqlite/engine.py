@@ -11,7 +11,7 @@ from typing import Any
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
-from hookwise.store.base import QueueStats
+from hookwise.store.base import FinishedIds, QueueStats
 from hookwise.store.sqlite.db import Database
 
 _CLAIMED_COLUMNS = (
@@ -34,27 +34,40 @@ class SqliteEngine:
         raise NotImplementedError
 
     async def claim_due(
-        self, *, worker_id: str, limit: int, lease_seconds: float
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None = None,
     ) -> list[ClaimedDelivery]:
         return await self._db.write(
-            lambda c: self._claim(c, worker_id, limit, lease_seconds), durable=False
+            lambda c: self._claim(c, worker_id, limit, lease_seconds, finished), durable=False
         )
 
     def _claim(
-        self, c: sqlite3.Connection, worker_id: str, limit: int, lease_seconds: float
+        self,
+        c: sqlite3.Connection,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None,
     ) -> list[ClaimedDelivery]:
         """Per endpoint with room and due work, its oldest due deliveries, merged by due time.
 
         Walking endpoints (an index probe each) rather than the global due order keeps a claim
         cheap when one endpoint sits at its in-flight cap over a large backlog: its rows are
-        never scanned, and everyone else's are reached at once.
+        never scanned, and everyone else's are reached at once. An endpoint's attempts in
+        flight are its valid leases less those the worker says are finished, not yet recorded.
         """
         now = time.time()
+        done = rows.dumps(list(finished())) if finished is not None else "[]"
         in_flight = dict(
             c.execute(
                 "SELECT endpoint_id, count(*) FROM deliveries INDEXED BY ix_deliveries_leased"
-                " WHERE lease_owner IS NOT NULL AND next_attempt_at > ? GROUP BY endpoint_id",
-                (now,),
+                " WHERE lease_owner IS NOT NULL AND next_attempt_at > ? AND NOT (lease_owner = ?"
+                " AND id IN (SELECT value FROM json_each(?))) GROUP BY endpoint_id",
+                (now, worker_id, done),
             ).fetchall()
         )
         ready = c.execute(
@@ -144,10 +157,13 @@ class SqliteEngine:
         worker_id: str,
         limit: int,
         lease_seconds: float,
+        finished: FinishedIds | None = None,
     ) -> list[ClaimedDelivery]:
         def op(c: sqlite3.Connection) -> tuple[bool, list[ClaimedDelivery]]:
             resumed = bool(results) and _record(c, results, pause_after)
-            return resumed, (self._claim(c, worker_id, limit, lease_seconds) if limit > 0 else [])
+            if limit <= 0:
+                return resumed, []
+            return resumed, self._claim(c, worker_id, limit, lease_seconds, finished)
 
         resumed, claims = await self._db.write(op, durable=False)
         if resumed:
