@@ -50,10 +50,11 @@ class Worker:
 
     Attempt tasks only send; one recorder task writes their results in batches. A delivery
     counts against ``concurrency`` from its claim until its result is recorded (its lease is
-    held that long). Each record claims again, in its own transaction, the room it frees, so
-    under load the worker cycles record+claim → send with no moment at which freed room
-    waits for a separate claim; the claim loop picks up the rest (new work after idling,
-    room a short claim left).
+    held that long), but against its endpoint's ``max_in_flight`` only until its answer
+    arrives (claims leave out the deliveries ``_finished`` names). Each record claims again,
+    in its own transaction, the room it frees, so under load the worker cycles record+claim →
+    send with no moment at which freed room waits for a separate claim; the claim loop picks
+    up the rest (new work after idling, room a short claim left).
     """
 
     def __init__(
