@@ -38,6 +38,7 @@ class WorkerConfig:
     poll_interval: float = 1.0
     pause_after: int = 10
     retry_after_cap: float = 3600.0
+    writers: int = 2  # record-and-claim transactions under way at once (taking turns)
 
 
 def worker_name() -> str:
@@ -48,7 +49,10 @@ def worker_name() -> str:
 class Worker:
     """Delivers due deliveries until stopped.
 
-    Attempt tasks only send; one recorder task writes their results in batches. A delivery
+    Attempt tasks only send; their results are written in batches, each one record-and-claim
+    transaction, up to ``writers`` under way at once, taking turns (``_Turn``): a batch's
+    record overlaps the previous transaction's claim and commit. Results that arrive meanwhile
+    wait for the next write, so batches grow with the load. A delivery
     counts against ``concurrency`` from its claim until its result is recorded (its lease is
     held that long), but against its endpoint's ``max_in_flight`` only until its answer
     arrives (claims leave out the deliveries ``_finished`` names). Each record claims again,
@@ -72,10 +76,9 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[AttemptResult] = []
         self._pending = 0  # claimed and not yet recorded
-        self._results_ready = asyncio.Event()
+        self._writes: set[asyncio.Task[None]] = set()  # record-and-claim transactions under way
+        self._last_turn: _Turn | None = None  # the newest write's turn
         self._recorded = asyncio.Event()
-        self._recorder: asyncio.Task[None] | None = None
-        self._flush_lock = asyncio.Lock()
         self._claiming = 0  # deliveries that claims under way may still add
         self._stopping = False
         self._due: float | None = None  # the last answer of next_due_at, retries folded in
@@ -86,14 +89,9 @@ class Worker:
         """Deliveries claimed by this worker and not yet recorded."""
         return self._pending
 
-    def _ensure_recorder(self) -> None:
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_loop(), name="recorder")
-
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set, then let in-flight attempts finish and record them."""
         stop = stop or asyncio.Event()
-        self._ensure_recorder()
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -227,51 +225,58 @@ class Worker:
             await asyncio.sleep(delay)
         sent = await self.sender.send(claim)
         self._results.append(decide(claim, sent, retry_after_cap=self.config.retry_after_cap))
-        self._results_ready.set()
+        self._write_more()
 
-    async def _record_loop(self) -> None:
-        """Write results as they come, in batches, for as long as the worker lives."""
-        while True:
-            await self._results_ready.wait()
-            self._results_ready.clear()
-            await self._flush()
+    def _write_more(self) -> None:
+        """Start writing the waiting results, unless ``writers`` writes are under way."""
+        if self._results and len(self._writes) < self.config.writers:
+            batch, self._results = self._results, []
+            turn = self._last_turn = _Turn(self._last_turn)
+            task = asyncio.create_task(self._write(batch, turn), name="record-and-claim")
+            self._writes.add(task)
+            task.add_done_callback(self._written)
 
-    async def _flush(self) -> None:
-        # one flush at a time: shutdown's final flush waits for a batch the recorder is writing
-        # (cancelling the recorder mid-write would roll that batch back)
-        async with self._flush_lock:
-            while self._results:
-                batch, self._results = self._results, []
-                # The room this batch frees is claimed again in the record's own transaction
-                # (once stopping, none is: the in-flight attempts are finishing)
-                limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
-                with self._reserving(limit):
-                    try:
-                        claims = await self.store.record_and_claim(
-                            batch,
-                            pause_after=self.config.pause_after,
-                            worker_id=self.worker_id,
-                            limit=limit,
-                            lease_seconds=self.config.lease_seconds,
-                            finished=self._finished,
-                        )
-                    except StoreUnavailable as exc:
-                        # Keep them for the next try. If we die first the leases expire and the
-                        # deliveries are attempted again (at least once).
-                        log.warning("could not record %d attempts yet: %s", len(batch), exc)
-                        self._results[:0] = batch
-                        await asyncio.sleep(0.5)
-                        continue
-                was_full = self._pending >= self.config.concurrency
-                self._pending -= len(batch)
-                self._fold_retries(batch)
-                _count(batch)
-                await self._start(claims)
-                # The claim loop looks again only when this claim may have left work behind
-                # (it came back full), when the worker just fell below its concurrency, or
-                # when nothing is in flight any more; otherwise it would only find nothing.
-                if len(claims) == limit or was_full or not self._pending:
-                    self._recorded.set()
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("record task failed", exc_info=task.exception())
+        self._write_more()
+
+    async def _write(self, batch: list[AttemptResult], turn: _Turn) -> None:
+        """Record ``batch`` and claim, in the same transaction, the room it frees (once
+        stopping, none: the in-flight attempts are finishing)."""
+        try:
+            limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
+            with self._reserving(limit):
+                try:
+                    claims = await self.store.record_and_claim(
+                        batch,
+                        pause_after=self.config.pause_after,
+                        worker_id=self.worker_id,
+                        limit=limit,
+                        lease_seconds=self.config.lease_seconds,
+                        finished=self._finished,
+                        turn=turn,
+                    )
+                except StoreUnavailable as exc:
+                    # Keep them for the next try. If we die first the leases expire and the
+                    # deliveries are attempted again (at least once).
+                    log.warning("could not record %d attempts yet: %s", len(batch), exc)
+                    self._results[:0] = batch
+                    await asyncio.sleep(0.5)
+                    return
+        finally:
+            turn.end()
+        was_full = self._pending >= self.config.concurrency
+        self._pending -= len(batch)
+        self._fold_retries(batch)
+        _count(batch)
+        await self._start(claims)
+        # The claim loop looks again only when this claim may have left work behind (it came
+        # back full), when the worker just fell below its concurrency, or when nothing is in
+        # flight any more; otherwise it would only find nothing.
+        if len(claims) == limit or was_full or not self._pending:
+            self._recorded.set()
 
     async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:
         """Send one claimed delivery at once and record it (test pings)."""
@@ -281,21 +286,13 @@ class Worker:
         return result
 
     async def shutdown(self) -> None:
-        """Let in-flight attempts finish and record everything, then stop the recorder."""
+        """Let in-flight attempts finish and record everything."""
         self._stopping = True
-        while True:
-            if self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            await self._flush()
-            # a record-and-claim under way when stopping began may have started attempts
-            # since: wait for those too (the flush lock made it finish; no claim starts now)
-            if not self._tasks:
-                break
-        if self._recorder is not None:
-            self._recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recorder
-            self._recorder = None
+        # a record-and-claim under way when stopping began may start attempts yet, and their
+        # results start writes: wait until neither is left (no claim starts now)
+        while self._tasks or self._writes or self._results:
+            self._write_more()
+            await asyncio.gather(*self._tasks, *self._writes, return_exceptions=True)
         self._stopping = False
 
     async def drain(self, *, timeout: float = 60.0, include_scheduled: bool = True) -> None:
@@ -303,7 +300,6 @@ class Worker:
 
         For tests and one-shot CLI use: returns instead of sleeping forever.
         """
-        self._ensure_recorder()
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -321,6 +317,32 @@ class Worker:
             raise TimeoutError(f"deliveries still pending after {timeout} s")
         finally:
             await self.shutdown()
+
+
+class _Turn:
+    """A write's place in line (``WriteTurn``): its record once the previous write's record is
+    done, its claim once the previous write has ended."""
+
+    def __init__(self, before: _Turn | None) -> None:
+        self._before = before
+        self._recorded = asyncio.Event()
+        self._ended = asyncio.Event()
+
+    async def before_record(self) -> None:
+        if self._before is not None:
+            await self._before._recorded.wait()
+
+    def recorded(self) -> None:
+        self._recorded.set()
+
+    async def before_claim(self) -> None:
+        if self._before is not None:
+            await self._before._ended.wait()
+
+    def end(self) -> None:
+        self._recorded.set()
+        self._ended.set()
+        self._before = None  # no chain of ended turns kept alive
 
 
 def _count(batch: list[AttemptResult]) -> None:

@@ -40,6 +40,19 @@ FinishedIds = Callable[[], Collection[str]]
 """The ids of deliveries a worker leases whose attempts are over but not yet recorded."""
 
 
+class WriteTurn(Protocol):
+    """Where a record-and-claim waits for the one before it, so that two may overlap: its
+    record starts once the previous record is done (records take locks the previous one's
+    auto-pause may wait for) and its claim once the previous transaction has ended (claims
+    skip locked endpoints, and must see each other's leases)."""
+
+    async def before_record(self) -> None: ...
+
+    def recorded(self) -> None: ...
+
+    async def before_claim(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Enqueued:
     """The result of ``enqueue_message``: the message and whether it is new (not a duplicate)."""
@@ -223,11 +236,14 @@ class Store(Protocol):
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        turn: WriteTurn | None = None,
     ) -> list[ClaimedDelivery]:
         """``record_attempts``, then ``claim_due`` in the same transaction, which sees the room
         the record freed: the worker's steady state, one round trip where it took two, with no
         moment at which that room sits unclaimed. ``finished`` is asked for after the record,
-        right before the claim, so attempts that ended meanwhile free their room too."""
+        right before the claim, so attempts that ended meanwhile free their room too. With a
+        ``turn``, its three points are passed in order (a store whose writes cannot overlap
+        passes them all before it writes)."""
 
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         """Give leased deliveries back unattempted, due at ``at`` (rate limit, shutdown)."""

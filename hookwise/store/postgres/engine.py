@@ -32,7 +32,7 @@ from typing import Any
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.store import rows
-from hookwise.store.base import FinishedIds, QueueStats
+from hookwise.store.base import FinishedIds, QueueStats, WriteTurn
 from hookwise.store.postgres.listener import NOTIFY_SQL
 from hookwise.store.postgres.pool import Connection, Database, Record
 
@@ -256,13 +256,24 @@ class PostgresEngine:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        turn: WriteTurn | None = None,
     ) -> list[ClaimedDelivery]:
         # On the record pool: the claim statements run after the record's, in its transaction,
         # so their snapshots see the leases it ended (and the endpoint rows it locked are its own).
+        # With a turn, this record overlaps only the previous transaction's claim and commit,
+        # which wait for no lock (claims skip locked rows): no wait can go round in a circle.
         due_now = backlog = False
         async with self._db.transaction("record") as c:
-            if results:
-                due_now, backlog = await _record(c, results, pause_after)
+            if turn is not None:
+                await turn.before_record()
+            try:
+                if results:
+                    due_now, backlog = await _record(c, results, pause_after)
+            finally:
+                if turn is not None:
+                    turn.recorded()
+            if turn is not None:
+                await turn.before_claim()
             claims = (
                 await self._claim(c, worker_id, limit, lease_seconds, finished) if limit > 0 else []
             )

@@ -11,7 +11,7 @@ from typing import Any
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
-from hookwise.store.base import FinishedIds, QueueStats
+from hookwise.store.base import FinishedIds, QueueStats, WriteTurn
 from hookwise.store.sqlite.db import Database
 
 _CLAIMED_COLUMNS = (
@@ -158,7 +158,13 @@ class SqliteEngine:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        turn: WriteTurn | None = None,
     ) -> list[ClaimedDelivery]:
+        if turn is not None:  # one writer thread: writes never overlap, take the turn first
+            await turn.before_record()
+            turn.recorded()
+            await turn.before_claim()
+
         def op(c: sqlite3.Connection) -> tuple[bool, list[ClaimedDelivery]]:
             resumed = bool(results) and _record(c, results, pause_after)
             if limit <= 0:
