@@ -85,6 +85,15 @@ class Api:
         assert r.status_code == 202, r.text
         return r.json()  # type: ignore[no-any-return]
 
+    async def held_backlog(self, app_id: str, endpoint_id: str, n: int) -> None:
+        """``n`` order.created messages held (the endpoint paused), then all released at once:
+        the workers find the whole backlog in place."""
+        path = f"/v1/apps/{app_id}/endpoints/{endpoint_id}"
+        assert (await self.http.patch(path, json={"status": "paused"})).status_code == 200
+        for i in range(n):
+            await self.send(app_id, "order.created", payload={"i": i})
+        assert (await self.http.patch(path, json={"status": "active"})).status_code == 200
+
     async def attempts(self, app_id: str, **params: Any) -> list[dict[str, Any]]:
         r = await self.http.get(f"/v1/apps/{app_id}/attempts", params={"limit": 1000, **params})
         assert r.status_code == 200, r.text

@@ -21,7 +21,7 @@ from hookwise.delivery.outcome import decide
 from hookwise.delivery.sender import HttpSender
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.models import Attempt, AttemptResult, ClaimedDelivery
-from hookwise.store.base import Store
+from hookwise.store.base import Store, WriteTurn
 
 log = logging.getLogger("hookwise.worker")
 
@@ -50,7 +50,7 @@ class Worker:
     """Delivers due deliveries until stopped.
 
     Attempt tasks only send; their results are written in batches, each one record-and-claim
-    transaction, up to ``writers`` under way at once, taking turns (``_Turn``): a batch's
+    transaction, up to ``writers`` under way at once, taking turns (``WriteTurn``): a batch's
     record overlaps the previous transaction's claim and commit. Results that arrive meanwhile
     wait for the next write, so batches grow with the load. A delivery
     counts against ``concurrency`` from its claim until its result is recorded (its lease is
@@ -77,7 +77,7 @@ class Worker:
         self._results: list[AttemptResult] = []
         self._pending = 0  # claimed and not yet recorded
         self._writes: set[asyncio.Task[None]] = set()  # record-and-claim transactions under way
-        self._last_turn: _Turn | None = None  # the newest write's turn
+        self._last_turn: WriteTurn | None = None  # the newest write's turn
         self._recorded = asyncio.Event()
         self._claiming = 0  # deliveries that claims under way may still add
         self._stopping = False
@@ -212,12 +212,11 @@ class Worker:
         self._pending += 1
         task = asyncio.create_task(self._attempt(claim, not_before))
         self._tasks.add(task)
-        task.add_done_callback(self._done)
+        task.add_done_callback(self._attempted)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _attempted(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("attempt task failed", exc_info=task.exception())
+        _log_failure(task, "attempt")
 
     async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
         delay = not_before - time.time()
@@ -231,18 +230,17 @@ class Worker:
         """Start writing the waiting results, unless ``writers`` writes are under way."""
         if self._results and len(self._writes) < self.config.writers:
             batch, self._results = self._results, []
-            turn = self._last_turn = _Turn(self._last_turn)
+            turn = self._last_turn = WriteTurn(self._last_turn)
             task = asyncio.create_task(self._write(batch, turn), name="record-and-claim")
             self._writes.add(task)
             task.add_done_callback(self._written)
 
     def _written(self, task: asyncio.Task[None]) -> None:
         self._writes.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("record task failed", exc_info=task.exception())
+        _log_failure(task, "record-and-claim")
         self._write_more()
 
-    async def _write(self, batch: list[AttemptResult], turn: _Turn) -> None:
+    async def _write(self, batch: list[AttemptResult], turn: WriteTurn) -> None:
         """Record ``batch`` and claim, in the same transaction, the room it frees (once
         stopping, none: the in-flight attempts are finishing)."""
         try:
@@ -319,30 +317,9 @@ class Worker:
             await self.shutdown()
 
 
-class _Turn:
-    """A write's place in line (``WriteTurn``): its record once the previous write's record is
-    done, its claim once the previous write has ended."""
-
-    def __init__(self, before: _Turn | None) -> None:
-        self._before = before
-        self._recorded = asyncio.Event()
-        self._ended = asyncio.Event()
-
-    async def before_record(self) -> None:
-        if self._before is not None:
-            await self._before._recorded.wait()
-
-    def recorded(self) -> None:
-        self._recorded.set()
-
-    async def before_claim(self) -> None:
-        if self._before is not None:
-            await self._before._ended.wait()
-
-    def end(self) -> None:
-        self._recorded.set()
-        self._ended.set()
-        self._before = None  # no chain of ended turns kept alive
+def _log_failure(task: asyncio.Task[None], what: str) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s task failed", what, exc_info=task.exception())
 
 
 def _count(batch: list[AttemptResult]) -> None:

@@ -15,12 +15,7 @@ async def test_a_graceful_stop_leaves_nothing_leased(
     receiver.always("/hook", 200, delay=0.1)  # slow answers: the stop comes mid-run
     app = await api.app()
     ep = await api.endpoint(app["id"], url=receiver.url("/hook"), max_in_flight=16)
-    path = f"/v1/apps/{app['id']}/endpoints/{ep['id']}"
-    # the whole backlog is in place (held) before the worker may start on it
-    assert (await api.http.patch(path, json={"status": "paused"})).status_code == 200
-    for i in range(N):
-        await api.send(app["id"], "order.created", payload={"i": i})
-    assert (await api.http.patch(path, json={"status": "active"})).status_code == 200
+    await api.held_backlog(app["id"], ep["id"], N)
     await receiver.wait_for(lambda r: len(r.requests) >= N // 3, timeout=30)
     await api.services.stop_workers()  # mid-run, with claims and records under way
     stats = await api.store.queue_stats()

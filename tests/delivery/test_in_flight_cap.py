@@ -20,11 +20,7 @@ async def test_requests_open_at_once_never_exceed_max_in_flight(
     receiver.always("/capped", 200, delay=0.02)
     app = await api.app()
     ep = await api.endpoint(app["id"], url=receiver.url("/capped"), max_in_flight=CAP)
-    path = f"/v1/apps/{app['id']}/endpoints/{ep['id']}"
-    assert (await api.http.patch(path, json={"status": "paused"})).status_code == 200
-    for i in range(N):
-        await api.send(app["id"], "order.created", payload={"i": i})
-    assert (await api.http.patch(path, json={"status": "active"})).status_code == 200
+    await api.held_backlog(app["id"], ep["id"], N)
     await receiver.wait_for(lambda r: len(r.at("/capped")) >= N, timeout=30)
     assert receiver.peak["/capped"] == CAP  # reached, never exceeded
     assert len({r.headers["webhook-id"] for r in receiver.at("/capped")}) == N

@@ -263,17 +263,15 @@ class PostgresEngine:
         # With a turn, this record overlaps only the previous transaction's claim and commit,
         # which wait for no lock (claims skip locked rows): no wait can go round in a circle.
         due_now = backlog = False
+        turn = turn or WriteTurn()
         async with self._db.transaction("record") as c:
-            if turn is not None:
-                await turn.before_record()
+            await turn.before_record()
             try:
                 if results:
                     due_now, backlog = await _record(c, results, pause_after)
             finally:
-                if turn is not None:
-                    turn.recorded()
-            if turn is not None:
-                await turn.before_claim()
+                turn.recorded()
+            await turn.before_claim()
             claims = (
                 await self._claim(c, worker_id, limit, lease_seconds, finished) if limit > 0 else []
             )
