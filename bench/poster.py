@@ -23,11 +23,13 @@ class _Conn(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self.body: list[bytes] = []
         self.closed = False
+        self.answered = False  # some bytes of an answer arrived on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        self.answered = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -75,14 +77,28 @@ class Poster:
         return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
     async def post(self, data: bytes, timeout: float = 60.0) -> tuple[int, bytes]:
-        """Send a framed request; (status, body)."""
+        """Send a framed request; (status, body).
+
+        A pooled connection the server closed as idle (its keep-alive timeout) just as the
+        request went out is lost before any answer: then the request goes once more, on a new
+        connection, as HTTP clients do. Any other failure is raised.
+        """
         conn = None
         while self._idle and conn is None:
             c = self._idle.pop()
             conn = None if c.closed else c
-        if conn is None:
-            loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(_Conn, self.host, self.port)
+        if conn is not None:
+            try:
+                return await self._send(conn, data, timeout)
+            except ConnectionError:
+                if conn.answered:
+                    raise
+        loop = asyncio.get_running_loop()
+        _, conn = await loop.create_connection(_Conn, self.host, self.port)
+        return await self._send(conn, data, timeout)
+
+    async def _send(self, conn: _Conn, data: bytes, timeout: float) -> tuple[int, bytes]:
+        conn.answered = False
         try:
             result = await asyncio.wait_for(conn.send(data), timeout)
         except BaseException:
