@@ -38,7 +38,8 @@ class WorkerConfig:
     poll_interval: float = 1.0
     pause_after: int = 10
     retry_after_cap: float = 3600.0
-    writers: int = 2  # record-and-claim transactions under way at once (taking turns)
+    writers: int | None = None  # record-and-claim transactions under way at once (taking
+    # turns); None: as many as the store gains from (``Store.overlapping_writes``)
 
 
 def worker_name() -> str:
@@ -73,6 +74,7 @@ class Worker:
         self.sender = sender
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or worker_name()
+        self._writers = self.config.writers or store.overlapping_writes
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[AttemptResult] = []
         self._pending = 0  # claimed and not yet recorded
@@ -228,7 +230,7 @@ class Worker:
 
     def _write_more(self) -> None:
         """Start writing the waiting results, unless ``writers`` writes are under way."""
-        if self._results and len(self._writes) < self.config.writers:
+        if self._results and len(self._writes) < self._writers:
             batch, self._results = self._results, []
             turn = self._last_turn = WriteTurn(self._last_turn)
             task = asyncio.create_task(self._write(batch, turn), name="record-and-claim")

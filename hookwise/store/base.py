@@ -94,6 +94,12 @@ class QueueStats:
 class Store(Protocol):
     """Every operation hookwise needs from its database."""
 
+    #: How many record-and-claim transactions a worker gains from keeping under way at once
+    #: (taking turns, see ``WriteTurn``): 2 where a record can overlap the previous claim and
+    #: commit (PostgreSQL), 1 where every write runs on one thread anyway (SQLite: a second
+    #: would only wait, splitting the batches and yielding the writer to the API's inserts).
+    overlapping_writes: int
+
     # lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         """Connect (and check the schema is migrated)."""

@@ -22,6 +22,8 @@ class PostgresStore(
 ):
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
 
+    overlapping_writes = 2
+
     def __init__(
         self, url: str, *, secret_box: SecretBox | None = None, pool_size: int = 10
     ) -> None:

@@ -16,6 +16,8 @@ from hookwise.store.sqlite.resources import SqliteResources
 class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs):
     """The Store on one SQLite file; writes on one thread with group commit."""
 
+    overlapping_writes = 1
+
     def __init__(
         self, url: str, *, secret_box: SecretBox | None = None, synchronous: str = "FULL"
     ) -> None:
