@@ -40,6 +40,7 @@ class Receiver:
         self.port = 0
         self.open: dict[str, int] = defaultdict(int)  # requests being answered, per path
         self.peak: dict[str, int] = defaultdict(int)  # the most ever open at once, per path
+        self.bodies: dict[str, bytes] = {}  # what a path answers, when not "ok" / "no"
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -81,7 +82,8 @@ class Receiver:
             self.open[request.path] -= 1
         if 300 <= status < 400:
             headers = {"Location": "http://127.0.0.1:1/elsewhere", **headers}
-        return web.Response(status=status, headers=headers, text="ok" if status < 300 else "no")
+        body = self.bodies.get(request.path, b"ok" if status < 300 else b"no")
+        return web.Response(status=status, headers=headers, body=body)
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)

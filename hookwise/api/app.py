@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookwise.api import errors
@@ -21,6 +21,7 @@ from hookwise.api.routes import (
     keys,
     messages,
 )
+from hookwise.api.schemas import refuse_nul
 
 _SLACK = 64 * 1024
 
@@ -100,6 +101,7 @@ def create_app(ctx: ApiContext, **extra: Any) -> HookwiseAPI:
         title="hookwise",
         version="0.1.0",
         description="Webhooks done properly: signed, retried, logged, paused, replayable.",
+        dependencies=[Depends(_nul_free_parameters)],
         **extra,
     )
     app.state.ctx = ctx
@@ -110,6 +112,12 @@ def create_app(ctx: ApiContext, **extra: Any) -> HookwiseAPI:
     app.fast_path = IngestFastPath(ctx, limit)
     app.add_middleware(BodyLimit, limit=limit)
     return app
+
+
+async def _nul_free_parameters(request: Request) -> None:
+    """Path and query parameters holding the NUL character are refused (422), on every store."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        refuse_nul(name, value)
 
 
 class HookwiseAPI(FastAPI):

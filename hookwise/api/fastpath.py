@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from hookwise.api.context import ApiContext
 from hookwise.api.errors import error_response, hookwise_error_response, validation_response
 from hookwise.api.routes.messages import accept
-from hookwise.api.schemas import MessageIn
+from hookwise.api.schemas import MessageIn, refuse_nul
 from hookwise.domain.errors import Forbidden, HookwiseError, PayloadTooLarge
 
 log = logging.getLogger("hookwise.api")
@@ -59,6 +59,7 @@ class IngestFastPath:
         return True
 
     async def _handle(self, app_ref: str, scope: Scope, receive: Receive) -> Response:
+        refuse_nul("app", app_ref)
         authorization = idempotency_key = None
         for name, value in scope["headers"]:
             if name == b"authorization":

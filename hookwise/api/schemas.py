@@ -5,14 +5,38 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hookwise.domain.errors import InvalidInput
+
+NUL_REFUSED = "must not contain the NUL character (U+0000)"
 
 
-class _In(BaseModel):
+def refuse_nul(field: str, value: str) -> None:
+    """InvalidInput naming ``field`` when ``value`` holds the NUL character (path and query
+    parameters: PostgreSQL's text type cannot hold it, so no stored id or name does)."""
+    if "\x00" in value:
+        raise InvalidInput(field, NUL_REFUSED)
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, and so is the NUL character in its text
+    fields (PostgreSQL's text type cannot hold it; refused on every store alike). Free JSON
+    values (payloads, metadata) may hold it: they are stored as JSON, where it is escaped."""
+
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if (isinstance(value, str) and "\x00" in value) or (
+            isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
+        ):
+            raise ValueError(NUL_REFUSED)
+        return value
 
-class KeyIn(_In):
+
+class KeyIn(Input):
     name: str = Field(min_length=1, max_length=200)
     app_id: str | None = Field(None, max_length=200, description="no app_id = an admin key")
 
@@ -25,33 +49,33 @@ class KeyCreated(BaseModel):
     name: str
 
 
-class AppIn(_In):
+class AppIn(Input):
     name: str = Field(min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
     metadata: dict[str, Any] = Field(default_factory=dict)
     results_inline_budget: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
 
 
-class AppPatch(_In):
+class AppPatch(Input):
     name: str | None = Field(None, min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
     metadata: dict[str, Any] | None = None
     results_inline_budget: int | None = Field(None, ge=1024, le=16 * 1024 * 1024)
 
 
-class EventTypeIn(_In):
+class EventTypeIn(Input):
     name: str = Field(min_length=1, max_length=256)
     description: str = Field("", max_length=4000)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
 
 
-class EventTypePatch(_In):
+class EventTypePatch(Input):
     description: str | None = Field(None, max_length=4000)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     archived: bool | None = None
 
 
-class EndpointIn(_In):
+class EndpointIn(Input):
     url: str = Field(min_length=1, max_length=2048)
     description: str = Field("", max_length=4000)
     events: list[str] | None = Field(None, max_length=500, description="empty = every type")
@@ -64,7 +88,7 @@ class EndpointIn(_In):
     status: Literal["active", "paused"] = "active"
 
 
-class EndpointPatch(_In):
+class EndpointPatch(Input):
     url: str | None = Field(None, min_length=1, max_length=2048)
     description: str | None = Field(None, max_length=4000)
     events: list[str] | None = Field(None, max_length=500)
@@ -76,25 +100,25 @@ class EndpointPatch(_In):
     status: Literal["active", "paused"] | None = None
 
 
-class RotateIn(_In):
+class RotateIn(Input):
     secret: str | None = Field(None, min_length=8, max_length=200)
     grace_seconds: float = Field(
         86_400, ge=0, le=30 * 86_400, description="how long the old secret keeps signing"
     )
 
 
-class RecoverIn(_In):
+class RecoverIn(Input):
     since: str = Field(description="RFC 3339 time; failed deliveries created since are re-queued")
 
 
-class MessageIn(_In):
+class MessageIn(Input):
     event_type: str = Field(min_length=1, max_length=256)
     payload: Any = Field(description="any JSON value: delivered as the body's `data`")
     event_id: str | None = Field(None, min_length=1, max_length=256)
     tags: list[str] = Field(default_factory=list, max_length=20)
 
 
-class ResendIn(_In):
+class ResendIn(Input):
     endpoint_id: str | None = None
 
 

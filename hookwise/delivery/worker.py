@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from hookwise.delivery import metrics
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.sender import HttpSender
-from hookwise.domain.errors import StoreUnavailable
+from hookwise.domain.errors import InvalidInput, StoreUnavailable
 from hookwise.domain.models import Attempt, AttemptResult, ClaimedDelivery
 from hookwise.store.base import Store, WriteTurn
 
@@ -265,6 +265,12 @@ class Worker:
                     self._results[:0] = batch
                     await asyncio.sleep(0.5)
                     return
+                except InvalidInput as exc:
+                    # The store refuses a value of the batch: trying again cannot help, and
+                    # keeping it would fail every later batch it joins. Its deliveries stay
+                    # leased and are attempted again once the leases run out (at least once).
+                    log.error("could not record %d attempts: %s", len(batch), exc)
+                    claims = []
         finally:
             turn.end()
         was_full = self._pending >= self.config.concurrency

@@ -57,6 +57,37 @@ async def test_wrong_types_name_the_field(api: Api) -> None:
     assert _err(r, 422)["details"]["field"] == "bogus"
 
 
+async def test_nul_characters_are_refused_naming_the_field(api: Api) -> None:
+    """PostgreSQL's text type cannot hold U+0000: every store refuses it up front with a 422
+    that names the field or parameter, never a 503 from the database."""
+    app = await api.app()
+    base = f"/v1/apps/{app['id']}"
+    r = await api.http.post("/v1/apps", json={"name": "a\x00b"})
+    assert _err(r, 422, "validation_error")["details"]["field"] == "name"
+    msg = {"event_type": "a.b", "payload": {}}
+    r = await api.http.post(f"{base}/messages", json={**msg, "tags": ["ok", "x\x00"]})
+    assert _err(r, 422)["details"]["field"] == "tags"
+    r = await api.http.post(f"{base}/messages", json={**msg, "event_id": "e\x00"})
+    assert _err(r, 422)["details"]["field"] == "event_id"
+    r = await api.http.post(
+        f"{base}/endpoints", json={"url": "http://127.0.0.1/x", "headers": {"X-A": "b\x00"}}
+    )
+    assert _err(r, 422)["details"]["field"] == "headers.X-A"
+    r = await api.http.post(f"{base}/jobs", json={"type": "t\x00"})
+    assert _err(r, 422)["details"]["field"] == "type"
+    r = await api.http.get(f"{base}/messages", params={"tag": "a\x00"})
+    assert _err(r, 422)["details"]["field"] == "tag"
+    r = await api.http.get("/v1/apps/app%00x")
+    assert _err(r, 422)["details"]["field"] == "app"
+    r = await api.http.post("/v1/apps/app%00x/messages", json=msg)  # the ingest fast path
+    assert _err(r, 422)["details"]["field"] == "app"
+    # inside a payload it is JSON, stored escaped, and delivered as sent
+    r = await api.http.post(f"{base}/messages", json={**msg, "payload": {"s": "a\x00b"}})
+    assert r.status_code == 202, r.text
+    r = await api.http.get(f"{base}/messages/{r.json()['id']}")
+    assert r.json()["payload"] == {"s": "a\x00b"}
+
+
 async def test_oversize_payload_is_413(api_factory: Any) -> None:
     api: Api = await api_factory(max_payload_bytes=10_000)
     app = await api.app()

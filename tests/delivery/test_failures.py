@@ -34,6 +34,16 @@ async def test_timeout_is_a_failed_attempt_then_retried(api: Api, receiver: Rece
     assert delivery["next_attempt_at"] is not None
 
 
+async def test_answer_holding_nul_characters_is_recorded(api: Api, receiver: Receiver) -> None:
+    """Receivers may answer any bytes; PostgreSQL's text type refuses NUL, and one such answer
+    must not fail the record of its whole batch (the worker would retry it forever)."""
+    receiver.bodies["/nul"] = b"ok\x00done \xff"
+    attempt, delivery, _ = await _one_attempt(api, receiver.url("/nul"), retry_schedule=[])
+    assert attempt["status"] == "succeeded"
+    assert attempt["response_body"] == "ok\ufffddone \ufffd"
+    assert delivery["status"] == "succeeded"
+
+
 async def test_refused_connection(api: Api) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

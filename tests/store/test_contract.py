@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hookwise.domain.errors import InvalidInput, NotFound
 from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store
 from hookwise.store.migrate import sqlalchemy_url, upgrade
@@ -39,6 +40,7 @@ def _protocol_operations() -> list[str]:
 def test_every_store_offers_every_operation(impl: type[Any]) -> None:
     ops = _protocol_operations()
     assert "claim_due" in ops and "record_attempts" in ops  # the introspection works
+    assert isinstance(impl.overlapping_writes, int) and impl.overlapping_writes >= 1
     missing = [op for op in ops if not inspect.iscoroutinefunction(getattr(impl, op, None))]
     assert not missing, f"{impl.__name__} lacks {missing}"
     for op in ops:
@@ -117,6 +119,17 @@ async def test_enqueue_fans_out_and_dedupes_on_event_id(store: Store) -> None:
     assert [m.id for m in tagged.data] == [first.message.id]
     msg = await store.get_message(app_id, first.message.id)
     assert msg.tags == ("a", "b") and msg.event_id == "evt-1"
+
+
+async def test_a_value_the_database_refuses_is_invalid_input_not_unavailable(
+    store: Store,
+) -> None:
+    """PostgreSQL's text type refuses U+0000 (the API refuses it first): the caller's error,
+    answered 422, never a 503 that tells clients and workers to try again. SQLite stores it,
+    so there the lookup simply finds nothing."""
+    expected = InvalidInput if isinstance(store, PostgresStore) else NotFound
+    with pytest.raises(expected):
+        await store.get_app("app_\x00")
 
 
 async def test_concurrent_duplicates_make_one_message(stores: OpenStore) -> None:

@@ -36,7 +36,7 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
             raise InvalidInput(f"headers.{name}", "is set by hookwise and cannot be overridden")
         if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
             raise InvalidInput(f"headers.{name}", "is not a valid header name")
-        if "\r" in v or "\n" in v or len(v) > 4096:
+        if "\r" in v or "\n" in v or "\x00" in v or len(v) > 4096:
             raise InvalidInput(f"headers.{name}", "is not a valid header value")
     return dict(value)
 

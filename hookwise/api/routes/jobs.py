@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
-from hookwise.api.schemas import RotateIn
+from hookwise.api.schemas import Input, RotateIn
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobFinish, JobItem, JobResult, NewJob
@@ -47,15 +47,11 @@ JobStatusQuery = Annotated[
 FirstPage = Annotated[int, Query(ge=0, le=1000, description="results inline in the answer")]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookEventsIn(_In):
+class WebhookEventsIn(Input):
     item_finished: bool = Field(False, description="send job.item_finished for every item")
 
 
-class JobIn(_In):
+class JobIn(Input):
     type: str = Field(min_length=1, max_length=200, description="what kind of work, e.g. enrich")
     id: str | None = Field(
         None, min_length=1, max_length=64, description="producer-chosen id: a repeat is a no-op"
@@ -75,18 +71,18 @@ class JobIn(_In):
     )
 
 
-class ItemIn(_In):
+class ItemIn(Input):
     id: str | None = Field(None, min_length=1, max_length=200, description="unique in the job")
     status: Literal["succeeded", "failed"]
     result: Any = None
     error: Any = None
 
 
-class ItemsIn(_In):
+class ItemsIn(Input):
     items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_BATCH)
 
 
-class FinishIn(_In):
+class FinishIn(Input):
     status: Literal[
         "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"
     ]

@@ -5,7 +5,9 @@ so a claim never queues behind a batch of records or a slow API query, and an AP
 never claims opens no claim connection (the claim and record pools start empty).
 
 Every driver error leaves this module as ``StoreUnavailable`` (``raise … from exc``): the API
-answers 503 in the error shape and workers back off and try again. A lost connection also
+answers 503 in the error shape and workers back off and try again. The one exception is a value
+PostgreSQL refuses (``DataError``, SQLSTATE class 22): that is ``InvalidInput`` (422), since
+retrying cannot help. A lost connection also
 expires the pool's other idle connections, so after a server restart each pool reconnects on
 its next use instead of failing once per stale connection.
 """
@@ -19,7 +21,7 @@ from typing import Any, cast
 
 import asyncpg
 
-from hookwise.domain.errors import HookwiseError, StoreUnavailable
+from hookwise.domain.errors import HookwiseError, InvalidInput, StoreUnavailable
 
 log = logging.getLogger("hookwise.store.postgres")
 
@@ -148,6 +150,11 @@ class Database:
                 yield conn
         except HookwiseError:
             raise
+        except asyncpg.exceptions.DataError as exc:
+            # a value PostgreSQL refuses (the API refuses what it knows of first): the caller's
+            # input, not the database's health; answered 422, never retried as if unavailable
+            log.warning("PostgreSQL refused a value: %s", exc)
+            raise InvalidInput("value", f"cannot be stored: {exc}") from exc
         except DRIVER_ERRORS as exc:
             if isinstance(exc, _LINK_ERRORS):
                 with contextlib.suppress(Exception):
