@@ -43,8 +43,9 @@ class WorkerConfig:
 
 
 def worker_name() -> str:
-    """host:pid:random, unique per worker."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+    """host:pid:random, unique per worker, at most 64 characters (the leases' column): the
+    host part is cut to 40 (Kubernetes pod names run to 63)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
 class Worker:
@@ -99,8 +100,10 @@ class Worker:
             try:
                 full_batch = await self._claim_and_start()
                 backoff = 0.5
-            except StoreUnavailable as exc:
-                log.warning("store unavailable, retrying in %.1fs: %s", backoff, exc)
+            except (StoreUnavailable, InvalidInput) as exc:
+                # InvalidInput: the store refused a value of ours (a bug): keep trying, loudly
+                log_at = log.warning if isinstance(exc, StoreUnavailable) else log.error
+                log_at("claim failed, retrying in %.1fs: %s", backoff, exc)
                 await _wait_or(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -270,7 +273,10 @@ class Worker:
                     # keeping it would fail every later batch it joins. Its deliveries stay
                     # leased and are attempted again once the leases run out (at least once).
                     log.error("could not record %d attempts: %s", len(batch), exc)
-                    claims = []
+                    self._pending -= len(batch)
+                    metrics.IN_FLIGHT.dec(len(batch))
+                    self._recorded.set()
+                    return
         finally:
             turn.end()
         was_full = self._pending >= self.config.concurrency

@@ -23,7 +23,7 @@ import orjson
 from hookwise.domain.errors import HookwiseError
 from hookwise.receiver.errors import PermanentFailure
 from hookwise.receiver.event import Event, Handler
-from hookwise.receiver.inbox import Failure, InboxItem
+from hookwise.receiver.inbox import Failure, InboxItem, storable_text
 
 if TYPE_CHECKING:
     from hookwise.receiver.receiver import Receiver
@@ -141,7 +141,7 @@ class Processor:
             self._done.append((item.id, item.attempts))
 
     def _failure(self, item: InboxItem, exc: Exception) -> Failure:
-        error = f"{type(exc).__name__}: {exc}"
+        error = storable_text(f"{type(exc).__name__}: {exc}")
         delay = (
             None
             if isinstance(exc, PermanentFailure)

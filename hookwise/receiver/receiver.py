@@ -67,6 +67,15 @@ def event_type_of(payload: Mapping[str, Any]) -> str:
     return ""
 
 
+def _storable(what: str, value: str) -> str:
+    """``value``, unless it holds the NUL character, which PostgreSQL cannot store: refused
+    (400) on every inbox alike, for this request only, not for the group it would share a
+    write with."""
+    if "\x00" in value:
+        raise BadPayload(f"the {what} must not contain the NUL character (U+0000)")
+    return value
+
+
 def _parse(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
@@ -201,7 +210,8 @@ class Receiver:
                 # When a webhook-id is present it was verified: it is covered by the signature.
                 self.verifier.verify(body, hdrs)
             payload = _parse(body)
-            key = self._dedupe(payload, hdrs.get("webhook-id"), body)
+            key = _storable("dedupe key", self._dedupe(payload, hdrs.get("webhook-id"), body))
+            event_type = _storable("event type", event_type_of(payload))
             known = await self._is_known(payload, key)
         except HookwiseError as exc:
             return Reply.error(exc)
@@ -212,7 +222,7 @@ class Receiver:
         if not known:
             return Reply.error(NotFound("webhook id", key), 404)
         stored = {k: v for k, v in hdrs.items() if k not in _SECRET_HEADERS}
-        return await self._persist(NewItem(key, event_type_of(payload), body, stored))
+        return await self._persist(NewItem(key, event_type, body, stored))
 
     async def _persist(self, item: NewItem) -> Reply:
         try:

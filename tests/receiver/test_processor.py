@@ -174,6 +174,25 @@ async def test_permanent_failure_is_dead_at_once(
     await receiver.close()
 
 
+async def test_an_error_message_holding_nul_is_stored(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """PostgreSQL's text type refuses NUL: an exception text holding one is stored with U+FFFD
+    (else the failure record, and every one written with it, would be refused)."""
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+
+    @receiver.on("job.completed")
+    async def reject(event: Event) -> None:
+        raise PermanentFailure("bad byte \x00 in the row")
+
+    item_id = await deliver(receiver, secret, {"event": "job.completed"})
+    await fast_processor(receiver).drain()
+    item = await receiver.inbox.get(item_id)
+    assert item is not None and item.state is State.DEAD
+    assert item.last_error == "PermanentFailure: bad byte \ufffd in the row"
+    await receiver.close()
+
+
 async def test_handlers_match_by_pattern_and_sync_ones_run_in_a_thread(
     make_inbox: Callable[[], Inbox], secret: str
 ) -> None:

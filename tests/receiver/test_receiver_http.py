@@ -85,6 +85,8 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(
     cases.append(("bad timestamp", body, {**headers, "webhook-timestamp": "soon"}, 400))
     cases.append(("non-JSON", *signed(b"not json {", secret), 400))
     cases.append(("JSON but not an object", *signed(b"[1, 2]", secret), 400))
+    nul = {"event": "job.\x00completed", "job_id": "job_1"}  # PostgreSQL cannot store it
+    cases.append(("NUL in the event type", *signed(nul, secret), 400))
     big = orjson.dumps({"event": "x", "blob": "a" * (64 * 1024)})
     cases.append(("oversize", *signed(big, secret), 413))
     hex_only = {"x-webhook-signature": "sha256=" + "0" * 64}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hookwise.delivery.worker import worker_name
 from hookwise.domain.errors import InvalidInput, NotFound
 from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store
@@ -163,6 +165,20 @@ async def test_claim_leases_and_an_expired_lease_is_claimed_again(stores: OpenSt
     await asyncio.sleep(0.6)  # the first worker died: its lease runs out
     (again,) = await b.claim_due(worker_id="other", limit=10, lease_seconds=30)
     assert again.delivery_id == dlv
+
+
+async def test_a_worker_on_a_host_with_a_long_name_claims(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kubernetes pod names run to 63 characters; leases hold at most 64 (PostgreSQL refused
+    the longer worker ids: the worker never delivered anything there)."""
+    monkeypatch.setattr(socket, "gethostname", lambda: "pod-" + "x" * 59)
+    worker_id = worker_name()
+    assert len(worker_id) <= 64
+    app_id, _ = await _app_with_endpoint(store)
+    (dlv,) = await _send(store, app_id)
+    (claim,) = await store.claim_due(worker_id=worker_id, limit=10, lease_seconds=30)
+    assert claim.delivery_id == dlv
 
 
 async def test_claim_takes_oldest_due_first_and_respects_limit(store: Store) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
-from hookwise.api.schemas import MessageIn, ResendIn
+from hookwise.api.schemas import MessageIn, ResendIn, refuse_nul
 from hookwise.domain.errors import InvalidInput, PayloadTooLarge
 from hookwise.domain.events import validate_event_type
 from hookwise.domain.ids import new_id
@@ -32,6 +32,8 @@ async def accept(
     """Validate, commit (message + deliveries, one transaction), answer 202. Shared by the
     route below and the ingest fast path."""
     event_type = validate_event_type(body.event_type)
+    if idempotency_key is not None:
+        refuse_nul("idempotency-key", idempotency_key)
     for i, tag in enumerate(body.tags):
         if not tag or len(tag) > 256:
             raise InvalidInput(f"tags[{i}]", "must be 1 to 256 characters")

@@ -5,9 +5,9 @@ so a claim never queues behind a batch of records or a slow API query, and an AP
 never claims opens no claim connection (the claim and record pools start empty).
 
 Every driver error leaves this module as ``StoreUnavailable`` (``raise … from exc``): the API
-answers 503 in the error shape and workers back off and try again. The one exception is a value
-PostgreSQL refuses (``DataError``, SQLSTATE class 22): that is ``InvalidInput`` (422), since
-retrying cannot help. A lost connection also
+answers 503 in the error shape and workers back off and try again. The one exception is text
+PostgreSQL refuses to store (NUL, outside the encoding, too long): that is ``InvalidInput``
+(422), since retrying cannot help. A lost connection also
 expires the pool's other idle connections, so after a server restart each pool reconnects on
 its next use instead of failing once per stale connection.
 """
@@ -48,6 +48,13 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TransactionRollbackError,  # deadlock, serialization failure
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.exceptions.QueryCanceledError,  # statement timeout
+)
+# Text the server refuses to store: NUL or characters outside the encoding, or too long for its
+# column. Other data errors (asyncpg's own encoding errors among them) are bugs: unavailable.
+_REFUSED_VALUES: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,  # 22021
+    asyncpg.exceptions.UntranslatableCharacterError,  # 22P05
+    asyncpg.exceptions.StringDataRightTruncationError,  # 22001
 )
 # random_page_cost 1.1 (the default 4 models spinning disks): the hot statements join a
 # batch of ~64-200 keys to ``deliveries``; at 4 the planner hashed the whole table for a few
@@ -150,11 +157,11 @@ class Database:
                 yield conn
         except HookwiseError:
             raise
-        except asyncpg.exceptions.DataError as exc:
-            # a value PostgreSQL refuses (the API refuses what it knows of first): the caller's
+        except _REFUSED_VALUES as exc:
+            # text PostgreSQL refuses (the API refuses what it knows of first): the caller's
             # input, not the database's health; answered 422, never retried as if unavailable
             log.warning("PostgreSQL refused a value: %s", exc)
-            raise InvalidInput("value", f"cannot be stored: {exc}") from exc
+            raise InvalidInput("value", "holds text the database cannot store") from exc
         except DRIVER_ERRORS as exc:
             if isinstance(exc, _LINK_ERRORS):
                 with contextlib.suppress(Exception):
