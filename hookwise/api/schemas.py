@@ -8,14 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hookwise.domain.errors import InvalidInput
-
-NUL_REFUSED = "must not contain the NUL character (U+0000)"
+from hookwise.domain.text import NUL, NUL_REFUSED
 
 
 def refuse_nul(field: str, value: str) -> None:
     """InvalidInput naming ``field`` when ``value`` holds the NUL character (path and query
     parameters: PostgreSQL's text type cannot hold it, so no stored id or name does)."""
-    if "\x00" in value:
+    if NUL in value:
         raise InvalidInput(field, NUL_REFUSED)
 
 
@@ -29,8 +28,8 @@ class Input(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        if (isinstance(value, str) and "\x00" in value) or (
-            isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
+        if (isinstance(value, str) and NUL in value) or (
+            isinstance(value, list) and any(isinstance(v, str) and NUL in v for v in value)
         ):
             raise ValueError(NUL_REFUSED)
         return value

@@ -11,6 +11,7 @@ from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.domain.signing import Signer
+from hookwise.domain.text import storable
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "hookwise/0.1 (+webhooks)"
@@ -107,10 +108,10 @@ class HttpSender:
         duration = (time.perf_counter() - t0) * 1000
         status = response.status
         raw = response.body
-        body = _text(raw) if raw else None
+        body = storable(raw.decode("utf-8", "replace")) if raw else None
         error = None
         if 300 <= status < 400:
-            error = f"redirect to {_text(response.location or '?')} not followed"
+            error = f"redirect to {storable(response.location or '?')} not followed"
         elif not 200 <= status < 300:
             error = f"HTTP {status}"
         return SendResult(status, body, error, duration, started, response.retry_after)
@@ -121,11 +122,3 @@ class HttpSender:
 
 
 _USER_AGENT_LINE = f"User-Agent: {USER_AGENT}\r\n".encode()
-
-
-def _text(raw: bytes | str) -> str:
-    """What a receiver sent, as text any store keeps: invalid UTF-8 and NUL characters (which
-    PostgreSQL's text type refuses, and which would otherwise fail the whole batch's record)
-    become U+FFFD."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text

@@ -248,6 +248,7 @@ class Worker:
     async def _write(self, batch: list[AttemptResult], turn: WriteTurn) -> None:
         """Record ``batch`` and claim, in the same transaction, the room it frees (once
         stopping, none: the in-flight attempts are finishing)."""
+        recorded = True
         try:
             limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
             with self._reserving(limit):
@@ -273,21 +274,22 @@ class Worker:
                     # keeping it would fail every later batch it joins. Its deliveries stay
                     # leased and are attempted again once the leases run out (at least once).
                     log.error("could not record %d attempts: %s", len(batch), exc)
-                    self._pending -= len(batch)
-                    metrics.IN_FLIGHT.dec(len(batch))
-                    self._recorded.set()
-                    return
+                    recorded, claims = False, []
         finally:
             turn.end()
         was_full = self._pending >= self.config.concurrency
         self._pending -= len(batch)
-        self._fold_retries(batch)
-        _count(batch)
+        if recorded:
+            self._fold_retries(batch)
+            _count(batch)
+        else:
+            metrics.IN_FLIGHT.dec(len(batch))  # dropped: neither delivered nor failed
         await self._start(claims)
         # The claim loop looks again only when this claim may have left work behind (it came
-        # back full), when the worker just fell below its concurrency, or when nothing is in
-        # flight any more; otherwise it would only find nothing.
-        if len(claims) == limit or was_full or not self._pending:
+        # back full), when the worker just fell below its concurrency, when nothing is in
+        # flight any more, or when a refused batch gave its room back; otherwise it would
+        # only find nothing.
+        if len(claims) == limit or was_full or not self._pending or not recorded:
             self._recorded.set()
 
     async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:

@@ -29,12 +29,6 @@ class State(StrEnum):
     DEAD = "dead"
 
 
-def storable_text(text: str) -> str:
-    """``text`` with its NUL characters as U+FFFD: error messages as inboxes store them
-    (PostgreSQL's text type refuses NUL, which would fail the whole write they share)."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
-
-
 def to_datetime(epoch: float | None) -> datetime | None:
     """An aware UTC datetime from epoch seconds (None stays None)."""
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from hookwise.domain.errors import HookwiseError
+from hookwise.domain.text import storable
 from hookwise.receiver.errors import PermanentFailure
 from hookwise.receiver.event import Event, Handler
-from hookwise.receiver.inbox import Failure, InboxItem, storable_text
+from hookwise.receiver.inbox import Failure, InboxItem
 
 if TYPE_CHECKING:
     from hookwise.receiver.receiver import Receiver
@@ -141,7 +142,7 @@ class Processor:
             self._done.append((item.id, item.attempts))
 
     def _failure(self, item: InboxItem, exc: Exception) -> Failure:
-        error = storable_text(f"{type(exc).__name__}: {exc}")
+        error = storable(f"{type(exc).__name__}: {exc}")
         delay = (
             None
             if isinstance(exc, PermanentFailure)

@@ -21,6 +21,7 @@ import orjson
 
 from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
 from hookwise.domain.schedule import RetrySchedule
+from hookwise.domain.text import NUL, NUL_REFUSED
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
 from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
@@ -71,8 +72,8 @@ def _storable(what: str, value: str) -> str:
     """``value``, unless it holds the NUL character, which PostgreSQL cannot store: refused
     (400) on every inbox alike, for this request only, not for the group it would share a
     write with."""
-    if "\x00" in value:
-        raise BadPayload(f"the {what} must not contain the NUL character (U+0000)")
+    if NUL in value:
+        raise BadPayload(f"the {what} {NUL_REFUSED}")
     return value
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from hookwise.domain.errors import HookwiseError
-from hookwise.receiver.inbox import Expectation, NewItem, storable_text
+from hookwise.domain.text import storable
+from hookwise.receiver.inbox import Expectation, NewItem
 
 if TYPE_CHECKING:
     from hookwise.receiver.receiver import Receiver
@@ -73,7 +74,7 @@ class Reconciler:
             payload = await self.receiver.fetcher.get_json(expected.status_url)
         except HookwiseError as exc:
             log.warning("polling %s failed: %s", expected.key, exc)
-            await inbox.settle(expected.key, error=storable_text(exc.message), resolved=False)
+            await inbox.settle(expected.key, error=storable(exc.message), resolved=False)
             return 0
         status = payload.get("status") if isinstance(payload, dict) else None
         if not isinstance(payload, dict) or status not in self.receiver.terminal_statuses:

@@ -21,6 +21,7 @@ from hookwise.domain.ids import new_id
 from hookwise.domain.models import NewEndpoint, NewMessage
 from hookwise.domain.schedule import RetrySchedule
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
+from hookwise.domain.text import NUL
 
 router = APIRouter(tags=["endpoints"])
 
@@ -36,7 +37,7 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
             raise InvalidInput(f"headers.{name}", "is set by hookwise and cannot be overridden")
         if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
             raise InvalidInput(f"headers.{name}", "is not a valid header name")
-        if "\r" in v or "\n" in v or "\x00" in v or len(v) > 4096:
+        if "\r" in v or "\n" in v or NUL in v or len(v) > 4096:
             raise InvalidInput(f"headers.{name}", "is not a valid header value")
     return dict(value)
 
