@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.text import NUL, NUL_REFUSED
@@ -27,7 +27,9 @@ class Input(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name and cls.model_fields[info.field_name].annotation is Any:
+            return value  # free JSON (a payload, an item's result), whatever its shape
         if (isinstance(value, str) and NUL in value) or (
             isinstance(value, list) and any(isinstance(v, str) and NUL in v for v in value)
         ):
