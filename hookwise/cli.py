@@ -259,7 +259,7 @@ def prune(
     db: DbOpt = None,
 ) -> None:
     """Delete attempts and finished messages older than the given age, in batches."""
-    m = _DURATION.match(older_than)
+    m = _DURATION.fullmatch(older_than)
     if not m:
         typer.echo("error: --older-than takes a number and s, m, h or d (e.g. 30d)", err=True)
         raise typer.Exit(2)

@@ -7,7 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from hookwise.domain.errors import Forbidden, RateLimited, Unauthorized
+from hookwise.domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey
 from hookwise.store.base import Store
@@ -52,10 +52,11 @@ class Principal:
         if not self.is_admin:
             raise Forbidden("this needs an admin key")
 
-    def require_app(self, app_id: str) -> None:
-        """Raise Forbidden unless the key covers ``app_id``."""
+    def require_app(self, app_id: str, ref: str | None = None) -> None:
+        """Raise NotFound, exactly as for a missing app named ``ref`` (default: the id), unless
+        the key covers ``app_id``: another tenant's ids are not this key's to learn."""
         if not self.is_admin and self.key.app_id != app_id:
-            raise Forbidden("this key is scoped to another app")
+            raise NotFound("app", app_id if ref is None else ref)
 
 
 class Authenticator:

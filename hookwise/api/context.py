@@ -11,7 +11,6 @@ from fastapi import Depends, Header, Path, Request
 
 from hookwise.api.auth import Authenticator, Principal
 from hookwise.delivery.ssrf import NetworkPolicy
-from hookwise.domain.errors import Forbidden
 from hookwise.domain.models import App, AttemptResult, ClaimedDelivery
 from hookwise.settings import Settings
 from hookwise.store.base import Store
@@ -74,13 +73,11 @@ async def get_app_in_scope(
     caller: Caller,
     app: Annotated[str, Path(description="app id or uid", max_length=200)],
 ) -> App:
-    """The path's app, if the caller's key covers it (403 for another app's key)."""
-    if not caller.is_admin and caller.key.app_id != app:
-        found = await ctx.app(app)
-        if found.id != caller.key.app_id:
-            raise Forbidden("this key is scoped to another app")
-        return found
-    return await ctx.app(app)
+    """The path's app, if the caller's key covers it: another tenant's app is answered exactly
+    like one that does not exist (a 404), so a key cannot learn which ids are taken."""
+    found = await ctx.app(app)
+    caller.require_app(found.id, app)
+    return found
 
 
 ScopedApp = Annotated[App, Depends(get_app_in_scope)]

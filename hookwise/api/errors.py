@@ -31,25 +31,27 @@ def error_response(
     )
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+def _field_name(e: Any) -> str:
+    field = ".".join(
+        str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")
+    )
+    where = (e.get("ctx") or {}).get("where")  # inside a free JSON value: payload.a.b[2]
+    if where:
+        field += where if where.startswith("[") or not field else f".{where}"
+    return field or "body"
 
 
 def validation_response(errors: Sequence[Any]) -> Response:
-    """The 400 (bad JSON) or 422 (naming the field) answer for pydantic errors."""
+    """The 400 (not JSON the API takes) or 422 (naming the field) answer for pydantic errors."""
     for e in errors:
         if e.get("type") == "json_invalid":
             return error_response(
                 400,
                 "invalid_json",
                 f"the body is not valid JSON: {e.get('msg')}",
-                {"field": "body"},
+                {"field": _field_name(e)},
             )
-    fields = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
-        for e in errors
-    ]
+    fields = [{"field": _field_name(e), "message": str(e.get("msg"))} for e in errors]
     first = fields[0] if fields else {"field": "body", "message": "invalid"}
     return error_response(
         422,

@@ -18,7 +18,7 @@ from hookwise.api.context import ApiContext
 from hookwise.api.errors import error_response, hookwise_error_response, validation_response
 from hookwise.api.routes.messages import accept
 from hookwise.api.schemas import MessageIn, refuse_nul
-from hookwise.domain.errors import Forbidden, HookwiseError, PayloadTooLarge
+from hookwise.domain.errors import HookwiseError, PayloadTooLarge
 
 log = logging.getLogger("hookwise.api")
 _PATH = re.compile(r"^/v1/apps/([^/]{1,200})/messages$")
@@ -35,7 +35,7 @@ class IngestFastPath:
         """Serve the request if it is a message creation; False (nothing sent) otherwise."""
         if scope["type"] != "http" or scope["method"] != "POST":
             return False
-        m = _PATH.match(scope["path"])
+        m = _PATH.fullmatch(scope["path"])
         if m is None:
             return False
         try:
@@ -68,8 +68,7 @@ class IngestFastPath:
                 idempotency_key = value.decode("latin-1")
         caller = await self.ctx.auth.authenticate(authorization)
         app = await self.ctx.app(app_ref)
-        if not caller.is_admin and caller.key.app_id != app.id:
-            raise Forbidden("this key is scoped to another app")
+        caller.require_app(app.id, app_ref)
         if idempotency_key is not None and len(idempotency_key) > 256:
             return error_response(
                 422, "validation_error", "idempotency-key: at most 256 characters",

@@ -3,10 +3,12 @@ of answers for the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from hookwise.domain import json_value
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.text import NUL, NUL_REFUSED
 
@@ -21,13 +23,30 @@ def refuse_nul(field: str, value: str) -> None:
 class Input(BaseModel):
     """A request body: unknown fields are refused, and so is the NUL character in its text
     fields (PostgreSQL's text type cannot hold it; refused on every store alike). Free JSON
-    values (payloads, metadata) may hold it: they are stored as JSON, where it is escaped."""
+    values (payloads, metadata) may hold it: they are stored as JSON, where it is escaped.
+    Every value must read back as it was written (``hookwise.domain.json_value``): too deep or
+    a lone surrogate is a 400 (not JSON the API takes), a number out of range a 422."""
 
     model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str] | None] = None
+    """Fields that may be sent as null; None: any field (null means "not given")."""
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            if cls.nullable is not None and info.field_name not in cls.nullable:
+                raise PydanticCustomError("null", "cannot be null")
+            return value
+        if isinstance(value, BaseModel):
+            return value  # a nested body validates itself
+        try:
+            json_value.check(value)
+        except json_value.JsonValueError as exc:
+            kind = "json_invalid" if exc.kind != "number" else "json_value"
+            raise PydanticCustomError(
+                kind, "{reason}", {"reason": exc.reason, "where": exc.where}
+            ) from None
         if info.field_name and cls.model_fields[info.field_name].annotation is Any:
             return value  # free JSON (a payload, an item's result), whatever its shape
         if (isinstance(value, str) and NUL in value) or (
@@ -35,6 +54,13 @@ class Input(BaseModel):
         ):
             raise ValueError(NUL_REFUSED)
         return value
+
+
+class Patch(Input):
+    """A PATCH body: a field sent as ``null`` is a 422 naming it, unless ``nullable`` lists it
+    (where null means something: clear the uid, drop the rate limit, …)."""
+
+    nullable: ClassVar[frozenset[str] | None] = frozenset()
 
 
 class KeyIn(Input):
@@ -57,7 +83,8 @@ class AppIn(Input):
     results_inline_budget: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
 
 
-class AppPatch(Input):
+class AppPatch(Patch):
+    nullable = frozenset({"uid"})
     name: str | None = Field(None, min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
     metadata: dict[str, Any] | None = None
@@ -70,7 +97,8 @@ class EventTypeIn(Input):
     schema_: dict[str, Any] | None = Field(None, alias="schema")
 
 
-class EventTypePatch(Input):
+class EventTypePatch(Patch):
+    nullable = frozenset({"schema_"})
     description: str | None = Field(None, max_length=4000)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     archived: bool | None = None
@@ -83,19 +111,20 @@ class EndpointIn(Input):
     secret: str | None = Field(None, min_length=8, max_length=200)
     retry_schedule: list[float] | None = Field(None, description="seconds before each retry")
     timeout_seconds: float = Field(10.0, gt=0, le=30)
-    rate_limit_per_second: float | None = Field(None, gt=0, le=10_000)
+    rate_limit_per_second: float | None = Field(None, ge=0.01, le=10_000)
     max_in_flight: int | None = Field(None, ge=1, le=1000)
     headers: dict[str, str] = Field(default_factory=dict, max_length=50)
     status: Literal["active", "paused"] = "active"
 
 
-class EndpointPatch(Input):
+class EndpointPatch(Patch):
+    nullable = frozenset({"rate_limit_per_second", "events", "retry_schedule", "headers"})
     url: str | None = Field(None, min_length=1, max_length=2048)
     description: str | None = Field(None, max_length=4000)
     events: list[str] | None = Field(None, max_length=500)
     retry_schedule: list[float] | None = None
     timeout_seconds: float | None = Field(None, gt=0, le=30)
-    rate_limit_per_second: float | None = Field(None, gt=0, le=10_000)
+    rate_limit_per_second: float | None = Field(None, ge=0.01, le=10_000)
     max_in_flight: int | None = Field(None, ge=1, le=1000)
     headers: dict[str, str] | None = Field(None, max_length=50)
     status: Literal["active", "paused"] | None = None

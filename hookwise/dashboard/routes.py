@@ -85,7 +85,7 @@ async def home(request: Request) -> Response:
     else:
         assert caller.key.app_id is not None
         apps = [await ctx.app(caller.key.app_id)]
-    stats = await ctx.store.queue_stats()
+    stats = await ctx.store.queue_stats(caller.key.app_id)  # an app key sees its own queue
     return templates.TemplateResponse(
         request, "apps.html", {"apps": [views.app(a) for a in apps], "stats": stats}
     )

@@ -15,7 +15,7 @@ TEST_EVENT = "webhook.test"
 
 def validate_event_type(name: object, field: str = "event_type") -> str:
     """A dotted event name such as ``email.replied``."""
-    if not isinstance(name, str) or not name or len(name) > 256 or not _NAME.match(name):
+    if not isinstance(name, str) or not name or len(name) > 256 or not _NAME.fullmatch(name):
         raise InvalidInput(field, "must be a dotted name such as 'email.replied'")
     return name
 
@@ -24,7 +24,7 @@ def validate_filters(filters: Iterable[object], field: str = "events") -> tuple[
     """Endpoint subscriptions: exact names or a trailing wildcard (``job.*``, ``*``)."""
     out = []
     for i, f in enumerate(filters):
-        if not isinstance(f, str) or not _FILTER.match(f) or len(f) > 256:
+        if not isinstance(f, str) or not _FILTER.fullmatch(f) or len(f) > 256:
             raise InvalidInput(f"{field}[{i}]", "must be an event name or a prefix like 'job.*'")
         out.append(f)
     return tuple(dict.fromkeys(out))

@@ -33,7 +33,7 @@ def _kind(value: object) -> str:
 
 def validate_job_id(value: str, field: str = "id") -> str:
     """A producer-chosen job id: letters, digits and ``_ . : -``, at most 64."""
-    if not _JOB_ID.match(value):
+    if not _JOB_ID.fullmatch(value):
         raise InvalidInput(
             field, "must be 1 to 64 letters, digits or '_.:-', starting with a letter or digit"
         )
@@ -42,7 +42,7 @@ def validate_job_id(value: str, field: str = "id") -> str:
 
 def validate_type(value: str, field: str = "type") -> str:
     """A job type such as ``enrich.bulk``."""
-    if not _TYPE.match(value):
+    if not _TYPE.fullmatch(value):
         raise InvalidInput(
             field, "must be 1 to 200 letters, digits or '_.:-', starting with a letter or digit"
         )

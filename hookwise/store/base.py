@@ -284,7 +284,8 @@ class Store(Protocol):
     async def wait_for_work(self, timeout: float) -> None:
         """Return when new work may be due (a wake-up) or after ``timeout`` seconds."""
 
-    async def queue_stats(self) -> QueueStats: ...
+    async def queue_stats(self, app_id: str | None = None) -> QueueStats:
+        """Counts of the queue: every app's, or one app's alone."""
 
     # jobs ------------------------------------------------------------------------------
     async def create_job(self, new: NewJob) -> JobCreated:

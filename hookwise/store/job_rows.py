@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 
 from hookwise.domain.errors import Conflict, InvalidInput, NotFound
@@ -9,6 +11,8 @@ from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobItem, JobResult
 from hookwise.jobs import ITEM_FINISHED, item_event
 from hookwise.store.rows import Row, ts, ts_or_none
+
+MAX_SEQ = 2**31 - 1  # job_results.seq is a 32-bit integer on both stores
 
 # a job event about to be enqueued: (message id, event type, body, created_at)
 Event = tuple[str, str, bytes, float]
@@ -93,11 +97,12 @@ def parse_job_cursor(cursor: str) -> tuple[float, str]:
     """(created_at, id) of a jobs-list cursor."""
     at, sep, job_id = cursor.partition("~")
     try:
-        if not sep:
-            raise ValueError(cursor)
-        return float(at), job_id
+        created_at = float(at)
     except ValueError:
-        raise InvalidInput("cursor", "is not a cursor this list returned") from None
+        created_at = math.nan
+    if not sep or not math.isfinite(created_at):
+        raise InvalidInput("cursor", "is not a cursor this list returned")
+    return created_at, job_id
 
 
 def parse_seq_cursor(cursor: str | None) -> int:
@@ -105,9 +110,12 @@ def parse_seq_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        return int(cursor)
+        seq = int(cursor)
     except ValueError:
-        raise InvalidInput("cursor", "is not a cursor this list returned") from None
+        seq = -1
+    if not 0 <= seq <= MAX_SEQ:
+        raise InvalidInput("cursor", "is not a cursor this list returned")
+    return seq
 
 
 def item_events(job: Job, items: list[JobItem], now: float) -> list[Event]:

@@ -63,4 +63,4 @@ async def test_app_key_sees_only_its_app(api: Api) -> None:
     async with _signed_in(api, key) as c:
         home = (await c.get("/dashboard")).text
         assert "Alpha" in home and "Beta" not in home
-        assert (await c.get(f"/dashboard/apps/{b['id']}")).status_code == 403
+        assert (await c.get(f"/dashboard/apps/{b['id']}")).status_code == 404

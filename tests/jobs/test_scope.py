@@ -33,15 +33,16 @@ async def test_app_keys_are_confined_to_their_app(api_factory: Any, receiver: Re
 
     customer_a = await _key(api, a["id"])
     async with customer_a:
-        # app B's jobs, by B's path: the key's scope does not cover it
+        # app B's jobs, by B's path: the key's scope does not cover it, and B is answered
+        # like an app that does not exist
         for path in ("", f"/{job_b['id']}", f"/{job_b['id']}/results"):
             r = await customer_a.get(f"/v1/apps/{b['id']}/jobs{path}")
-            assert r.status_code == 403, (path, r.text)
-            assert r.json()["error"]["code"] == "forbidden"
+            assert r.status_code == 404, (path, r.text)
+            assert r.json()["error"]["details"] == {"resource": "app", "id": b["id"]}
         r = await customer_a.get(f"/v1/apps/{b['id']}/attempts", params={"job_id": job_b["id"]})
-        assert r.status_code == 403
+        assert r.status_code == 404
         r = await customer_a.get(f"/v1/apps/{b['id']}/job-secret")
-        assert r.status_code == 403
+        assert r.status_code == 404
         # app B's job through A's own path: it does not exist there
         r = await customer_a.get(f"/v1/apps/{a['id']}/jobs/{job_b['id']}")
         assert r.status_code == 404

@@ -337,16 +337,18 @@ class PostgresEngine:
         r = await self._db.fetchval(_NEXT_DUE, time.time())
         return None if r is None else float(r)
 
-    async def queue_stats(self) -> QueueStats:
+    async def queue_stats(self, app_id: str | None = None) -> QueueStats:
         now = time.time()
+        one_app = "" if app_id is None else " AND app_id = $2"
         r = await self._db.fetchrow(
             "SELECT count(*) FILTER (WHERE status = 'pending') AS pending,"
             " count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= $1) AS due,"
             " count(*) FILTER (WHERE status = 'held') AS held,"
             " count(*) FILTER (WHERE status = 'pending' AND lease_owner IS NOT NULL"
             " AND next_attempt_at > $1) AS in_flight"
-            " FROM deliveries WHERE status IN ('pending', 'held')",
+            " FROM deliveries WHERE status IN ('pending', 'held')" + one_app,
             now,
+            *(() if app_id is None else (app_id,)),
         )
         assert r is not None
         return QueueStats(int(r["pending"]), int(r["due"]), int(r["held"]), int(r["in_flight"]))

@@ -213,17 +213,18 @@ class SqliteEngine:
 
         return await self._db.read(op)
 
-    async def queue_stats(self) -> QueueStats:
+    async def queue_stats(self, app_id: str | None = None) -> QueueStats:
         def op(c: sqlite3.Connection) -> QueueStats:
             now = time.time()
+            one_app = "" if app_id is None else " AND app_id = ?"
             r = c.execute(
                 "SELECT"
                 " sum(status = 'pending'),"
                 " sum(status = 'pending' AND next_attempt_at <= ?),"
                 " sum(status = 'held'),"
                 " sum(status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at > ?)"
-                " FROM deliveries WHERE status IN ('pending', 'held')",
-                (now, now),
+                " FROM deliveries WHERE status IN ('pending', 'held')" + one_app,
+                (now, now) if app_id is None else (now, now, app_id),
             ).fetchone()
             return QueueStats(*(int(x or 0) for x in r))
 
