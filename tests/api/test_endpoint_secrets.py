@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from hookwise.api.auth import create_key
+from hookwise.client import AsyncClient
 from hookwise.domain.errors import SecretKeyError
 from hookwise.domain.models import NewEndpoint, NewMessage
 from hookwise.store import Store, keyring, open_store
@@ -272,3 +273,14 @@ async def test_one_header_under_two_spellings_and_control_characters_are_refused
         app["id"], url="http://127.0.0.1:9/", headers={"X-Custom_Name.v2": "a\tb ü"}
     )
     assert ok["headers"] == {"X-Custom_Name.v2": "***"}
+
+
+async def test_the_client_reads_an_endpoints_headers(api: Api) -> None:
+    async with AsyncClient(api.base_url, api.admin_key) as hw:
+        app = await hw.apps.create("shop")
+        ep = await hw.endpoints.create(
+            app["id"], "http://127.0.0.1:9/", headers={"Authorization": TOKEN}
+        )
+        assert ep["headers"] == {"Authorization": "***"}
+        got = await hw.endpoints.headers(app["id"], ep["id"])
+        assert got == {"headers": {"Authorization": TOKEN}}
