@@ -73,19 +73,19 @@ class Keyring(Protocol):
 
 async def check(store: Keyring, box: SecretBox, *, rotating: bool = False) -> None:
     """Raise SecretKeyError unless ``box`` holds the database's key (or none is needed); the
-    first keyed start of a database records its check value."""
+    first keyed start of a database records its check value. ``rotating``: the caller is the
+    rotation, which may resume one that stopped half way."""
+    pending = await store.read_meta(NEXT)
+    if pending is not None and not rotating:
+        raise SecretKeyError(UNFINISHED)
     stored = await store.read_meta(CHECK)
     if stored is None:
-        sample = await store.sealed_sample()
-        if sample is not None:
-            if not box.keyed:
-                raise SecretKeyError(MISSING)
-            try:
-                box.decrypt(sample)
-            except SecretKeyError:
-                raise SecretKeyError(WRONG) from None
-        if not box.keyed:
-            return  # never encrypted: plain secrets, no key needed
+        if pending is None:
+            await _check_sample(store, box)
+        if not box.keyed or pending is not None:
+            # never encrypted (no key needed), or being encrypted by a rotation, whose values
+            # are under its new key already: the rotation checks that key itself
+            return
         value = box.check_value()
         assert value is not None
         stored = await store.init_meta(CHECK, value)  # a racing first start may win: check it
@@ -93,8 +93,19 @@ async def check(store: Keyring, box: SecretBox, *, rotating: bool = False) -> No
         raise SecretKeyError(MISSING)
     if not box.opens(stored):
         raise SecretKeyError(WRONG)
-    if not rotating and await store.read_meta(NEXT) is not None:
-        raise SecretKeyError(UNFINISHED)
+
+
+async def _check_sample(store: Keyring, box: SecretBox) -> None:
+    """A database without a check value: any encrypted secret must open with the key."""
+    sample = await store.sealed_sample()
+    if sample is None:
+        return
+    if not box.keyed:
+        raise SecretKeyError(MISSING)
+    try:
+        box.decrypt(sample)
+    except SecretKeyError:
+        raise SecretKeyError(WRONG) from None
 
 
 def reseal(row: Mapping[str, Any], reader: SecretBox, writer: SecretBox) -> dict[str, Any]:

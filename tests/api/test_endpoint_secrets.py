@@ -15,6 +15,7 @@ from hookwise.api.auth import create_key
 from hookwise.client import AsyncClient
 from hookwise.domain.errors import SecretKeyError
 from hookwise.domain.models import NewEndpoint, NewMessage
+from hookwise.domain.secretbox import SecretBox
 from hookwise.store import Store, keyring, open_store
 from tests.conftest import Api
 from tests.receivers import Receiver
@@ -131,8 +132,11 @@ class _Interrupted(Exception):
     pass
 
 
-async def test_rotation_reencrypts_everything_in_batches_and_resumes(db_url: str) -> None:
-    store = await _reopen(db_url, "k1")
+@pytest.mark.parametrize("current", ["k1", None], ids=["rotate", "encrypt_plain"])
+async def test_rotation_reencrypts_everything_in_batches_and_resumes(
+    db_url: str, current: str | None
+) -> None:
+    store = await _reopen(db_url, current)
     ids = [await _endpoint(store, headers={"X-Token": f"t{i}"}) for i in range(5)]
     app_id, ep_id = ids[0]
     await store.rotate_endpoint_secret(app_id, ep_id, "whsec_second", 4102444800.0)
@@ -150,20 +154,22 @@ async def test_rotation_reencrypts_everything_in_batches_and_resumes(db_url: str
 
     store.reseal_secrets = flaky  # type: ignore[method-assign]
     with pytest.raises(_Interrupted):
-        await keyring.rotate(store, "k1", "k2", batch=2)
+        await keyring.rotate(store, current, "k2", batch=2)
     await store.close()
-    with pytest.raises(SecretKeyError, match="did not finish"):
-        await _reopen(db_url, "k1")
+    for key in (current, "k2"):
+        with pytest.raises(SecretKeyError, match="did not finish"):
+            await _reopen(db_url, key)
 
-    store = await open_store(db_url, secret_key="k1", check_key=False)
+    store = await open_store(db_url, secret_key=current, check_key=False)
+    await keyring.check(store, SecretBox(current), rotating=True)
     with pytest.raises(SecretKeyError, match="another key"):
-        await keyring.rotate(store, "k1", "k3", batch=2)
-    done = await keyring.rotate(store, "k1", "k2", batch=2)
+        await keyring.rotate(store, current, "k3", batch=2)
+    done = await keyring.rotate(store, current, "k2", batch=2)
     await store.close()
     assert done == {"apps": 5, "endpoints": 5}
 
-    with pytest.raises(SecretKeyError, match="is not the key"):
-        await _reopen(db_url, "k1")
+    with pytest.raises(SecretKeyError, match="is not the key" if current else "not set"):
+        await _reopen(db_url, current)
     store = await _reopen(db_url, "k2")
     try:
         for i, (a, e) in enumerate(ids):
