@@ -24,6 +24,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+secret_key_app = typer.Typer(
+    help="HOOKWISE_SECRET_KEY: the key secrets are encrypted with at rest.", no_args_is_help=True
+)
+app.add_typer(secret_key_app, name="secret-key")
 app.add_typer(receive_app, name="receive")
 cli_read.register(app)
 
@@ -48,12 +52,18 @@ def _logging() -> None:
 
 
 def _run(coro: Any) -> Any:
-    try:
-        import uvloop
+    from hookwise.domain.errors import SecretKeyError
 
+    try:
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover
+            return asyncio.run(coro)
         return uvloop.run(coro)
-    except ImportError:  # pragma: no cover
-        return asyncio.run(coro)
+    except SecretKeyError as exc:
+        # a missing or wrong key: refuse to start, saying what to do (no traceback)
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _tune_gc() -> None:
@@ -237,9 +247,9 @@ def keys_create(
 
     async def go() -> str:
         from hookwise.api.auth import create_key
-        from hookwise.store import open_store
+        from hookwise.composition import open_configured_store
 
-        store = await open_store(_settings(db=db).db)
+        store = await open_configured_store(_settings(db=db))
         try:
             app_id = (await store.get_app(app_ref)).id if app_ref else None
             _, key = await create_key(store, name, app_id)
@@ -266,15 +276,77 @@ def prune(
     seconds = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
 
     async def go() -> int:
-        from hookwise.store import open_store
+        from hookwise.composition import open_configured_store
 
-        store = await open_store(_settings(db=db).db)
+        store = await open_configured_store(_settings(db=db))
         try:
             return await store.prune(older_than=time.time() - seconds)
         finally:
             await store.close()
 
     typer.echo(f"pruned {_run(go())} rows older than {older_than}")
+
+
+NewKeyOpt = Annotated[
+    str,
+    typer.Option(
+        "--new-key",
+        envvar="HOOKWISE_NEW_SECRET_KEY",
+        help="the key to encrypt with from now on (or HOOKWISE_NEW_SECRET_KEY)",
+        show_envvar=False,
+    ),
+]
+
+
+def _reseal(db: str | None, new_key: str) -> None:
+    from hookwise.composition import open_configured_store, secret_key
+    from hookwise.domain.secretbox import SecretBox
+    from hookwise.store import keyring
+
+    settings = _settings(db=db)
+
+    async def go() -> dict[str, int]:
+        store = await open_configured_store(settings, check_key=False)
+        try:
+            await keyring.check(store, SecretBox(secret_key(settings)), rotating=True)
+            return await keyring.rotate(store, secret_key(settings), new_key)
+        finally:
+            await store.close()
+
+    done = _run(go())
+    typer.echo(
+        f"encrypted the secrets of {done['endpoints']} endpoints and {done['apps']} apps with"
+        f" the new key ({_db_label(settings)}): start hookwise with HOOKWISE_SECRET_KEY set to it"
+    )
+
+
+@secret_key_app.command("rotate")
+def secret_key_rotate(new_key: NewKeyOpt, db: DbOpt = None) -> None:
+    """Re-encrypt every secret with a new key, reading with HOOKWISE_SECRET_KEY (unset: a plain
+    database is encrypted). Stop the service first; run it again if it was interrupted."""
+    if not new_key:
+        typer.echo("error: --new-key must not be empty", err=True)
+        raise typer.Exit(2)
+    _reseal(db, new_key)
+
+
+@secret_key_app.command("encrypt")
+def secret_key_encrypt(db: DbOpt = None) -> None:
+    """Encrypt the secrets still stored in clear (written before a key was set) with
+    HOOKWISE_SECRET_KEY."""
+    current = _settings(db=db).secret_key
+    if current is None:
+        typer.echo("error: set HOOKWISE_SECRET_KEY to the key to encrypt with", err=True)
+        raise typer.Exit(2)
+    _reseal(db, current.get_secret_value())
+
+
+@secret_key_app.command("new")
+def secret_key_new() -> None:
+    """Print a new random key (256 bits) for HOOKWISE_SECRET_KEY."""
+    import secrets
+
+    typer.echo(secrets.token_urlsafe(32))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from hookwise.api import views
 from hookwise.domain.errors import HookwiseError
 from hookwise.domain.models import DeliveryFilter
 from hookwise.settings import Settings
-from hookwise.store import Store, open_store
+from hookwise.store import Store
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="HOOKWISE_DB")]
 AppOpt = Annotated[str, typer.Option("--app", help="app id or uid")]
@@ -29,11 +29,12 @@ attempts_app = typer.Typer(help="The attempt log.", no_args_is_help=True)
 
 def _read(db: str | None, query: Callable[[Store], Awaitable[list[dict[str, Any]]]]) -> Any:
     from hookwise.cli import _run, _settings
+    from hookwise.composition import open_configured_store
 
     settings: Settings = _settings(db=db)
 
     async def go() -> list[dict[str, Any]]:
-        store = await open_store(settings.db)
+        store = await open_configured_store(settings)
         try:
             return await query(store)
         finally:

@@ -38,6 +38,22 @@ def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerC
     )
 
 
+def secret_key(settings: Settings) -> str | None:
+    """``HOOKWISE_SECRET_KEY`` in clear, or None."""
+    return settings.secret_key.get_secret_value() if settings.secret_key else None
+
+
+async def open_configured_store(
+    settings: Settings, *, migrate: bool = True, check_key: bool = True
+) -> Store:
+    """The store ``HOOKWISE_DB`` names, with ``HOOKWISE_SECRET_KEY`` checked against it: every
+    command that opens the store comes through here, so none starts with a missing or wrong key
+    (SecretKeyError)."""
+    return await open_store(
+        settings.db, secret_key=secret_key(settings), migrate=migrate, check_key=check_key
+    )
+
+
 @dataclass
 class Services:
     """An opened store with the engine and the API on top of it."""
@@ -96,11 +112,7 @@ async def open_services(
     settings: Settings, *, policy: NetworkPolicy | None = None, migrate: bool = True
 ) -> Services:
     """Open the store and build the engine and the API over it (workers not started)."""
-    store = await open_store(
-        settings.db,
-        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
-        migrate=migrate,
-    )
+    store = await open_configured_store(settings, migrate=migrate)
     policy = policy or NetworkPolicy.from_setting(settings.allow_networks)
     sender = HttpSender(policy)
     await sender.start()

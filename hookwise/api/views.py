@@ -21,6 +21,10 @@ from hookwise.domain.models import (
 
 T = TypeVar("T")
 
+REDACTED = "***"
+"""A custom header's value in endpoint answers (they often hold a token): ``GET
+…/endpoints/{id}/headers`` shows them."""
+
 
 _second: list[Any] = [None, ""]  # the last whole second formatted (UTC), and its text
 
@@ -82,7 +86,8 @@ def endpoint(e: Endpoint) -> dict[str, Any]:
         "id": e.id, "app_id": e.app_id, "url": e.url, "description": e.description,
         "events": list(e.events), "retry_schedule": list(e.retry_schedule),
         "timeout_seconds": e.timeout_seconds, "rate_limit_per_second": e.rate_limit_per_second,
-        "max_in_flight": e.max_in_flight, "headers": e.headers, "status": e.status,
+        "max_in_flight": e.max_in_flight, "headers": dict.fromkeys(e.headers, REDACTED),
+        "status": e.status,
         "paused_reason": e.paused_reason, "consecutive_failures": e.consecutive_failures,
         "created_at": iso(e.created_at), "updated_at": iso(e.updated_at),
     }  # fmt: skip

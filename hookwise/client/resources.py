@@ -97,6 +97,10 @@ class Endpoints(Generic[T, P]):
         """``{"key", "previous"}``: the endpoint's signing secret."""
         return self._t.send(Request("GET", f"/v1/apps/{app}/endpoints/{endpoint_id}/secret"))
 
+    def headers(self, app: str, endpoint_id: str) -> T:
+        """``{"headers"}``: the endpoint's custom headers in clear (other answers redact them)."""
+        return self._t.send(Request("GET", f"/v1/apps/{app}/endpoints/{endpoint_id}/headers"))
+
     def list(self, app: str, *, page_size: int = 100) -> P:
         """Every endpoint of the app."""
         return self._t.paginate(Request("GET", f"/v1/apps/{app}/endpoints", {"limit": page_size}))

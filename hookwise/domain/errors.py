@@ -12,6 +12,7 @@
     ├── Forbidden                403: the key's scope does not cover the resource
     ├── RateLimited              429: ``retry_after`` seconds
     ├── StoreUnavailable         503: the database cannot be reached
+    ├── SecretKeyError           HOOKWISE_SECRET_KEY is missing or not the database's key
     ├── DeliveryError            a webhook attempt failed; ``endpoint_id``, ``status_code``
     └── VerificationError        a received webhook failed verification
         ├── MissingHeaders
@@ -116,6 +117,13 @@ class StoreUnavailable(HookwiseError):
 
     status_code = 503
     code = "store_unavailable"
+
+
+class SecretKeyError(HookwiseError):
+    """HOOKWISE_SECRET_KEY is missing, or is not the key the database's secrets were written
+    with: a start-up refusal, never a value passed through."""
+
+    code = "secret_key_error"
 
 
 class DeliveryError(HookwiseError):

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store import keyring
 from hookwise.store.base import Enqueued, QueueStats, Store
 from hookwise.store.migrate import ensure_migrated
 
 
-async def open_store(db_url: str, *, secret_key: str | None = None, migrate: bool = True) -> Store:
-    """Open the store a ``HOOKWISE_DB`` URL names, migrating it first when ``migrate``."""
+async def open_store(
+    db_url: str, *, secret_key: str | None = None, migrate: bool = True, check_key: bool = True
+) -> Store:
+    """Open the store a ``HOOKWISE_DB`` URL names, migrating it first when ``migrate``.
+
+    Unless ``check_key`` is False, raise SecretKeyError (the store closed again) when
+    ``secret_key`` is missing or not the key the database's secrets were written with.
+    """
     ensure_migrated(db_url, auto=migrate)
-    box = SecretBox(secret_key) if secret_key else None
+    box = SecretBox(secret_key)
     store: Store
     if db_url.startswith("sqlite:///"):
         from hookwise.store.sqlite import SqliteStore
@@ -21,6 +28,12 @@ async def open_store(db_url: str, *, secret_key: str | None = None, migrate: boo
 
         store = PostgresStore(db_url, secret_box=box)
     await store.open()
+    if check_key:
+        try:
+            await keyring.check(store, box)
+        except BaseException:
+            await store.close()
+            raise
     return store
 
 

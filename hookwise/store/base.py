@@ -8,7 +8,7 @@ Operations are named for what they mean (``enqueue_message``, ``claim_due``,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -346,3 +346,27 @@ class Store(Protocol):
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:
         """Delete attempts, and messages whose deliveries are all finished, older than
         ``older_than``; in batches; return how many rows went."""
+
+    # the secret key (rules in ``keyring``) ---------------------------------------------
+    async def read_meta(self, name: str) -> str | None:
+        """The ``meta`` row ``name``, or None."""
+
+    async def init_meta(self, name: str, value: str) -> str:
+        """Write ``meta`` row ``name`` unless it exists; the value it holds afterwards."""
+
+    async def write_meta(self, values: Mapping[str, str | None]) -> None:
+        """Set (None: delete) ``meta`` rows, in one transaction."""
+
+    async def sealed_sample(self) -> str | None:
+        """One encrypted secret of the database, if it has any."""
+
+    async def reseal_secrets(
+        self,
+        table: str,
+        after: str | None,
+        limit: int,
+        reseal: Callable[[Mapping[str, Any]], dict[str, Any]],
+    ) -> list[str]:
+        """Rewrite the sealed columns (``keyring.SEALED``) of ``table``'s next ``limit`` rows
+        after id ``after`` with what ``reseal`` makes of them, in one transaction; answer their
+        ids in order (none: the table is done)."""

@@ -90,7 +90,7 @@ def endpoint(r: Row, decrypt: Decrypt = _plain) -> Endpoint:
         timeout_seconds=r["timeout_seconds"],
         rate_limit_per_second=r["rate_limit_per_second"],
         max_in_flight=r["max_in_flight"],
-        headers=orjson.loads(r["headers"]),
+        headers=custom_headers(r["headers"], decrypt),
         status=r["status"],
         paused_reason=r["paused_reason"],
         consecutive_failures=r["consecutive_failures"],
@@ -164,11 +164,10 @@ def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
     prev = r["previous_secrets"]
     if prev != "[]":
         secrets.extend(decrypt(s) for s, until in orjson.loads(prev) if until > now)
-    headers = r["headers"]
     return (
         r["url"],
         tuple(secrets),
-        cast(dict[str, str], orjson.loads(headers)) if headers != "{}" else {},
+        custom_headers(r["headers"], decrypt),
         r["timeout_seconds"],
         tuple(orjson.loads(r["retry_schedule"])),
         r["rate_limit_per_second"],
@@ -217,6 +216,17 @@ def claimed_all(out: Sequence[Row], now: float, decrypt: Decrypt = _plain) -> li
             ep = endpoints[r["endpoint_id"]] = _endpoint_part(r, now, decrypt)
         claims.append(_claimed(r, ep))
     return claims
+
+
+def custom_headers(stored: str, decrypt: Decrypt = _plain) -> dict[str, str]:
+    """An endpoint's custom headers from their column (encrypted like secrets: they often
+    carry a token)."""
+    return {} if stored == "{}" else cast(dict[str, str], orjson.loads(decrypt(stored)))
+
+
+def headers_column(value: dict[str, str], encrypt: Callable[[str], str]) -> str:
+    """The stored form of an endpoint's custom headers."""
+    return encrypt(dumps(value)) if value else "{}"
 
 
 def dumps(value: Any) -> str:

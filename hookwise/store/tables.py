@@ -28,6 +28,14 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# facts about the database itself, one row each (e.g. the secret key check value)
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

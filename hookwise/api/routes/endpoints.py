@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,26 +21,45 @@ from hookwise.domain.events import TEST_EVENT, validate_filters
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import NewEndpoint, NewMessage
 from hookwise.domain.schedule import RetrySchedule
+from hookwise.domain.secretbox import is_encrypted
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
-from hookwise.domain.text import NUL
 
 router = APIRouter(tags=["endpoints"])
 
 _RESERVED_HEADERS = {
-    "host", "content-length", "content-type", "transfer-encoding", "connection",
-    "webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-signature",
+    "host", "content-length", "content-type", "webhook-id", "webhook-timestamp",
+    "webhook-signature", "x-webhook-signature",
+    # hop-by-hop: about the connection, not the request (RFC 7230 6.1)
+    "connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
 }  # fmt: skip
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 7230 field name
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what a field value cannot hold
 
 
 def _headers(value: dict[str, str]) -> dict[str, str]:
+    seen: set[str] = set()
     for name, v in value.items():
-        if name.lower() in _RESERVED_HEADERS:
-            raise InvalidInput(f"headers.{name}", "is set by hookwise and cannot be overridden")
-        if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
+        if not _TOKEN.fullmatch(name):
             raise InvalidInput(f"headers.{name}", "is not a valid header name")
-        if "\r" in v or "\n" in v or NUL in v or len(v) > 4096:
+        # a WSGI receiver reads "_" as "-": Content_Length would be its Content-Length
+        norm = name.lower().replace("_", "-")
+        if norm in _RESERVED_HEADERS or norm.startswith("proxy-"):
+            raise InvalidInput(f"headers.{name}", "is set by hookwise and cannot be overridden")
+        if norm in seen:
+            raise InvalidInput(f"headers.{name}", "names a header given twice")
+        seen.add(norm)
+        if _CONTROL.search(v) or len(v) > 4096:
             raise InvalidInput(f"headers.{name}", "is not a valid header value")
     return dict(value)
+
+
+def _unredacted(headers: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    """``headers`` where a value sent back redacted keeps the ``stored`` one (a GET then PATCH
+    round trip changes nothing); a redacted value for a header not stored is refused."""
+    for name, v in headers.items():
+        if v == views.REDACTED and name not in stored:
+            raise InvalidInput(f"headers.{name}", "is redacted: send the header's value")
+    return {k: stored[k] if v == views.REDACTED else v for k, v in headers.items()}
 
 
 def _secret(value: str | None) -> str:
@@ -47,6 +67,8 @@ def _secret(value: str | None) -> str:
         return new_secret()
     if value.startswith(SECRET_PREFIX) and not is_valid_whsec(value):
         raise InvalidInput("secret", "a whsec_ secret must be base64 of at least 16 bytes")
+    if is_encrypted(value):
+        raise InvalidInput("secret", "is in the form of an encrypted secret")
     return value
 
 
@@ -82,7 +104,7 @@ async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
         timeout_seconds=body.timeout_seconds,
         rate_limit_per_second=body.rate_limit_per_second,
         max_in_flight=body.max_in_flight or ctx.settings.default_max_in_flight,
-        headers=_headers(body.headers),
+        headers=_unredacted(_headers(body.headers), {}),
         status=body.status,
     )
     return views.json(views.endpoint(await ctx.store.create_endpoint(new)), 201)
@@ -108,6 +130,9 @@ async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx
     """Change fields. ``{"status": "active"}`` re-enables, resets the failure counter and
     releases held deliveries; ``{"status": "paused"}`` holds them."""
     changes = await _validated_changes(ctx, body)
+    if views.REDACTED in changes.get("headers", {}).values():
+        stored = (await ctx.store.get_endpoint(app.id, endpoint_id)).headers
+        changes["headers"] = _unredacted(changes["headers"], stored)
     ep = (
         await ctx.store.update_endpoint(app.id, endpoint_id, changes)
         if changes
@@ -130,6 +155,13 @@ async def secret(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     now = datetime.now(UTC)
     previous = [{"key": s, "valid_until": views.iso(u)} for s, u in ep.previous_secrets if u > now]
     return views.json({"key": ep.secret, "previous": previous})
+
+
+@router.get("/v1/apps/{app}/endpoints/{endpoint_id}/headers")
+async def headers(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """The custom headers in clear (elsewhere their values are redacted, like the secret)."""
+    ep = await ctx.store.get_endpoint(app.id, endpoint_id)
+    return views.json({"headers": ep.headers})
 
 
 @router.post("/v1/apps/{app}/endpoints/{endpoint_id}/secret/rotate")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.postgres.engine import PostgresEngine
 from hookwise.store.postgres.jobs import PostgresJobs
+from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Database
@@ -18,7 +19,12 @@ from hookwise.store.postgres.retention import PostgresRetention
 
 
 class PostgresStore(
-    PostgresResources, PostgresMessages, PostgresEngine, PostgresRetention, PostgresJobs
+    PostgresResources,
+    PostgresMessages,
+    PostgresEngine,
+    PostgresRetention,
+    PostgresJobs,
+    PostgresKeyring,
 ):
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
 
@@ -29,7 +35,7 @@ class PostgresStore(
     ) -> None:
         self.url = url
         self._db = Database(url, max_size=pool_size)
-        self._box = secret_box
+        self._box = secret_box or SecretBox()
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
 
@@ -48,10 +54,10 @@ class PostgresStore(
         await self._db.fetchval("SELECT 1")
 
     def _enc(self, secret: str) -> str:
-        return self._box.encrypt(secret) if self._box else secret
+        return self._box.encrypt(secret)
 
     def _dec(self, stored: str) -> str:
-        return self._box.decrypt(stored) if self._box else stored
+        return self._box.decrypt(stored)
 
     def _wake(self) -> None:
         # this process's waiters at once; other processes through NOTIFY on commit

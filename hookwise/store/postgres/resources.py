@@ -16,7 +16,7 @@ from hookwise.store.paging import page
 from hookwise.store.postgres.listener import NOTIFY_SQL
 from hookwise.store.postgres.pool import Database, affected
 
-_ENDPOINT_JSON = {"events", "retry_schedule", "headers"}
+_ENDPOINT_JSON = {"events", "retry_schedule"}
 _ENDPOINT_FIELDS = {
     "url", "description", "events", "retry_schedule", "timeout_seconds",
     "rate_limit_per_second", "max_in_flight", "headers", "status", "paused_reason",
@@ -217,7 +217,7 @@ class PostgresResources:
             float(new.timeout_seconds),
             None if new.rate_limit_per_second is None else float(new.rate_limit_per_second),
             new.max_in_flight,
-            rows.dumps(new.headers),
+            rows.headers_column(new.headers, self._enc),
             new.status,
             new.kind,
             now,
@@ -253,6 +253,8 @@ class PostgresResources:
                 raise ValueError(f"unknown endpoint field {k}")
             if k in _ENDPOINT_JSON:
                 v = rows.dumps(list(v) if isinstance(v, tuple) else v)
+            elif k == "headers":
+                v = rows.headers_column(v, self._enc)
             elif k in ("timeout_seconds", "rate_limit_per_second") and v is not None:
                 v = float(v)
             sets[k] = v

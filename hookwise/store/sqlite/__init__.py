@@ -9,11 +9,12 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.store.sqlite.db import Database, path_from_url
 from hookwise.store.sqlite.engine import SqliteEngine
 from hookwise.store.sqlite.jobs import SqliteJobs
+from hookwise.store.sqlite.keyring import SqliteKeyring
 from hookwise.store.sqlite.messages import SqliteMessages
 from hookwise.store.sqlite.resources import SqliteResources
 
 
-class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs):
+class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, SqliteKeyring):
     """The Store on one SQLite file; writes on one thread with group commit."""
 
     overlapping_writes = 1
@@ -23,7 +24,7 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs):
     ) -> None:
         self.url = url
         self._db = Database(path_from_url(url), synchronous=synchronous)
-        self._box = secret_box
+        self._box = secret_box or SecretBox()
         self._waiters: set[asyncio.Future[None]] = set()
 
     async def open(self) -> None:
@@ -45,10 +46,10 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs):
             raise StoreUnavailable(f"SQLite is unavailable: {exc}") from exc
 
     def _enc(self, secret: str) -> str:
-        return self._box.encrypt(secret) if self._box else secret
+        return self._box.encrypt(secret)
 
     def _dec(self, stored: str) -> str:
-        return self._box.decrypt(stored) if self._box else stored
+        return self._box.decrypt(stored)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, set()

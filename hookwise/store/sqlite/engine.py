@@ -25,7 +25,7 @@ class SqliteEngine:
     """Claiming, recording and releasing deliveries."""
 
     _db: Database
-    _box: SecretBox | None
+    _box: SecretBox
 
     def _wake(self) -> None:
         raise NotImplementedError

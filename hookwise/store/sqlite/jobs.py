@@ -37,7 +37,7 @@ class SqliteJobs:
     """Job operations on SQLite."""
 
     _db: Database
-    _box: SecretBox | None
+    _box: SecretBox
 
     def _wake(self) -> None:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from hookwise.store import rows
 from hookwise.store.paging import page
 from hookwise.store.sqlite.db import Database
 
-_ENDPOINT_JSON = {"events", "retry_schedule", "headers"}
+_ENDPOINT_JSON = {"events", "retry_schedule"}
 _ENDPOINT_FIELDS = {
     "url", "description", "events", "retry_schedule", "timeout_seconds",
     "rate_limit_per_second", "max_in_flight", "headers", "status", "paused_reason",
@@ -27,13 +27,13 @@ class SqliteResources:
     """CRUD of the slow-changing resources."""
 
     _db: Database
-    _box: SecretBox | None
+    _box: SecretBox
 
     def _enc(self, secret: str) -> str:
-        return self._box.encrypt(secret) if self._box else secret
+        raise NotImplementedError
 
     def _dec(self, stored: str) -> str:
-        return self._box.decrypt(stored) if self._box else stored
+        raise NotImplementedError
 
     # api keys ------------------------------------------------------------------------------
     async def create_api_key(
@@ -243,7 +243,7 @@ class SqliteResources:
                     new.timeout_seconds,
                     new.rate_limit_per_second,
                     new.max_in_flight,
-                    rows.dumps(new.headers),
+                    rows.headers_column(new.headers, self._enc),
                     new.status,
                     new.kind,
                     now,
@@ -286,9 +286,11 @@ class SqliteResources:
         for k, v in changes.items():
             if k not in _ENDPOINT_FIELDS:
                 raise ValueError(f"unknown endpoint field {k}")
-            sets[k] = (
-                rows.dumps(list(v) if isinstance(v, tuple) else v) if k in _ENDPOINT_JSON else v
-            )
+            if k in _ENDPOINT_JSON:
+                v = rows.dumps(list(v) if isinstance(v, tuple) else v)
+            elif k == "headers":
+                v = rows.headers_column(v, self._enc)
+            sets[k] = v
         status = changes.get("status")
         if status == "active":
             sets["consecutive_failures"] = 0
