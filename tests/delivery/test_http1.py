@@ -541,12 +541,25 @@ async def test_refused_connection(client: Http1Client) -> None:
     [
         ("127.0.0.1", r"^blocked by the SSRF guard: 127\.0\.0\.1 is a loopback address$"),
         ("2130706433", r"^blocked by the SSRF guard: 2130706433 is a loopback address$"),
-        ("[::ffff:127.0.0.1]", r"^blocked by the SSRF guard: .* is a loopback address$"),
+        ("[::ffff:127.0.0.1]", r"^blocked by the SSRF guard: .* is an IPv4-mapped address of 127"),
+        (
+            "[::127.0.0.1]",
+            r"^blocked by the SSRF guard: ::127.0.0.1 is an IPv4-compatible address of 127",
+        ),
+        ("[::7f00:1]", r"^blocked by the SSRF guard: .* of 127\.0\.0\.1, a loopback address$"),
         ("localhost", r"^blocked by the SSRF guard: localhost resolves to 127\.0\.0\.1 is a"),
         # fullwidth digits: not a literal, but a name that resolves to loopback
         ("\uff11\uff12\uff17.0.0.1", r"^blocked by the SSRF guard: 127\.0\.0\.1 resolves to"),
     ],
-    ids=["ipv4", "decimal", "ipv4-mapped", "localhost", "fullwidth"],
+    ids=[
+        "ipv4",
+        "decimal",
+        "ipv4-mapped",
+        "ipv4-compatible",
+        "compatible-hex",
+        "localhost",
+        "fullwidth",
+    ],
 )
 async def test_ssrf_guard_refuses_loopback(
     make_server: ServerFactory, make_client: ClientFactory, host: str, expected: str
