@@ -78,7 +78,8 @@ class Settings(BaseSettings):
             try:
                 EgressProxy.from_url(v.get_secret_value())
             except InvalidInput as exc:
-                raise ValueError(f"HOOKWISE_EGRESS_PROXY {exc.message}") from None
+                reason = exc.message.removeprefix(f"{exc.field}: ")
+                raise ValueError(f"HOOKWISE_EGRESS_PROXY {reason}") from None
         return v
 
     @property
