@@ -206,13 +206,13 @@ class Dialer:
         except OSError as exc:
             raise RequestFailed(f"egress proxy {proxy.name} unreachable: {describe(exc)}") from None
         try:
-            await open_tunnel(sock, proxy, host, port)
+            try:
+                await open_tunnel(sock, proxy, host, port)
+            except BaseException:
+                sock.close()
+                raise
         except OSError as exc:
-            sock.close()
             raise RequestFailed(f"egress proxy {proxy.name} failed: {describe(exc)}") from None
-        except BaseException:
-            sock.close()
-            raise
         return sock
 
     async def _resolve(self, host: str, port: int, *, guard: bool) -> list[Address]:

@@ -407,24 +407,22 @@ class Http1Client:
         sock = await self._dialer.open(target.host, target.ip, target.port)
         tls = self._ssl_context() if target.scheme == "https" else None
         try:
-            _, conn = await asyncio.get_running_loop().create_connection(
-                self._new_connection,
-                sock=sock,
-                ssl=tls,
-                server_hostname=target.host if tls is not None else None,
-            )
+            try:
+                _, conn = await asyncio.get_running_loop().create_connection(
+                    self._new_connection,
+                    sock=sock,
+                    ssl=tls,
+                    server_hostname=target.host if tls is not None else None,
+                )
+            except BaseException:
+                sock.close()
+                raise
         except ssl.SSLCertVerificationError as exc:
-            sock.close()
             raise RequestFailed(f"TLS certificate error: {describe(exc)}") from None
         except ssl.SSLError as exc:
-            sock.close()
             raise RequestFailed(f"TLS error: {describe(exc)}") from None
         except OSError as exc:
-            sock.close()
             raise RequestFailed(f"connection failed: {describe(exc)}") from None
-        except BaseException:
-            sock.close()
-            raise
         return conn
 
     async def close(self) -> None:

@@ -14,7 +14,6 @@ import base64
 import datetime as dt
 import socket
 import ssl
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,8 @@ from hookwise.delivery.dialer import EgressProxy
 from hookwise.delivery.http1 import Http1Client, RequestFailed, parse_target, tls_context
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.errors import InvalidInput
-from hookwise.domain.models import ClaimedDelivery
 from hookwise.settings import Settings
+from tests.delivery.test_http1 import claim
 
 WAIT = 5.0
 GUARDED = NetworkPolicy()  # loopback refused: only the proxy can take us there
@@ -397,7 +396,7 @@ async def test_composition_wires_proxy_and_ca_bundle_into_the_sender(
     )
     services = await open_services(settings)
     try:
-        result = await services.sender.send(_claim(f"https://localhost:{target.port}/in"))
+        result = await services.sender.send(claim(f"https://localhost:{target.port}/in"))
     finally:
         await services.close()
         await target.stop()
@@ -411,30 +410,9 @@ async def test_the_sender_reports_a_refusal_by_the_proxy(tmp_path: Path, target:
     settings = Settings(db=f"sqlite:///{tmp_path / 'hookwise.db'}", egress_proxy=proxy.url)
     services = await open_services(settings)
     try:
-        result = await services.sender.send(_claim(f"http://localhost:{target.port}/in"))
+        result = await services.sender.send(claim(f"http://localhost:{target.port}/in"))
     finally:
         await services.close()
         await proxy.stop()
     assert result.status_code is None
     assert result.error is not None and result.error.endswith("HTTP 403 Forbidden")
-
-
-def _claim(url: str) -> ClaimedDelivery:
-    return ClaimedDelivery(
-        delivery_id="dlv_1",
-        app_id="app_1",
-        message_id="msg_1",
-        endpoint_id="ep_1",
-        job_id=None,
-        attempt_count=0,
-        retry_base=0,
-        trigger="scheduled",
-        body=b"{}",
-        url=url,
-        secrets=("whsec_" + base64.b64encode(b"k" * 24).decode(),),
-        headers={},
-        timeout_seconds=WAIT,
-        retry_schedule=(),
-        rate_limit_per_second=None,
-        msg_timestamp=int(time.time()),
-    )
