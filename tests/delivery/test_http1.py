@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -794,6 +795,28 @@ async def test_the_losing_attempts_are_closed(make_server: ServerFactory) -> Non
             assert pending == []  # the attempt on the dead address was cancelled and awaited
         finally:
             sock.close()
+
+
+def test_the_race_on_uvloop() -> None:
+    """hookwise serve runs on uvloop: its sock_connect must be cancellable mid-connect."""
+
+    async def race() -> tuple[str, int]:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            with blackhole(port) as dead:
+                t0 = time.monotonic()
+                sock = await dial([(socket.AF_INET, dead), (socket.AF_INET, "127.0.0.1")], port)
+                assert time.monotonic() - t0 < 2.0
+                with sock:
+                    peer: tuple[str, int] = sock.getpeername()
+                    return peer
+        finally:
+            server.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        host, _ = runner.run(race())
+    assert host == "127.0.0.1"
 
 
 def test_address_families_are_interleaved() -> None:
