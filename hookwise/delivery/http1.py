@@ -15,8 +15,9 @@ What it does and does not do, on purpose:
 - Responses: ``Content-Length``, chunked, or read-until-close bodies; informational ``1xx``
   answers are skipped. The head is bounded (``hookwise.delivery.head_limit``: 8 KiB a line);
   at most ``body_limit`` bytes of the body are kept, and no more than ``drain_limit`` bytes of
-  an answer are read (past that the answer so far is the answer, and the connection is closed
-  instead of reused), so nothing a server sends is buffered without bound.
+  body (``drain_limit`` + 64 KiB in all, 1xx answers and trailers included) are read for one
+  answer: past that the answer so far is the answer, and the connection is closed instead of
+  reused. Nothing a server sends is buffered without bound.
 - TLS with certificate and hostname verification (the system's trust store, or the CA bundle
   of ``HOOKWISE_CA_BUNDLE``: see ``tls_context``).
 - A request that failed on a *reused* connection before any byte of an answer came back (the
