@@ -15,6 +15,8 @@ from hookwise.api.app import create_app
 from hookwise.api.auth import Authenticator
 from hookwise.api.context import ApiContext
 from hookwise.dashboard import mount_dashboard
+from hookwise.delivery.dialer import EgressProxy
+from hookwise.delivery.http1 import tls_context
 from hookwise.delivery.sender import HttpSender
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.delivery.worker import Worker, WorkerConfig
@@ -52,6 +54,12 @@ async def open_configured_store(
     return await open_store(
         settings.db, secret_key=secret_key(settings), migrate=migrate, check_key=check_key
     )
+
+
+def egress_proxy(settings: Settings) -> EgressProxy | None:
+    """The egress proxy of ``HOOKWISE_EGRESS_PROXY``, if set."""
+    url = settings.egress_proxy
+    return EgressProxy.from_url(url.get_secret_value()) if url is not None else None
 
 
 @dataclass
@@ -114,7 +122,9 @@ async def open_services(
     """Open the store and build the engine and the API over it (workers not started)."""
     store = await open_configured_store(settings, migrate=migrate)
     policy = policy or NetworkPolicy.from_setting(settings.allow_networks)
-    sender = HttpSender(policy)
+    sender = HttpSender(
+        policy, ssl_context=tls_context(settings.ca_bundle), proxy=egress_proxy(settings)
+    )
     await sender.start()
     worker = Worker(store, sender, worker_config(settings))
     ctx = ApiContext(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -39,11 +40,46 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = 0.0
     retention_days: float = 0.0
 
+    ca_bundle: str | None = Field(
+        None,
+        description="CAs (PEM file or c_rehash folder) deliveries trust instead of the system's",
+    )
+    egress_proxy: SecretStr | None = Field(
+        None,
+        description="http://[user:password@]host:port: deliveries go through this CONNECT proxy",
+    )
+
     @field_validator("db")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
         if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
             raise ValueError("HOOKWISE_DB must start with sqlite:/// or postgresql://")
+        return v
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _loadable_ca_bundle(cls, v: str | None) -> str | None:
+        if v is not None:
+            from hookwise.delivery.http1 import tls_context
+
+            try:
+                tls_context(v)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"HOOKWISE_CA_BUNDLE {v!r} cannot be loaded: {exc}") from None
+        return v
+
+    @field_validator("egress_proxy")
+    @classmethod
+    def _proxy_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            from hookwise.delivery.dialer import EgressProxy
+            from hookwise.domain.errors import InvalidInput
+
+            try:
+                EgressProxy.from_url(v.get_secret_value())
+            except InvalidInput as exc:
+                reason = exc.message.removeprefix(f"{exc.field}: ")
+                raise ValueError(f"HOOKWISE_EGRESS_PROXY {reason}") from None
         return v
 
     @property

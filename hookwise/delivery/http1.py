@@ -7,11 +7,19 @@ fraction of the objects per request (see bench/README.md for the side-by-side fi
 
 What it does and does not do, on purpose:
 - ``POST`` only, with a ``Content-Length`` body; no redirects (a 3xx is the answer), no cookies,
-  no proxies, no compression (no ``Accept-Encoding`` is sent, so answers come as they are).
+  no compression (no ``Accept-Encoding`` is sent, so answers come as they are).
+- Connections: the addresses of a name are raced (happy eyeballs, ``hookwise.delivery.dialer``),
+  or every connection goes through an HTTP ``CONNECT`` egress proxy when one is set; then the
+  proxy resolves the name and decides what may be reached, and only IP-literal hosts are still
+  checked here (the URL-level check at creation applies either way).
 - Responses: ``Content-Length``, chunked, or read-until-close bodies; informational ``1xx``
-  answers are skipped. At most ``body_limit`` bytes of the body are kept; a body longer than
-  ``drain_limit`` is not read to its end (the connection is closed instead of reused).
-- TLS with certificate and hostname verification (the system's trust store by default).
+  answers are skipped. The head is bounded (``hookwise.delivery.head_limit``: 8 KiB a line);
+  at most ``body_limit`` bytes of the body are kept, and no more than ``drain_limit`` bytes of
+  body (``drain_limit`` + 64 KiB in all, 1xx answers and trailers included) are read for one
+  answer: past that the answer so far is the answer, and the connection is closed instead of
+  reused. Nothing a server sends is buffered without bound.
+- TLS with certificate and hostname verification (the system's trust store, or the CA bundle
+  of ``HOOKWISE_CA_BUNDLE``: see ``tls_context``).
 - A request that failed on a *reused* connection before any byte of an answer came back (the
   server closed it while it sat idle) is sent once more on a fresh connection.
 """
@@ -20,28 +28,26 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import httptools
 
+from hookwise.delivery.dialer import Dialer, EgressProxy
+from hookwise.delivery.dialer import RequestFailed as RequestFailed
+from hookwise.delivery.head_limit import MAX_HEAD, HeadLimit, HeadTooLarge
 from hookwise.delivery.ssrf import NetworkPolicy, describe, parse_ip_literal
 
 KEEPALIVE_SECONDS = 15.0  # an idle connection older than this is closed, not reused
-DNS_TTL_SECONDS = 10.0
 MAX_IDLE_PER_ORIGIN = 1024
 _SWEEP_EVERY = 5.0
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
-
-
-class RequestFailed(Exception):
-    """An attempt got no HTTP answer; ``str(exc)`` is the text for the attempt log."""
 
 
 class _Closed(Exception):
@@ -107,6 +113,7 @@ class _Connection(asyncio.Protocol):
         "_body",
         "_body_limit",
         "_drain_limit",
+        "_head",
         "_headers_done",
         "_location",
         "_parser",
@@ -115,6 +122,7 @@ class _Connection(asyncio.Protocol):
         "_status",
         "_timer",
         "_waiter",
+        "_wire",
         "closed",
         "got_bytes",
         "idle_since",
@@ -126,6 +134,8 @@ class _Connection(asyncio.Protocol):
         self._body_limit = body_limit
         self._drain_limit = drain_limit
         self._parser = httptools.HttpResponseParser(self)
+        self._head = HeadLimit()
+        self._wire = 0  # bytes of the answer in progress read off the wire
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[Response] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -142,6 +152,7 @@ class _Connection(asyncio.Protocol):
         self._retry_after: str | None = None
         self._location: str | None = None
         self._headers_done = False
+        self._head.reset()
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -152,12 +163,40 @@ class _Connection(asyncio.Protocol):
             self.abort()  # bytes nobody asked for: this connection cannot be trusted any more
             return
         self.got_bytes = True
+        self._wire += len(data)
         try:
-            self._parser.feed_data(data)
+            self._feed(data)
         except httptools.HttpParserUpgrade:
             self._fail(_Closed("the server switched protocols"))
         except httptools.HttpParserError as exc:
             self._fail(RequestFailed(f"invalid HTTP answer: {describe(exc)}"))
+        except HeadTooLarge as exc:
+            self._fail(RequestFailed(str(exc)))
+        if self._wire > self._drain_limit + MAX_HEAD and not self.closed:
+            self._cut()  # interim answers, chunk framing or trailers past any sane size
+
+    def _feed(self, data: bytes) -> None:
+        """Give ``data`` to the parser, a head's bytes only once the head bound allows them."""
+        while data and not self.closed:
+            if self._headers_done:
+                self._parser.feed_data(data)
+                return
+            end = self._head.scan(data)
+            if end < 0:
+                self._parser.feed_data(data)
+                return
+            self._parser.feed_data(data[:end])
+            data = data[end:]
+            self._head.reset()  # an interim 1xx answer: the next head is counted afresh
+
+    def _cut(self) -> None:
+        """Stop reading: the answer so far is the answer if its head is in, else a failure."""
+        if self._headers_done and self._status >= 200:
+            self.keep_alive = False
+            self._finish()
+            self.abort()
+        else:
+            self._fail(RequestFailed(f"answer longer than {self._drain_limit} bytes"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -193,9 +232,7 @@ class _Connection(asyncio.Protocol):
             self._body.append(body[: self._body_limit - self._seen])
         self._seen += len(body)
         if self._seen > self._drain_limit:
-            self.keep_alive = False
-            self._finish()
-            self.abort()
+            self._cut()
 
     def on_message_complete(self) -> None:
         if self._status < 200:  # 100 Continue, 103 Early Hints: the answer is still to come
@@ -210,6 +247,7 @@ class _Connection(asyncio.Protocol):
         (event loop time), which also closes the connection."""
         assert self.transport is not None
         self._reset()
+        self._wire = 0
         self.got_bytes = False
         self.keep_alive = False
         loop = asyncio.get_running_loop()
@@ -249,6 +287,17 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS settings of deliveries: certificate and hostname verification against the
+    system's trust store, or against ``ca_bundle`` alone (a PEM file, or a folder of hashed
+    certificates as ``c_rehash`` makes) when it is given."""
+    if ca_bundle is None:
+        return ssl.create_default_context()
+    if Path(ca_bundle).is_dir():
+        return ssl.create_default_context(capath=ca_bundle)
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 class Http1Client:
     """POSTs over pooled HTTP/1.1 connections, guarded against SSRF at connect time."""
 
@@ -257,6 +306,7 @@ class Http1Client:
         policy: NetworkPolicy,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: EgressProxy | None = None,
         body_limit: int = 4096,
         drain_limit: int = 1 << 20,
         keepalive_seconds: float = KEEPALIVE_SECONDS,
@@ -268,7 +318,7 @@ class Http1Client:
         self._keepalive = keepalive_seconds
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._busy: set[_Connection] = set()
-        self._dns: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
+        self._dialer = Dialer(policy, proxy)
         self._swept = time.monotonic()
         self._new_connection: Callable[[], _Connection] = lambda: _Connection(
             self._body_limit, self._drain_limit
@@ -276,7 +326,7 @@ class Http1Client:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = tls_context()
         return self._ssl
 
     async def post(self, target: Target, data: bytes, timeout: float) -> Response:
@@ -350,68 +400,31 @@ class Http1Client:
             else:
                 del self._idle[origin]
 
-    async def _resolve(self, target: Target) -> list[tuple[int, str]]:
-        if target.ip is not None:
-            why = self._policy.blocked_reason(ipaddress.ip_address(target.ip))
-            if why:
-                raise RequestFailed(f"blocked by the SSRF guard: {target.host} is {why}")
-            family = socket.AF_INET6 if ":" in target.ip else socket.AF_INET
-            return [(family, target.ip)]
-        key = (target.host, target.port)
-        cached = self._dns.get(key)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                target.host, target.port, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:  # socket.gaierror and the rest of the resolver's failures
-            raise RequestFailed(f"DNS failure: {describe(exc)}") from None
-        allowed: list[tuple[int, str]] = []
-        refused: list[str] = []
-        for family, _, _, _, sockaddr in infos:
-            ip = str(sockaddr[0])
-            why = self._policy.blocked_reason(ipaddress.ip_address(ip))
-            if why:
-                refused.append(f"{ip} is {why}")
-            elif (family, ip) not in allowed:
-                allowed.append((int(family), ip))
-        if not allowed:
-            reasons = "; ".join(dict.fromkeys(refused)) or "no address"
-            raise RequestFailed(f"blocked by the SSRF guard: {target.host} resolves to {reasons}")
-        if len(self._dns) > 10_000:
-            self._dns.clear()
-        self._dns[key] = (now + DNS_TTL_SECONDS, allowed)
-        return allowed
-
     async def _connect_before(self, target: Target, deadline: float) -> _Connection:
         async with asyncio.timeout_at(deadline):
             return await self._connect(target)
 
     async def _connect(self, target: Target) -> _Connection:
-        addresses = await self._resolve(target)
-        loop = asyncio.get_running_loop()
+        sock = await self._dialer.open(target.host, target.ip, target.port)
         tls = self._ssl_context() if target.scheme == "https" else None
-        last: OSError | None = None
-        for family, ip in addresses:
+        try:
             try:
-                _, conn = await loop.create_connection(
+                _, conn = await asyncio.get_running_loop().create_connection(
                     self._new_connection,
-                    ip,
-                    target.port,
-                    family=family,
+                    sock=sock,
                     ssl=tls,
                     server_hostname=target.host if tls is not None else None,
                 )
-                return conn
-            except ssl.SSLCertVerificationError as exc:
-                raise RequestFailed(f"TLS certificate error: {describe(exc)}") from None
-            except ssl.SSLError as exc:
-                raise RequestFailed(f"TLS error: {describe(exc)}") from None
-            except OSError as exc:
-                last = exc
-        raise RequestFailed(f"connection failed: {describe(last)}")
+            except BaseException:
+                sock.close()
+                raise
+        except ssl.SSLCertVerificationError as exc:
+            raise RequestFailed(f"TLS certificate error: {describe(exc)}") from None
+        except ssl.SSLError as exc:
+            raise RequestFailed(f"TLS error: {describe(exc)}") from None
+        except OSError as exc:
+            raise RequestFailed(f"connection failed: {describe(exc)}") from None
+        return conn
 
     async def close(self) -> None:
         """Close every connection, idle or busy."""

@@ -6,6 +6,7 @@ import ssl
 import time
 from typing import NamedTuple
 
+from hookwise.delivery.dialer import EgressProxy
 from hookwise.delivery.http1 import Http1Client, RequestFailed, Target, parse_target
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.errors import InvalidInput
@@ -36,9 +37,16 @@ class SendResult(NamedTuple):
 class HttpSender:
     """Sends signed webhook attempts."""
 
-    def __init__(self, policy: NetworkPolicy, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        policy: NetworkPolicy,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: EgressProxy | None = None,
+    ) -> None:
         self._policy = policy
         self._ssl_context = ssl_context
+        self._proxy = proxy
         self._client: Http1Client | None = None
         self._signers: dict[tuple[str, ...], Signer] = {}
         self._targets: dict[str, Target] = {}
@@ -46,7 +54,10 @@ class HttpSender:
     async def start(self) -> None:
         """Create the connection pool."""
         self._client = Http1Client(
-            self._policy, ssl_context=self._ssl_context, body_limit=RESPONSE_BODY_LIMIT
+            self._policy,
+            ssl_context=self._ssl_context,
+            proxy=self._proxy,
+            body_limit=RESPONSE_BODY_LIMIT,
         )
 
     async def close(self) -> None:

@@ -13,24 +13,41 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import itertools
+import shutil
 import socket
 import ssl
+import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook
 
-from hookwise.delivery.http1 import Http1Client, RequestFailed, Response, Target, parse_target
+from hookwise.delivery.dialer import dial, interleave
+from hookwise.delivery.head_limit import HeadLimit
+from hookwise.delivery.http1 import (
+    Http1Client,
+    RequestFailed,
+    Response,
+    Target,
+    parse_target,
+    tls_context,
+)
 from hookwise.delivery.sender import USER_AGENT, HttpSender
 from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.models import ClaimedDelivery
+from hookwise.settings import Settings
 
 LOOPBACK = NetworkPolicy.from_setting("127.0.0.0/8,::1/128")
 WAIT = 5.0  # the bound on every wait for something the server side sees
@@ -392,6 +409,113 @@ async def test_body_past_drain_limit_is_cut_and_the_connection_dropped(
     assert len(server.conns) == 2
 
 
+# --- bounds on what an answer may make the client hold ------------------------------------------
+
+
+def _head(*lines: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\n" + b"".join(line + b"\r\n" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (_head(b"X-Big: " + b"a" * 9000), r"^answer header line longer than 8190 bytes$"),
+        (_head(*[b"X-Many: 1"] * 300), r"^answer has more than 256 header lines$"),
+        (_head(*[b"X-Wide: " + b"w" * 8000] * 9), r"^answer headers longer than 65536 bytes"),
+        (b"HTTP/1.1 200 " + b"O" * 9000 + b"\r\n", r"^answer header line longer than 8190"),
+        (b"HTTP/1.1 100 Continue\r\n\r\n" + _head(b"X-Big: " + b"a" * 9000), r"line longer"),
+    ],
+    ids=["one-line", "count", "total", "status-line", "after-1xx"],
+)
+async def test_an_answer_head_past_its_bounds_fails_and_closes(
+    make_server: ServerFactory, client: Http1Client, head: bytes, expected: str
+) -> None:
+    """A hostile server growing its headers: refused once past a bound, not buffered on."""
+    server = await make_server(head + b"Content-Length: 0\r\n\r\n", answer(200, b"next"))
+    with pytest.raises(RequestFailed, match=expected):
+        await post(client, server.url())
+    await until(server.conns[0].ended)
+    assert (await post(client, server.url())).body == b"next"
+
+
+async def test_an_answer_head_just_within_its_bounds_is_read(
+    make_server: ServerFactory, client: Http1Client
+) -> None:
+    line = b"X-Edge: " + b"e" * (8190 - 8)  # exactly 8,190 bytes before the CRLF
+    many = [b"X-N: %d" % i for i in range(254)]  # 256 header lines with Content-Length
+    server = await make_server(
+        _head(line, b"Content-Length: 2") + b"\r\nok",
+        _head(*many, b"Content-Length: 2") + b"\r\nok",
+    )
+    assert (await post(client, server.url())).body == b"ok"
+    assert (await post(client, server.url())).body == b"ok"
+    assert len(server.conns) == 1
+
+
+async def test_a_head_that_never_ends_fails_before_the_deadline(
+    make_server: ServerFactory, client: Http1Client
+) -> None:
+    """One header line growing forever, sent in many writes: the client gives up at the bound,
+    long before its timeout."""
+    server = await make_server(Step(b"HTTP/1.1 200 OK\r\nX-Grow: "))
+    task = asyncio.create_task(post(client, server.url(), timeout=60))
+    writer = None
+    for _ in range(100):  # 100 x 1 KiB: past 8 KiB unless nobody is counting
+        await asyncio.sleep(0)
+        if server.conns and server.requests:
+            writer = server.conns[0].writer
+            if writer.is_closing() or task.done():
+                break
+            writer.write(b"g" * 1024)
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        else:
+            await asyncio.sleep(0.01)
+    with pytest.raises(RequestFailed, match=r"^answer header line longer than 8190 bytes$"):
+        await asyncio.wait_for(task, WAIT)
+    await until(server.conns[0].ended)
+
+
+@pytest.mark.parametrize(
+    ("tail", "expect_answer"),
+    [
+        (b"HTTP/1.1 100 Continue\r\n\r\n" * 20_000, False),  # interim answers without end
+        (b"5\r\nhello\r\n0\r\n" + b"X-Trailer: t\r\n" * 20_000, True),  # trailers without end
+    ],
+    ids=["endless-1xx", "endless-trailers"],
+)
+async def test_what_the_body_limits_do_not_count_is_bounded_too(
+    make_server: ServerFactory, make_client: ClientFactory, tail: bytes, expect_answer: bool
+) -> None:
+    """Interim answers and chunk trailers pass no body byte: the bytes read for one answer are
+    bounded all the same (drain_limit plus a head), then the connection is closed."""
+    client = make_client(drain_limit=64 * 1024)
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" if expect_answer else b""
+    server = await make_server(head + tail, answer(200, b"next"))
+    if expect_answer:
+        assert await post(client, server.url()) == Response(200, b"hello", None, None)
+    else:
+        with pytest.raises(RequestFailed, match=r"^answer longer than 65536 bytes$"):
+            await post(client, server.url())
+    await until(server.conns[0].ended)
+    assert (await post(client, server.url())).body == b"next"
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 400), max_size=8))
+def test_head_limit_finds_the_end_wherever_the_chunks_are_cut(junk: bytes, cuts: list[int]) -> None:
+    value = junk.replace(b"\n", b"")
+    head = b"HTTP/1.1 200 OK\r\nX-J: " + value + b"\r\nA: b\r\n\r\n"
+    data = head + b"body"
+    bounds = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    limit, found = HeadLimit(), -1
+    for start, stop in itertools.pairwise(bounds):
+        end = limit.scan(data[start:stop])
+        if end >= 0:
+            found = start + end
+            break
+    assert found == len(head)
+
+
 # --- connections that end early ----------------------------------------------------------------
 
 
@@ -541,12 +665,25 @@ async def test_refused_connection(client: Http1Client) -> None:
     [
         ("127.0.0.1", r"^blocked by the SSRF guard: 127\.0\.0\.1 is a loopback address$"),
         ("2130706433", r"^blocked by the SSRF guard: 2130706433 is a loopback address$"),
-        ("[::ffff:127.0.0.1]", r"^blocked by the SSRF guard: .* is a loopback address$"),
+        ("[::ffff:127.0.0.1]", r"^blocked by the SSRF guard: .* is an IPv4-mapped address of 127"),
+        (
+            "[::127.0.0.1]",
+            r"^blocked by the SSRF guard: ::127.0.0.1 is an IPv4-compatible address of 127",
+        ),
+        ("[::7f00:1]", r"^blocked by the SSRF guard: .* of 127\.0\.0\.1, a loopback address$"),
         ("localhost", r"^blocked by the SSRF guard: localhost resolves to 127\.0\.0\.1 is a"),
         # fullwidth digits: not a literal, but a name that resolves to loopback
         ("\uff11\uff12\uff17.0.0.1", r"^blocked by the SSRF guard: 127\.0\.0\.1 resolves to"),
     ],
-    ids=["ipv4", "decimal", "ipv4-mapped", "localhost", "fullwidth"],
+    ids=[
+        "ipv4",
+        "decimal",
+        "ipv4-mapped",
+        "ipv4-compatible",
+        "compatible-hex",
+        "localhost",
+        "fullwidth",
+    ],
 )
 async def test_ssrf_guard_refuses_loopback(
     make_server: ServerFactory, make_client: ClientFactory, host: str, expected: str
@@ -573,6 +710,119 @@ async def test_ipv6_literal_on_the_wire(make_server: ServerFactory, client: Http
     (got,) = server.requests
     assert got.line == "POST /six HTTP/1.1"
     assert got.header("Host") == [f"[::1]:{server.port}"]
+
+
+# --- happy eyeballs ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def blackhole(port: int) -> Iterator[str]:
+    """127.0.0.2:``port``, where SYNs go unanswered: a listener whose accept queue is full."""
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.2", port))
+        listener.listen(0)
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.2", port))
+            fillers.append(filler)
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            try:
+                probe.connect(("127.0.0.2", port))
+            except TimeoutError:
+                yield "127.0.0.2"
+                return
+        pytest.skip("this kernel answers SYNs to a full accept queue")
+    finally:
+        for s in [listener, *fillers]:
+            s.close()
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, *ips: str) -> None:
+    """Make every name resolve to ``ips``, in that order (the sockets stay real)."""
+
+    async def getaddrinfo(host: object, port: object, **_: object) -> list[object]:
+        family = {True: socket.AF_INET6, False: socket.AF_INET}
+        return [(family[":" in ip], socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ips]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+
+
+async def test_a_dead_address_costs_a_quarter_second_not_the_timeout(
+    make_server: ServerFactory, client: Http1Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await make_server(answer(200, b"second address"))
+    with blackhole(server.port) as dead:
+        fake_dns(monkeypatch, dead, "10.0.0.1", "127.0.0.1")  # 10.0.0.1: the guard drops it
+        t0 = time.monotonic()
+        r = await post(client, f"http://dual.test:{server.port}/", timeout=4)
+        elapsed = time.monotonic() - t0
+    assert r.body == b"second address"
+    assert 0.2 <= elapsed < 2.0  # one attempt delay, then the live address
+    assert server.requests[0].header("Host") == [f"dual.test:{server.port}"]
+
+
+async def test_a_refused_address_moves_on_at_once(
+    make_server: ServerFactory, client: Http1Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await make_server(answer(200, b"third"))
+    fake_dns(monkeypatch, "127.0.0.3", "127.0.0.4", "127.0.0.1")  # nothing listens on the first two
+    t0 = time.monotonic()
+    assert (await post(client, f"http://refusing.test:{server.port}/")).body == b"third"
+    assert time.monotonic() - t0 < 0.25 * 2  # no attempt delay waited out after a refusal
+
+
+async def test_every_address_refused_is_a_connection_failure(
+    client: Http1Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, "127.0.0.3", "127.0.0.4")
+    with pytest.raises(RequestFailed, match=r"^connection failed: .*127\.0\.0\.4"):
+        await post(client, f"http://nobody.test:{free_port()}/")
+
+
+async def test_the_losing_attempts_are_closed(make_server: ServerFactory) -> None:
+    server = await make_server()
+    with blackhole(server.port) as dead:
+        sock = await dial([(socket.AF_INET, dead), (socket.AF_INET, "127.0.0.1")], server.port)
+        try:
+            assert sock.getpeername() == ("127.0.0.1", server.port)
+            coros = [t.get_coro() for t in asyncio.all_tasks()]
+            pending = [c for c in coros if getattr(c, "__qualname__", "") == "_attempt"]
+            assert pending == []  # the attempt on the dead address was cancelled and awaited
+        finally:
+            sock.close()
+
+
+def test_the_race_on_uvloop() -> None:
+    """hookwise serve runs on uvloop: its sock_connect must be cancellable mid-connect."""
+
+    async def race() -> tuple[str, int]:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            with blackhole(port) as dead:
+                t0 = time.monotonic()
+                sock = await dial([(socket.AF_INET, dead), (socket.AF_INET, "127.0.0.1")], port)
+                assert time.monotonic() - t0 < 2.0
+                with sock:
+                    peer: tuple[str, int] = sock.getpeername()
+                    return peer
+        finally:
+            server.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        host, _ = runner.run(race())
+    assert host == "127.0.0.1"
+
+
+def test_address_families_are_interleaved() -> None:
+    six, four = int(socket.AF_INET6), int(socket.AF_INET)
+    got = interleave([(six, "a"), (six, "b"), (six, "c"), (four, "1"), (four, "2")])
+    assert got == [(six, "a"), (four, "1"), (six, "b"), (four, "2"), (six, "c")]
 
 
 # --- parse_target ------------------------------------------------------------------------------
@@ -766,6 +1016,35 @@ async def test_https_verifies_the_name_in_the_url(
     with pytest.raises(RequestFailed, match=r"^TLS certificate error: .*mismatch"):
         await post(client, server.url(scheme="https"))
     assert len(server.requests) == 1
+
+
+async def test_ca_bundle_file_or_folder_is_the_trust_store(
+    make_server: ServerFactory, make_client: ClientFactory, pki: Pki, tmp_path: Path
+) -> None:
+    tls = pki.server_context()
+    server = await make_server(answer(200, b"file"), answer(200, b"folder"), tls=tls)
+    url = server.url(scheme="https", host="localhost")
+    assert (await post(make_client(ssl_context=tls_context(str(pki.ca))), url)).body == b"file"
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    (folder / "test-ca.pem").write_bytes(pki.ca.read_bytes())
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to hash the folder")
+    subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True)
+    assert (await post(make_client(ssl_context=tls_context(str(folder))), url)).body == b"folder"
+    with pytest.raises(RequestFailed, match=r"^TLS certificate error: "):  # not the system's
+        await post(make_client(ssl_context=tls_context(str(pki.both[0]))), url)
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate"], ids=["missing", "garbage"])
+def test_settings_refuse_a_ca_bundle_that_does_not_load(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    path = tmp_path / "bundle.pem"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValidationError, match="HOOKWISE_CA_BUNDLE"):
+        Settings(ca_bundle=str(path))
 
 
 # --- the sender --------------------------------------------------------------------------------

@@ -58,10 +58,16 @@ def test_ip_literal_forms(host: str, expected: str | None) -> None:
 def test_policy() -> None:
     p = NetworkPolicy()
     assert p.blocked_reason(ipaddress.ip_address("8.8.8.8")) is None
-    assert p.blocked_reason(ipaddress.ip_address("::ffff:127.0.0.1")) == "a loopback address"
-    assert p.blocked_reason(ipaddress.ip_address("2002:0a00:0001::1")) == "a private network"
+    assert p.blocked_reason(ipaddress.ip_address("::ffff:127.0.0.1")) == (
+        "an IPv4-mapped address of 127.0.0.1, a loopback address"
+    )
+    assert p.blocked_reason(ipaddress.ip_address("2002:0a00:0001::1")) == (
+        "a 6to4 address of 10.0.0.1, a private network"
+    )
+    assert p.blocked_reason(ipaddress.ip_address("2002:0808:0808::1")) == "a 6to4 address"
     allow = NetworkPolicy.from_setting("127.0.0.0/8")
     assert allow.blocked_reason(ipaddress.ip_address("127.0.0.1")) is None
+    assert allow.blocked_reason(ipaddress.ip_address("::ffff:127.0.0.1")) is None
     with pytest.raises(BlockedUrl):
         allow.check_literal("http://10.1.2.3/")
 
