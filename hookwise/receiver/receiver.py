@@ -13,6 +13,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Literal, TypeVar
@@ -94,6 +95,9 @@ class Receiver:
       senders that do not sign, and then ``known_ids`` is required.
     - ``dedupe_key``: None (the ``webhook-id`` header), a field of the body (dotted path,
       e.g. ``"workflow_id"``), or a callable of the parsed body.
+    - ``accept_hex_only``: also accept requests signed only with ``X-Webhook-Signature``
+      (no timestamp, so a replay is stopped only by the dedupe key while the item is kept).
+      Off by default: the Standard Webhooks headers are required.
     - ``known_ids``: None (accept all), a collection, a (sync or async) predicate, or
       ``"expected"`` (only ids registered with ``expect``); unknown ids get 404.
       ``known_id_key`` says which id is checked (default: the dedupe key).
@@ -112,6 +116,7 @@ class Receiver:
         known_ids: KnownIds = None,
         known_id_key: DedupeKey = None,
         tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+        accept_hex_only: bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_inbox_down: Literal["503", "200"] = "503",
         api_key: str | None = None,
@@ -127,7 +132,11 @@ class Receiver:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self.inbox: Inbox = open_inbox(inbox) if isinstance(inbox, str) else inbox
-        self.verifier = None if secret is None else make_verifier(secret, tolerance)
+        self.verifier = (
+            None
+            if secret is None
+            else make_verifier(secret, tolerance, accept_hex_only=accept_hex_only)
+        )
         self.dedupe_key = dedupe_key
         self.known_ids = known_ids
         self.known_id_key = known_id_key if known_id_key is not None else dedupe_key
@@ -142,6 +151,16 @@ class Receiver:
 
     def __repr__(self) -> str:
         return f"Receiver(inbox={self.inbox!r}, handlers={len(self._handlers)})"
+
+    @property
+    def accept_hex_only(self) -> bool:
+        """Whether a request signed only with ``X-Webhook-Signature`` is accepted."""
+        return self.verifier is not None and self.verifier.accept_hex_only
+
+    @accept_hex_only.setter
+    def accept_hex_only(self, value: bool) -> None:
+        if self.verifier is not None:
+            self.verifier = replace(self.verifier, accept_hex_only=value)
 
     # -- handlers ----------------------------------------------------------------------------
 

@@ -89,8 +89,8 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(
     cases.append(("NUL in the event type", *signed(nul, secret), 400))
     big = orjson.dumps({"event": "x", "blob": "a" * (64 * 1024)})
     cases.append(("oversize", *signed(big, secret), 413))
-    hex_only = {"x-webhook-signature": "sha256=" + "0" * 64}
-    cases.append(("bad hex signature", body, hex_only, 401))
+    hex_only = {"x-webhook-signature": headers["X-Webhook-Signature"]}
+    cases.append(("valid hex signature alone (no timestamp)", body, hex_only, 400))
     async with ReceiverService(receiver, port=0, process=False) as service, Http() as http:
         for name, content, hdrs, status in cases:
             response = await http.post(service.url, content, hdrs)
@@ -112,17 +112,46 @@ async def _chunks(data: bytes, size: int = 8192):  # type: ignore[no-untyped-def
         yield data[i : i + size]
 
 
-async def test_hex_signature_and_rotation_are_accepted(
+async def test_a_month_old_request_stripped_to_its_hex_signature_is_refused(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+    ran: list[str] = []
+
+    @receiver.on("*")
+    def record(event: Event) -> None:
+        ran.append(event.key)
+
+    month_ago = int(time.time()) - 30 * 86400
+    body, headers = signed({"event": "invoice.paid", "id": "evt_old"}, secret, timestamp=month_ago)
+    stripped = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
+    async with ReceiverService(receiver, port=0) as service, Http() as http:
+        stale = await http.post(service.url, body, headers)
+        assert stale.status == 400 and stale.json()["error"]["code"] == "verification_failed"
+        replay = await http.post(service.url, body, stripped)
+        assert replay.status == 400, replay.body
+        assert "no timestamp" in replay.json()["error"]["message"]
+        assert await receiver.inbox.items() == []
+        # A fresh, fully signed request goes through the same processor: it was running.
+        fresh_body, fresh = signed({"event": "invoice.paid", "id": "evt_new"}, secret)
+        assert (await http.post(service.url, fresh_body, fresh)).status == 200
+        await wait_until(lambda: len(ran) == 1, what="the fresh event processed")
+    assert ran == [fresh["webhook-id"]]
+
+
+async def test_a_hex_only_sender_is_accepted_when_configured_and_deduped(
     make_inbox: Callable[[], Inbox], secret: str
 ) -> None:
     old = new_secret()
-    receiver = Receiver(inbox=make_inbox(), secret=[secret, old])
+    receiver = Receiver(inbox=make_inbox(), secret=[secret, old], accept_hex_only=True)
     async with ReceiverService(receiver, port=0, process=False) as service, Http() as http:
         body, headers = signed({"event": "a", "id": "evt_1"}, old)
         hex_only = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
         first = await http.post(service.url, body, hex_only)
-        again = await http.post(service.url, body, hex_only)
+        again = await http.post(service.url, body, hex_only)  # a replay: refused by dedupe only
         assert first.json()["status"] == "accepted" and again.json()["status"] == "duplicate"
+        bad = await http.post(service.url, body, {"X-Webhook-Signature": "sha256=" + "0" * 64})
+        assert bad.status == 401
         body, headers = signed({"event": "b"}, [new_secret(), secret])
         assert (await http.post(service.url, body, headers)).status == 200
     stored = await receiver.inbox.get("evt_1")  # hex-only: deduped on the body's id
