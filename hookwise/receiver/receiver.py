@@ -22,7 +22,7 @@ import orjson
 
 from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
 from hookwise.domain.schedule import RetrySchedule
-from hookwise.domain.text import NUL, NUL_REFUSED
+from hookwise.domain.text import NUL, NUL_REFUSED, storable
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
 from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
@@ -40,6 +40,9 @@ DedupeKey = str | Callable[[dict[str, Any]], object] | None
 KnownIds = Collection[str] | Callable[[str], bool | Awaitable[bool]] | Literal["expected"] | None
 
 MAX_BODY_BYTES = 1 << 20
+# The inbox is unique on the key: PostgreSQL's index takes about 2.7 KB a row, and a longer key
+# would fail the whole group commit it shares. Real keys (webhook-id, job ids) are far shorter.
+MAX_KEY_BYTES = 1024
 DEFAULT_HANDLER_RETRIES: tuple[float, ...] = (1, 5, 30, 120, 600, 1800)
 TERMINAL_STATUSES = frozenset(
     {"completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"}
@@ -69,13 +72,26 @@ def event_type_of(payload: Mapping[str, Any]) -> str:
     return ""
 
 
-def _storable(what: str, value: str) -> str:
-    """``value``, unless it holds the NUL character, which PostgreSQL cannot store: refused
-    (400) on every inbox alike, for this request only, not for the group it would share a
-    write with."""
+def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
+    """``value``, unless every inbox could not store it alike: the NUL character (PostgreSQL
+    refuses it), a lone surrogate (not UTF-8), or a key over ``max_bytes`` (PostgreSQL's unique
+    index refuses it). Refused (400) for this request only, not for the group it would share
+    a write with."""
     if NUL in value:
         raise BadPayload(f"the {what} {NUL_REFUSED}")
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        raise BadPayload(f"the {what} is not valid UTF-8 text") from None
+    if max_bytes is not None and size > max_bytes:
+        raise BadPayload(f"the {what} is over {max_bytes} bytes", details={"max_bytes": max_bytes})
     return value
+
+
+def _kept(text: str) -> str:
+    """A header name or value as text every inbox stores: NUL and lone surrogates replaced."""
+    text = storable(text)
+    return text if text.isascii() else text.encode("utf-8", "replace").decode()
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -230,7 +246,8 @@ class Receiver:
                 # When a webhook-id is present it was verified: it is covered by the signature.
                 self.verifier.verify(body, hdrs)
             payload = _parse(body)
-            key = _storable("dedupe key", self._dedupe(payload, hdrs.get("webhook-id"), body))
+            key = self._dedupe(payload, hdrs.get("webhook-id"), body)
+            key = _storable("dedupe key", key, MAX_KEY_BYTES)
             event_type = _storable("event type", event_type_of(payload))
             known = await self._is_known(payload, key)
         except HookwiseError as exc:
@@ -241,7 +258,7 @@ class Receiver:
             return Reply.error(failed, headers=(("retry-after", "5"),))
         if not known:
             return Reply.error(NotFound("webhook id", key), 404)
-        stored = {k: v for k, v in hdrs.items() if k not in _SECRET_HEADERS}
+        stored = {_kept(k): _kept(v) for k, v in hdrs.items() if k not in _SECRET_HEADERS}
         return await self._persist(NewItem(key, event_type, body, stored))
 
     async def _persist(self, item: NewItem) -> Reply:

@@ -23,6 +23,7 @@ from hookwise.receiver import (
     SqliteInbox,
     State,
 )
+from hookwise.receiver.receiver import MAX_KEY_BYTES
 from tests.receiver.receiver_helpers import Answer, Http, signed, wait_until
 
 N_EVENTS = 1000
@@ -209,6 +210,28 @@ async def test_unsigned_senders_need_known_ids(make_inbox: Callable[[], Inbox]) 
     good = orjson.dumps({"workflow_id": "wf_1"})
     assert (await receiver.handle(good, {})).status == 200
     assert (await receiver.handle(orjson.dumps({"workflow_id": "wf_2"}), {})).status == 404
+    await receiver.close()
+
+
+async def test_what_no_inbox_can_store_is_refused_or_kept_replaced_never_a_503(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """A key over PostgreSQL's index limit failed the insert (and its whole group commit) as
+    an outage, a header holding NUL did on PostgreSQL, a lone surrogate raised on both."""
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+    too_long = signed({"event": "a"}, secret, msg_id="k" * (MAX_KEY_BYTES + 1))
+    at_limit = signed({"event": "a"}, secret, msg_id="k" * MAX_KEY_BYTES)
+    beside = signed({"event": "a"}, secret, msg_id="msg_beside")
+    replies = await asyncio.gather(*(receiver.handle(*r) for r in (too_long, at_limit, beside)))
+    assert [r.status for r in replies] == [400, 200, 200]
+    assert f"over {MAX_KEY_BYTES} bytes" in orjson.loads(replies[0].body)["error"]["message"]
+    body, headers = signed({"event": "a"}, secret, msg_id="msg_odd_headers")
+    odd = {**headers, "x-nul": "a\x00b", "x-lone-surrogate": "a\ud800b"}
+    assert (await receiver.handle(body, odd)).status == 200
+    item = await receiver.inbox.get("msg_odd_headers")
+    assert item is not None
+    assert (item.headers["x-nul"], item.headers["x-lone-surrogate"]) == ("a\ufffdb", "a?b")
+    assert len(await receiver.inbox.items()) == 3
     await receiver.close()
 
 
