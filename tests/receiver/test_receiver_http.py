@@ -84,6 +84,8 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(
     cases.append(("garbage signature", body, {**headers, "webhook-signature": "v1,!!"}, 401))
     cases.append(("no v1 entry", body, {**headers, "webhook-signature": "v9,abc"}, 401))
     cases.append(("bad timestamp", body, {**headers, "webhook-timestamp": "soon"}, 400))
+    huge = {**headers, "webhook-timestamp": "9" * 400}  # was OverflowError, answered 503
+    cases.append(("400-digit timestamp", body, huge, 400))
     cases.append(("non-JSON", *signed(b"not json {", secret), 400))
     cases.append(("JSON but not an object", *signed(b"[1, 2]", secret), 400))
     nul = {"event": "job.\x00completed", "job_id": "job_1"}  # PostgreSQL cannot store it

@@ -139,3 +139,31 @@ def test_a_forged_signature_of_the_right_shape_fails() -> None:
     forged = "v1," + base64.b64encode(b"\0" * 32).decode()
     with pytest.raises(InvalidSignature):
         verify_request(make_verifier(SECRET), BODY, {**headers, "webhook-signature": forged})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("webhook-timestamp", "9" * 400, StaleTimestamp),  # was OverflowError
+        ("webhook-timestamp", "1" * 5000, StaleTimestamp),
+        ("webhook-timestamp", "\u0661\u0667" + "\u0660" * 8, MissingHeaders),  # Arabic-Indic
+        ("webhook-timestamp", "+1_700_000_000", MissingHeaders),
+        ("webhook-timestamp", "-5", MissingHeaders),
+        ("webhook-id", "msg_\ud800", InvalidSignature),  # was UnicodeEncodeError
+        ("webhook-signature", "v1,\udcff\ud800", InvalidSignature),
+        ("webhook-signature", "v1,été", InvalidSignature),
+    ],
+)
+def test_malformed_values_raise_verification_errors_only(
+    field: str, value: str, error: type[VerificationError]
+) -> None:
+    _, headers = signed(BODY, SECRET)
+    with pytest.raises(error):
+        verify_request(make_verifier(SECRET), BODY, {**headers, field: value})
+
+
+def test_a_lone_surrogate_in_a_hex_signature_is_refused() -> None:
+    with pytest.raises(InvalidSignature):
+        verify_request(
+            make_verifier(SECRET, accept_hex_only=True), BODY, {"x-webhook-signature": "\ud800"}
+        )
