@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,11 @@ def test_flask_view_and_mounted_wsgi_app(make_inbox: Callable[[], Inbox], secret
             assert http.post(f"{base}/raw", content=body2, headers=headers2).status_code == 200
             tampered = http.post(f"{base}/raw", content=body2 + b" ", headers=headers2)
             assert tampered.status_code == 401
+            body3, headers3 = signed({"event": "job.completed", "job_id": "j3"}, secret)
+            stripped = {"X-Webhook-Signature": headers3["X-Webhook-Signature"]}  # no timestamp
+            for route in ("/raw", "/webhooks/jobs"):
+                refused = http.post(f"{base}{route}", content=body3, headers=stripped)
+                assert refused.status_code == 400
             too_big = http.post(f"{base}/raw", content=b"x" * ((1 << 20) + 1), headers=headers2)
             assert too_big.status_code == 413
             assert http.get(f"{base}/raw").json() == {"status": "ok"}
@@ -102,6 +108,9 @@ def test_django_view(make_inbox: Callable[[], Inbox], secret: str) -> None:
             assert first.status_code == 200 and first.json()["status"] == "accepted"
             assert http.post(url, content=body, headers=headers).json()["status"] == "duplicate"
             assert http.post(url, content=b"{}", headers={}).status_code == 400
+            body2, headers2 = signed({"event": "job.completed", "job_id": "d2"}, secret)
+            stripped = {"X-Webhook-Signature": headers2["X-Webhook-Signature"]}  # no timestamp
+            assert http.post(url, content=body2, headers=stripped).status_code == 400
             assert http.put(url, content=body, headers=headers).status_code == 405
             wait_until_sync(lambda: seen == ["d1"], what="the event processed")
     finally:
@@ -127,4 +136,33 @@ async def test_fastapi_mount_with_the_receiver_lifespan(
         answer = await http.post(f"{base}/webhooks/", body, headers)
         assert answer.status == 200 and answer.json()["status"] == "accepted"
         assert (await http.get(f"{base}/")).json() == {"app": "mine"}
+        body2, headers2 = signed({"event": "job.completed", "job_id": "f2"}, secret)
+        stripped = {"X-Webhook-Signature": headers2["X-Webhook-Signature"]}  # no timestamp
+        assert (await http.post(f"{base}/webhooks/", body2, stripped)).status == 400
         await wait_until(lambda: seen == ["f1"], what="processed by the lifespan's worker")
+        assert len(await receiver.inbox.items()) == 1  # the stripped request was not stored
+
+
+def test_a_header_holding_nul_through_werkzeug_is_stored_replaced(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """werkzeug passes NUL in a header value (uvicorn refuses it): PostgreSQL's jsonb refused
+    the headers and a verified webhook got 503 on every retry."""
+    hook = Receiver(inbox=make_inbox(), secret=secret).wsgi(process=False)
+    body, headers = signed({"event": "job.completed", "job_id": "n1"}, secret, msg_id="msg_nul")
+    lines = [f"{k}: {v}" for k, v in {**headers, "x-trace": "a\x00b"}.items()]
+    start = ["POST / HTTP/1.1", "host: 127.0.0.1", "connection: close"]
+    request = "\r\n".join([*start, f"content-length: {len(body)}", *lines])
+    try:
+        with wsgi_server(hook) as base:
+            host, port = base.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(request.encode("latin-1") + b"\r\n\r\n" + body)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        item = hook.call(hook.receiver.inbox.get("msg_nul"))
+        assert item is not None and item.headers["x-trace"] == "a\ufffdb"
+    finally:
+        hook.close()
