@@ -8,6 +8,7 @@ from typing import Any
 
 import django
 import flask
+import pytest
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.urls import clear_url_caches, path
@@ -16,6 +17,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from hookwise.receiver import Event, Inbox, Receiver, State
 from hookwise.receiver.adapters.django import django_view
+from hookwise.receiver.adapters.length import declared_length
 from tests.receiver.receiver_helpers import (
     Http,
     http_client,
@@ -166,3 +168,61 @@ def test_a_header_holding_nul_through_werkzeug_is_stored_replaced(
         assert item is not None and item.headers["x-trace"] == "a\ufffdb"
     finally:
         hook.close()
+
+
+def _raw_post(base: str, head: bytes, body: bytes) -> bytes:
+    """Send a hand-written request (clients refuse to write these); return the whole answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n" + head)
+        sock.sendall(b"\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_negative_content_length_does_not_read_past_the_limit(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """``Content-Length: -1`` made the WSGI adapter ``read(-1)``: to the end of the connection,
+    past ``max_body_bytes``, the worker held until the client hung up (here: a 10 s timeout)."""
+    hook = Receiver(inbox=make_inbox(), secret=secret).wsgi(process=False)
+    body, headers = signed({"event": "job.completed", "job_id": "n2"}, secret)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+    try:
+        with wsgi_server(hook) as base:
+            answer = _raw_post(base, head + b"content-length: -1\r\n", body)
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert hook.call(hook.receiver.inbox.items()) == []
+    finally:
+        hook.close()
+
+
+async def test_an_asgi_content_length_of_5000_digits_is_a_413(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """int() refuses past 4,300 digits: the ASGI adapter raised (a 500) under a server that
+    passes such a header on."""
+    app = Receiver(inbox=make_inbox(), secret=secret).asgi(process=False)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"content-length", b"9" * 5000)]
+    await app({"type": "http", "method": "POST", "headers": headers}, receive, send)
+    assert sent[0]["status"] == 413
+    await app.receiver.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "length"),
+    [(None, None), ("12", 12), (b"12", 12), ("-1", None), ("+5", None), ("\u00b2", None),
+     ("\u0661\u0662", None), ("", None), (" 1", None), ("9" * 5000, 1 << 62)],
+)  # fmt: skip
+def test_declared_length(value: str | bytes | None, length: int | None) -> None:
+    assert declared_length(value) == length
