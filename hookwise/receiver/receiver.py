@@ -295,8 +295,8 @@ class Receiver:
             return True
         spec = self.known_id_key
         ident = key if spec is None else _key_from(spec, payload)
-        if check == "expected":
-            return await self._expected(ident)
+        if check == "expected":  # looked up in the inbox: text it can hold, as for the key
+            return await self._expected(_storable("known id", ident, MAX_KEY_BYTES))
         if callable(check):
             answer = check(ident)
             if inspect.isawaitable(answer):

@@ -203,6 +203,18 @@ async def test_known_ids_expected_accepts_only_registered_jobs(
             assert response.status == status
 
 
+async def test_an_expected_id_holding_nul_is_a_400_on_every_inbox(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """Looked up in PostgreSQL, it failed as an outage (503); SQLite answered 404."""
+    receiver = Receiver(
+        inbox=make_inbox(), secret=secret, known_ids="expected", known_id_key="job_id"
+    )
+    reply = await receiver.handle(*signed({"event": "job.completed", "job_id": "j\x001"}, secret))
+    assert reply.status == 400 and "NUL" in orjson.loads(reply.body)["error"]["message"]
+    await receiver.close()
+
+
 async def test_unsigned_senders_need_known_ids(make_inbox: Callable[[], Inbox]) -> None:
     with pytest.raises(ValueError, match="known_ids"):
         Receiver(inbox=make_inbox(), secret=None)
