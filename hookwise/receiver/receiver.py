@@ -73,10 +73,10 @@ def event_type_of(payload: Mapping[str, Any]) -> str:
 
 
 def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
-    """``value``, unless every inbox could not store it alike: the NUL character (PostgreSQL
+    """``value``, unless an inbox could not store or look it up: the NUL character (PostgreSQL
     refuses it), a lone surrogate (not UTF-8), or a key over ``max_bytes`` (PostgreSQL's unique
-    index refuses it). Refused (400) for this request only, not for the group it would share
-    a write with."""
+    index refuses it). Refused (400) on every inbox alike, for this request only, not for the
+    group it would share a write with."""
     if NUL in value:
         raise BadPayload(f"the {what} {NUL_REFUSED}")
     try:
