@@ -24,6 +24,8 @@ from hookwise.domain.errors import (
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
+# A Unix time in seconds has 10 digits until the year 2286; more than this is no time at all.
+_MAX_TIMESTAMP_DIGITS = 20
 
 
 def new_secret() -> str:
@@ -105,20 +107,30 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Verifier:
-    """Verifies received webhooks against one or more secrets (a rotation keeps both)."""
+    """Verifies received webhooks against one or more secrets (a rotation keeps both).
+
+    The Standard Webhooks headers are required: ``X-Webhook-Signature`` alone signs the body
+    but no time, so a captured request could be replayed forever. ``accept_hex_only=True`` is
+    for a sender that signs only that way; then only deduplication stands against a replay.
+    """
 
     keys: tuple[bytes, ...]
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    accept_hex_only: bool = False
 
     @classmethod
     def from_secrets(
-        cls, secrets: str | Sequence[str], tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+        cls,
+        secrets: str | Sequence[str],
+        tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+        *,
+        accept_hex_only: bool = False,
     ) -> Verifier:
         """A verifier for one secret or several."""
         items = [secrets] if isinstance(secrets, str) else list(secrets)
         if not items:
             raise ValueError("at least one secret is needed")
-        return cls(tuple(secret_key(s) for s in items), tolerance_seconds)
+        return cls(tuple(secret_key(s) for s in items), tolerance_seconds, accept_hex_only)
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
@@ -138,6 +150,14 @@ class Verifier:
             self._verify_standard(body, msg_id, ts_text, sig_text, now)
             return msg_id
         hex_text = _header(headers, "x-webhook-signature")
+        if not self.accept_hex_only:
+            if hex_text:
+                raise MissingHeaders(
+                    "X-Webhook-Signature alone signs no timestamp and can be replayed: send"
+                    " webhook-id, webhook-timestamp and webhook-signature, or accept hex-only"
+                    " requests explicitly (accept_hex_only)"
+                )
+            raise MissingHeaders("webhook-id, webhook-timestamp and webhook-signature are required")
         if not hex_text:
             raise MissingHeaders("no webhook-signature or X-Webhook-Signature header")
         self._verify_hex(body, hex_text)
@@ -146,32 +166,46 @@ class Verifier:
     def _verify_standard(
         self, body: bytes, msg_id: str, ts_text: str, sig_text: str, now: float | None
     ) -> None:
-        try:
-            ts = int(ts_text.strip())
-        except ValueError:
-            raise MissingHeaders("webhook-timestamp is not an integer") from None
-        current = time.time() if now is None else now
+        ts = _timestamp(ts_text)
+        current = int(time.time() if now is None else now)
         if abs(current - ts) > self.tolerance_seconds:
             raise StaleTimestamp(
-                f"webhook-timestamp is {int(current - ts)} s away from now "
+                f"webhook-timestamp is {current - ts} s away from now "
                 f"(tolerance {self.tolerance_seconds} s)"
             )
         offered = []
         for entry in sig_text.split():
             version, sep, value = entry.partition(",")
             if sep and version == "v1":
-                offered.append(value.encode())
+                offered.append(_bytes(value))
         if not offered:
             raise InvalidSignature("no v1 signature in webhook-signature")
-        for key in self.keys:
-            expected = standard_signature(key, msg_id, ts, body)[3:].encode()
-            if any(hmac.compare_digest(expected, o) for o in offered):
-                return
+        try:
+            expected = [standard_signature(k, msg_id, ts, body)[3:].encode() for k in self.keys]
+        except UnicodeEncodeError:
+            raise InvalidSignature("webhook-id is not text a sender could sign") from None
+        if any(hmac.compare_digest(e, o) for e in expected for o in offered):
+            return
         raise InvalidSignature("no signature matches")
 
     def _verify_hex(self, body: bytes, hex_text: str) -> None:
-        offered = hex_text.strip().encode()
+        offered = _bytes(hex_text.strip())
         for key in self.keys:
             if hmac.compare_digest(hex_signature(key, body).encode(), offered):
                 return
         raise InvalidSignature("X-Webhook-Signature does not match")
+
+
+def _timestamp(text: str) -> int:
+    """Seconds since the epoch: ASCII digits only (``int`` would take ``+1_7`` or Arabic ones)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise MissingHeaders("webhook-timestamp is not an integer")
+    if len(digits) > _MAX_TIMESTAMP_DIGITS:
+        raise StaleTimestamp("webhook-timestamp is too far from now")
+    return int(digits)
+
+
+def _bytes(text: str) -> bytes:
+    """An offered signature as bytes: text no sender could send compares unequal, never raises."""
+    return text.encode("utf-8", "surrogatepass")

@@ -3,6 +3,7 @@
     hookwise receive --app myapp.hooks:receiver --port 3000          # HTTP + processing
     hookwise receive --app myapp.hooks:receiver --no-process          # HTTP only
     hookwise receive --app myapp.hooks:receiver --worker              # processing only
+    hookwise receive --app myapp.hooks:receiver --accept-hex-only     # a hex-only sender
     hookwise receive dead list --app myapp.hooks:receiver
     hookwise receive dead retry --all --inbox sqlite:///hooks.db
 
@@ -119,6 +120,15 @@ def receive(
         bool, typer.Option("--no-process", help="Receive only; run --worker processes apart.")
     ] = False,
     concurrency: Annotated[int, typer.Option(help="Handlers running at once.")] = 16,
+    accept_hex_only: Annotated[
+        bool,
+        typer.Option(
+            "--accept-hex-only",
+            envvar="HOOKWISE_RECEIVER_ACCEPT_HEX_ONLY",
+            help="Also accept requests signed only with X-Webhook-Signature (no timestamp:"
+            " replays are stopped only by the dedupe key, while the item is kept).",
+        ),
+    ] = False,
 ) -> None:
     """Run a receiver: HTTP on --host/--port, processing in the same process unless told."""
     ctx.obj = {"app": app}
@@ -127,6 +137,10 @@ def receive(
     if not app:
         raise typer.BadParameter("--app module:receiver is required", param_hint="--app")
     receiver = load_receiver(app)
+    if accept_hex_only:
+        if receiver.verifier is None:
+            raise typer.BadParameter("the receiver checks no signature", param_hint="--app")
+        receiver.accept_hex_only = True
     try:
         if worker:
             _run(_work(receiver, concurrency))
@@ -144,6 +158,12 @@ async def _serve(receiver: Receiver, host: str, port: int, *, process: bool) -> 
     await service.start()
     mode = "processing in this process" if process else "receive only"
     typer.echo(f"hookwise receive: listening on {service.url} ({receiver.inbox!r}, {mode})")
+    if receiver.accept_hex_only:
+        typer.echo(
+            "hookwise receive: accepting X-Webhook-Signature alone: a replay is refused only"
+            " while its item is kept (receive prune deletes done items)",
+            err=True,
+        )
     try:
         await service.wait()
     finally:
@@ -261,7 +281,9 @@ def prune(
     """Delete done items (and settled expectations) older than --older-than.
 
     A duplicate of a pruned item arriving later is stored and processed again: keep done items
-    for longer than your senders retry.
+    for longer than your senders retry. A receiver that accepts hex-only requests
+    (--accept-hex-only) has no timestamp to refuse a replay with: the kept item is all that
+    stops one, so prune it later than anyone could replay it, or never.
     """
     before = datetime.now(UTC) - parse_age(older_than)
     target = _inbox(ctx, app, inbox)

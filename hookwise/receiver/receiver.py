@@ -13,6 +13,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Literal, TypeVar
@@ -21,7 +22,7 @@ import orjson
 
 from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
 from hookwise.domain.schedule import RetrySchedule
-from hookwise.domain.text import NUL, NUL_REFUSED
+from hookwise.domain.text import NUL, NUL_REFUSED, storable
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
 from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
@@ -39,6 +40,9 @@ DedupeKey = str | Callable[[dict[str, Any]], object] | None
 KnownIds = Collection[str] | Callable[[str], bool | Awaitable[bool]] | Literal["expected"] | None
 
 MAX_BODY_BYTES = 1 << 20
+# The inbox is unique on the key: PostgreSQL's index takes about 2.7 KB a row, and a longer key
+# would fail the whole group commit it shares. Real keys (webhook-id, job ids) are far shorter.
+MAX_KEY_BYTES = 1024
 DEFAULT_HANDLER_RETRIES: tuple[float, ...] = (1, 5, 30, 120, 600, 1800)
 TERMINAL_STATUSES = frozenset(
     {"completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"}
@@ -68,13 +72,26 @@ def event_type_of(payload: Mapping[str, Any]) -> str:
     return ""
 
 
-def _storable(what: str, value: str) -> str:
-    """``value``, unless it holds the NUL character, which PostgreSQL cannot store: refused
-    (400) on every inbox alike, for this request only, not for the group it would share a
-    write with."""
+def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
+    """``value``, unless an inbox could not store or look it up: the NUL character (PostgreSQL
+    refuses it), a lone surrogate (not UTF-8), or a key over ``max_bytes`` (PostgreSQL's unique
+    index refuses it). Refused (400) on every inbox alike, for this request only, not for the
+    group it would share a write with."""
     if NUL in value:
         raise BadPayload(f"the {what} {NUL_REFUSED}")
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        raise BadPayload(f"the {what} is not valid UTF-8 text") from None
+    if max_bytes is not None and size > max_bytes:
+        raise BadPayload(f"the {what} is over {max_bytes} bytes", details={"max_bytes": max_bytes})
     return value
+
+
+def _kept(text: str) -> str:
+    """A header name or value as text every inbox stores: NUL and lone surrogates replaced."""
+    text = storable(text)
+    return text if text.isascii() else text.encode("utf-8", "replace").decode()
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -94,6 +111,9 @@ class Receiver:
       senders that do not sign, and then ``known_ids`` is required.
     - ``dedupe_key``: None (the ``webhook-id`` header), a field of the body (dotted path,
       e.g. ``"workflow_id"``), or a callable of the parsed body.
+    - ``accept_hex_only``: also accept requests signed only with ``X-Webhook-Signature``
+      (no timestamp, so a replay is stopped only by the dedupe key while the item is kept).
+      Off by default: the Standard Webhooks headers are required.
     - ``known_ids``: None (accept all), a collection, a (sync or async) predicate, or
       ``"expected"`` (only ids registered with ``expect``); unknown ids get 404.
       ``known_id_key`` says which id is checked (default: the dedupe key).
@@ -112,6 +132,7 @@ class Receiver:
         known_ids: KnownIds = None,
         known_id_key: DedupeKey = None,
         tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+        accept_hex_only: bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_inbox_down: Literal["503", "200"] = "503",
         api_key: str | None = None,
@@ -127,7 +148,11 @@ class Receiver:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self.inbox: Inbox = open_inbox(inbox) if isinstance(inbox, str) else inbox
-        self.verifier = None if secret is None else make_verifier(secret, tolerance)
+        self.verifier = (
+            None
+            if secret is None
+            else make_verifier(secret, tolerance, accept_hex_only=accept_hex_only)
+        )
         self.dedupe_key = dedupe_key
         self.known_ids = known_ids
         self.known_id_key = known_id_key if known_id_key is not None else dedupe_key
@@ -142,6 +167,16 @@ class Receiver:
 
     def __repr__(self) -> str:
         return f"Receiver(inbox={self.inbox!r}, handlers={len(self._handlers)})"
+
+    @property
+    def accept_hex_only(self) -> bool:
+        """Whether a request signed only with ``X-Webhook-Signature`` is accepted."""
+        return self.verifier is not None and self.verifier.accept_hex_only
+
+    @accept_hex_only.setter
+    def accept_hex_only(self, value: bool) -> None:
+        if self.verifier is not None:
+            self.verifier = replace(self.verifier, accept_hex_only=value)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -211,7 +246,8 @@ class Receiver:
                 # When a webhook-id is present it was verified: it is covered by the signature.
                 self.verifier.verify(body, hdrs)
             payload = _parse(body)
-            key = _storable("dedupe key", self._dedupe(payload, hdrs.get("webhook-id"), body))
+            key = self._dedupe(payload, hdrs.get("webhook-id"), body)
+            key = _storable("dedupe key", key, MAX_KEY_BYTES)
             event_type = _storable("event type", event_type_of(payload))
             known = await self._is_known(payload, key)
         except HookwiseError as exc:
@@ -222,7 +258,7 @@ class Receiver:
             return Reply.error(failed, headers=(("retry-after", "5"),))
         if not known:
             return Reply.error(NotFound("webhook id", key), 404)
-        stored = {k: v for k, v in hdrs.items() if k not in _SECRET_HEADERS}
+        stored = {_kept(k): _kept(v) for k, v in hdrs.items() if k not in _SECRET_HEADERS}
         return await self._persist(NewItem(key, event_type, body, stored))
 
     async def _persist(self, item: NewItem) -> Reply:
@@ -259,8 +295,8 @@ class Receiver:
             return True
         spec = self.known_id_key
         ident = key if spec is None else _key_from(spec, payload)
-        if check == "expected":
-            return await self._expected(ident)
+        if check == "expected":  # looked up in the inbox: text it can hold, as for the key
+            return await self._expected(_storable("known id", ident, MAX_KEY_BYTES))
         if callable(check):
             answer = check(ident)
             if inspect.isawaitable(answer):

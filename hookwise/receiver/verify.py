@@ -1,10 +1,11 @@
 """Signature verification for received webhooks: the domain ``Verifier``, adapted to requests.
 
-Both header styles are accepted: Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
-``webhook-signature``, several signatures during a rotation) and ``X-Webhook-Signature:
-sha256=<hex>``. Svix-style senders name the same headers ``svix-*``; they are read too.
-Comparison is constant-time; failures raise ``MissingHeaders``, ``InvalidSignature`` or
-``StaleTimestamp``.
+A request needs the Standard Webhooks headers (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``, several signatures during a rotation); Svix-style senders name them
+``svix-*``, read too. ``X-Webhook-Signature: sha256=<hex>`` alone signs no timestamp, so a
+captured request could be replayed at any time: it is accepted only by a verifier made with
+``accept_hex_only=True``, for a sender that signs no other way. Comparison is constant-time;
+failures raise ``MissingHeaders``, ``InvalidSignature`` or ``StaleTimestamp``, nothing else.
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ _SVIX = ("id", "timestamp", "signature")
 
 
 def make_verifier(
-    secret: str | Sequence[str], tolerance: int = DEFAULT_TOLERANCE_SECONDS
+    secret: str | Sequence[str],
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    *,
+    accept_hex_only: bool = False,
 ) -> Verifier:
     """A verifier for one secret, or several during a rotation (any of them may match)."""
-    return Verifier.from_secrets(secret, tolerance_seconds=tolerance)
+    return Verifier.from_secrets(secret, tolerance, accept_hex_only=accept_hex_only)
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

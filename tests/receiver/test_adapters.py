@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import django
 import flask
+import pytest
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.urls import clear_url_caches, path
@@ -15,6 +17,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from hookwise.receiver import Event, Inbox, Receiver, State
 from hookwise.receiver.adapters.django import django_view
+from hookwise.receiver.adapters.length import declared_length
 from tests.receiver.receiver_helpers import (
     Http,
     http_client,
@@ -62,6 +65,11 @@ def test_flask_view_and_mounted_wsgi_app(make_inbox: Callable[[], Inbox], secret
             assert http.post(f"{base}/raw", content=body2, headers=headers2).status_code == 200
             tampered = http.post(f"{base}/raw", content=body2 + b" ", headers=headers2)
             assert tampered.status_code == 401
+            body3, headers3 = signed({"event": "job.completed", "job_id": "j3"}, secret)
+            stripped = {"X-Webhook-Signature": headers3["X-Webhook-Signature"]}  # no timestamp
+            for route in ("/raw", "/webhooks/jobs"):
+                refused = http.post(f"{base}{route}", content=body3, headers=stripped)
+                assert refused.status_code == 400
             too_big = http.post(f"{base}/raw", content=b"x" * ((1 << 20) + 1), headers=headers2)
             assert too_big.status_code == 413
             assert http.get(f"{base}/raw").json() == {"status": "ok"}
@@ -102,6 +110,9 @@ def test_django_view(make_inbox: Callable[[], Inbox], secret: str) -> None:
             assert first.status_code == 200 and first.json()["status"] == "accepted"
             assert http.post(url, content=body, headers=headers).json()["status"] == "duplicate"
             assert http.post(url, content=b"{}", headers={}).status_code == 400
+            body2, headers2 = signed({"event": "job.completed", "job_id": "d2"}, secret)
+            stripped = {"X-Webhook-Signature": headers2["X-Webhook-Signature"]}  # no timestamp
+            assert http.post(url, content=body2, headers=stripped).status_code == 400
             assert http.put(url, content=body, headers=headers).status_code == 405
             wait_until_sync(lambda: seen == ["d1"], what="the event processed")
     finally:
@@ -127,4 +138,91 @@ async def test_fastapi_mount_with_the_receiver_lifespan(
         answer = await http.post(f"{base}/webhooks/", body, headers)
         assert answer.status == 200 and answer.json()["status"] == "accepted"
         assert (await http.get(f"{base}/")).json() == {"app": "mine"}
+        body2, headers2 = signed({"event": "job.completed", "job_id": "f2"}, secret)
+        stripped = {"X-Webhook-Signature": headers2["X-Webhook-Signature"]}  # no timestamp
+        assert (await http.post(f"{base}/webhooks/", body2, stripped)).status == 400
         await wait_until(lambda: seen == ["f1"], what="processed by the lifespan's worker")
+        assert len(await receiver.inbox.items()) == 1  # the stripped request was not stored
+
+
+def test_a_header_holding_nul_through_werkzeug_is_stored_replaced(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """werkzeug passes NUL in a header value (uvicorn refuses it): PostgreSQL's jsonb refused
+    the headers and a verified webhook got 503 on every retry."""
+    hook = Receiver(inbox=make_inbox(), secret=secret).wsgi(process=False)
+    body, headers = signed({"event": "job.completed", "job_id": "n1"}, secret, msg_id="msg_nul")
+    lines = [f"{k}: {v}" for k, v in {**headers, "x-trace": "a\x00b"}.items()]
+    start = ["POST / HTTP/1.1", "host: 127.0.0.1", "connection: close"]
+    request = "\r\n".join([*start, f"content-length: {len(body)}", *lines])
+    try:
+        with wsgi_server(hook) as base:
+            host, port = base.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(request.encode("latin-1") + b"\r\n\r\n" + body)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        item = hook.call(hook.receiver.inbox.get("msg_nul"))
+        assert item is not None and item.headers["x-trace"] == "a\ufffdb"
+    finally:
+        hook.close()
+
+
+def _raw_post(base: str, head: bytes, body: bytes) -> bytes:
+    """Send a hand-written request (clients refuse to write these); return the whole answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n" + head)
+        sock.sendall(b"\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_negative_content_length_does_not_read_past_the_limit(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """``Content-Length: -1`` made the WSGI adapter ``read(-1)``: to the end of the connection,
+    past ``max_body_bytes``, the worker held until the client hung up (here: a 10 s timeout)."""
+    hook = Receiver(inbox=make_inbox(), secret=secret).wsgi(process=False)
+    body, headers = signed({"event": "job.completed", "job_id": "n2"}, secret)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+    try:
+        with wsgi_server(hook) as base:
+            answer = _raw_post(base, head + b"content-length: -1\r\n", body)
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert hook.call(hook.receiver.inbox.items()) == []
+    finally:
+        hook.close()
+
+
+async def test_an_asgi_content_length_of_5000_digits_is_a_413(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """int() refuses past 4,300 digits: the ASGI adapter raised (a 500) under a server that
+    passes such a header on."""
+    app = Receiver(inbox=make_inbox(), secret=secret).asgi(process=False)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"content-length", b"9" * 5000)]
+    await app({"type": "http", "method": "POST", "headers": headers}, receive, send)
+    assert sent[0]["status"] == 413
+    await app.receiver.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "length"),
+    [(None, None), ("12", 12), (b"12", 12), ("-1", None), ("+5", None), ("\u00b2", None),
+     ("\u0661\u0662", None), ("", None), (" 1", None), ("9" * 5000, 1 << 62)],
+)  # fmt: skip
+def test_declared_length(value: str | bytes | None, length: int | None) -> None:
+    assert declared_length(value) == length

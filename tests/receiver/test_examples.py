@@ -127,6 +127,38 @@ async def test_the_service_example_runs_under_hookwise_receive(
             await stop(proc)
 
 
+@pytest.mark.parametrize(
+    ("flag", "env", "status"),
+    [
+        ([], {}, 400),
+        (["--accept-hex-only"], {}, 200),
+        ([], {"HOOKWISE_RECEIVER_ACCEPT_HEX_ONLY": "true"}, 200),
+    ],
+    ids=["default", "flag", "environment"],
+)
+async def test_hookwise_receive_takes_a_hex_only_request_only_when_told(
+    tmp_path: Path, secret: str, flag: list[str], env: dict[str, str], status: int
+) -> None:
+    inbox_path = tmp_path / "inbox.db"
+    await expect_wf_1(inbox_path)
+    env = {**env, "WEBHOOK_SECRET": secret, "RECEIVER_INBOX": f"sqlite:///{inbox_path}"}
+    app = ["--app", f"{EXAMPLES / 'receiver_service.py'}:receiver"]
+    proc, line = await start(*app, "--port", "0", "--no-process", *flag, env=env)
+    try:
+        url = line.split("listening on ")[1].split()[0]
+        body, headers = signed(enrichment("wf_1"), secret)
+        stripped = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
+        async with Http() as http:
+            answer = await http.post(url, body, stripped)
+        assert answer.status == status, answer.body
+    finally:
+        await stop(proc)
+    inbox = SqliteInbox(inbox_path)
+    stored = await inbox.get("wf_1")
+    await inbox.close()
+    assert (stored is not None) == (status == 200)
+
+
 def test_the_flask_example(tmp_path: Path, secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_SECRET", secret)
     monkeypatch.setenv("RECEIVER_INBOX", f"sqlite:///{tmp_path / 'inbox.db'}")

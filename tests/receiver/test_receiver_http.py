@@ -23,6 +23,7 @@ from hookwise.receiver import (
     SqliteInbox,
     State,
 )
+from hookwise.receiver.receiver import MAX_KEY_BYTES
 from tests.receiver.receiver_helpers import Answer, Http, signed, wait_until
 
 N_EVENTS = 1000
@@ -83,14 +84,16 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(
     cases.append(("garbage signature", body, {**headers, "webhook-signature": "v1,!!"}, 401))
     cases.append(("no v1 entry", body, {**headers, "webhook-signature": "v9,abc"}, 401))
     cases.append(("bad timestamp", body, {**headers, "webhook-timestamp": "soon"}, 400))
+    huge = {**headers, "webhook-timestamp": "9" * 400}  # was OverflowError, answered 503
+    cases.append(("400-digit timestamp", body, huge, 400))
     cases.append(("non-JSON", *signed(b"not json {", secret), 400))
     cases.append(("JSON but not an object", *signed(b"[1, 2]", secret), 400))
     nul = {"event": "job.\x00completed", "job_id": "job_1"}  # PostgreSQL cannot store it
     cases.append(("NUL in the event type", *signed(nul, secret), 400))
     big = orjson.dumps({"event": "x", "blob": "a" * (64 * 1024)})
     cases.append(("oversize", *signed(big, secret), 413))
-    hex_only = {"x-webhook-signature": "sha256=" + "0" * 64}
-    cases.append(("bad hex signature", body, hex_only, 401))
+    hex_only = {"x-webhook-signature": headers["X-Webhook-Signature"]}
+    cases.append(("valid hex signature alone (no timestamp)", body, hex_only, 400))
     async with ReceiverService(receiver, port=0, process=False) as service, Http() as http:
         for name, content, hdrs, status in cases:
             response = await http.post(service.url, content, hdrs)
@@ -112,17 +115,46 @@ async def _chunks(data: bytes, size: int = 8192):  # type: ignore[no-untyped-def
         yield data[i : i + size]
 
 
-async def test_hex_signature_and_rotation_are_accepted(
+async def test_a_month_old_request_stripped_to_its_hex_signature_is_refused(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+    ran: list[str] = []
+
+    @receiver.on("*")
+    def record(event: Event) -> None:
+        ran.append(event.key)
+
+    month_ago = int(time.time()) - 30 * 86400
+    body, headers = signed({"event": "invoice.paid", "id": "evt_old"}, secret, timestamp=month_ago)
+    stripped = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
+    async with ReceiverService(receiver, port=0) as service, Http() as http:
+        stale = await http.post(service.url, body, headers)
+        assert stale.status == 400 and stale.json()["error"]["code"] == "verification_failed"
+        replay = await http.post(service.url, body, stripped)
+        assert replay.status == 400, replay.body
+        assert "no timestamp" in replay.json()["error"]["message"]
+        assert await receiver.inbox.items() == []
+        # A fresh, fully signed request goes through the same processor: it was running.
+        fresh_body, fresh = signed({"event": "invoice.paid", "id": "evt_new"}, secret)
+        assert (await http.post(service.url, fresh_body, fresh)).status == 200
+        await wait_until(lambda: len(ran) == 1, what="the fresh event processed")
+    assert ran == [fresh["webhook-id"]]
+
+
+async def test_a_hex_only_sender_is_accepted_when_configured_and_deduped(
     make_inbox: Callable[[], Inbox], secret: str
 ) -> None:
     old = new_secret()
-    receiver = Receiver(inbox=make_inbox(), secret=[secret, old])
+    receiver = Receiver(inbox=make_inbox(), secret=[secret, old], accept_hex_only=True)
     async with ReceiverService(receiver, port=0, process=False) as service, Http() as http:
         body, headers = signed({"event": "a", "id": "evt_1"}, old)
         hex_only = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
         first = await http.post(service.url, body, hex_only)
-        again = await http.post(service.url, body, hex_only)
+        again = await http.post(service.url, body, hex_only)  # a replay: refused by dedupe only
         assert first.json()["status"] == "accepted" and again.json()["status"] == "duplicate"
+        bad = await http.post(service.url, body, {"X-Webhook-Signature": "sha256=" + "0" * 64})
+        assert bad.status == 401
         body, headers = signed({"event": "b"}, [new_secret(), secret])
         assert (await http.post(service.url, body, headers)).status == 200
     stored = await receiver.inbox.get("evt_1")  # hex-only: deduped on the body's id
@@ -171,6 +203,18 @@ async def test_known_ids_expected_accepts_only_registered_jobs(
             assert response.status == status
 
 
+async def test_an_expected_id_holding_nul_is_a_400_on_every_inbox(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """Looked up in PostgreSQL, it failed as an outage (503); SQLite answered 404."""
+    receiver = Receiver(
+        inbox=make_inbox(), secret=secret, known_ids="expected", known_id_key="job_id"
+    )
+    reply = await receiver.handle(*signed({"event": "job.completed", "job_id": "j\x001"}, secret))
+    assert reply.status == 400 and "NUL" in orjson.loads(reply.body)["error"]["message"]
+    await receiver.close()
+
+
 async def test_unsigned_senders_need_known_ids(make_inbox: Callable[[], Inbox]) -> None:
     with pytest.raises(ValueError, match="known_ids"):
         Receiver(inbox=make_inbox(), secret=None)
@@ -180,6 +224,28 @@ async def test_unsigned_senders_need_known_ids(make_inbox: Callable[[], Inbox]) 
     good = orjson.dumps({"workflow_id": "wf_1"})
     assert (await receiver.handle(good, {})).status == 200
     assert (await receiver.handle(orjson.dumps({"workflow_id": "wf_2"}), {})).status == 404
+    await receiver.close()
+
+
+async def test_what_no_inbox_can_store_is_refused_or_kept_replaced_never_a_503(
+    make_inbox: Callable[[], Inbox], secret: str
+) -> None:
+    """A key over PostgreSQL's index limit failed the insert (and its whole group commit) as
+    an outage, a header holding NUL did on PostgreSQL, a lone surrogate raised on both."""
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+    too_long = signed({"event": "a"}, secret, msg_id="k" * (MAX_KEY_BYTES + 1))
+    at_limit = signed({"event": "a"}, secret, msg_id="k" * MAX_KEY_BYTES)
+    beside = signed({"event": "a"}, secret, msg_id="msg_beside")
+    replies = await asyncio.gather(*(receiver.handle(*r) for r in (too_long, at_limit, beside)))
+    assert [r.status for r in replies] == [400, 200, 200]
+    assert f"over {MAX_KEY_BYTES} bytes" in orjson.loads(replies[0].body)["error"]["message"]
+    body, headers = signed({"event": "a"}, secret, msg_id="msg_odd_headers")
+    odd = {**headers, "x-nul": "a\x00b", "x-lone-surrogate": "a\ud800b"}
+    assert (await receiver.handle(body, odd)).status == 200
+    item = await receiver.inbox.get("msg_odd_headers")
+    assert item is not None
+    assert (item.headers["x-nul"], item.headers["x-lone-surrogate"]) == ("a\ufffdb", "a?b")
+    assert len(await receiver.inbox.items()) == 3
     await receiver.close()
 
 

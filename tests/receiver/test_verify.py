@@ -68,12 +68,32 @@ def test_rotation_accepts_any_current_secret() -> None:
         verify_request(make_verifier(new), BODY, by_old)
 
 
-def test_hex_style_alone() -> None:
-    _, headers = signed(BODY, SECRET)
+def test_hex_style_alone_is_refused_unless_the_sender_is_hex_only() -> None:
+    _, headers = signed(BODY, SECRET, timestamp=int(time.time()) - 30 * 86400)
+    with pytest.raises(StaleTimestamp):
+        verify_request(make_verifier(SECRET), BODY, headers)
+    # The same request a month old with its webhook-* headers stripped: no timestamp to check.
     only_hex = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
-    assert verify_request(make_verifier(SECRET), BODY, only_hex) is None
+    with pytest.raises(MissingHeaders, match="no timestamp"):
+        verify_request(make_verifier(SECRET), BODY, only_hex)
+    hex_sender = make_verifier(SECRET, accept_hex_only=True)
+    assert verify_request(hex_sender, BODY, only_hex) is None
     with pytest.raises(InvalidSignature):
-        verify_request(make_verifier(SECRET), BODY + b" ", only_hex)
+        verify_request(hex_sender, BODY + b" ", only_hex)
+    with pytest.raises(MissingHeaders):
+        verify_request(hex_sender, BODY, {})
+
+
+def test_a_hex_only_receiver_still_checks_standard_headers_when_sent() -> None:
+    hex_sender = make_verifier(SECRET, accept_hex_only=True)
+    _, stale = signed(BODY, SECRET, timestamp=int(time.time()) - 3600)
+    with pytest.raises(StaleTimestamp):
+        verify_request(hex_sender, BODY, stale)
+    _, fresh = signed(BODY, SECRET, msg_id="msg_4")
+    partial = {k: v for k, v in fresh.items() if k != "webhook-timestamp"}
+    with pytest.raises(MissingHeaders):
+        verify_request(hex_sender, BODY, partial)
+    assert verify_request(hex_sender, BODY, fresh) == "msg_4"
 
 
 def test_tolerance_is_configurable() -> None:
@@ -119,3 +139,31 @@ def test_a_forged_signature_of_the_right_shape_fails() -> None:
     forged = "v1," + base64.b64encode(b"\0" * 32).decode()
     with pytest.raises(InvalidSignature):
         verify_request(make_verifier(SECRET), BODY, {**headers, "webhook-signature": forged})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("webhook-timestamp", "9" * 400, StaleTimestamp),  # was OverflowError
+        ("webhook-timestamp", "1" * 5000, StaleTimestamp),
+        ("webhook-timestamp", "\u0661\u0667" + "\u0660" * 8, MissingHeaders),  # Arabic-Indic
+        ("webhook-timestamp", "+1_700_000_000", MissingHeaders),
+        ("webhook-timestamp", "-5", MissingHeaders),
+        ("webhook-id", "msg_\ud800", InvalidSignature),  # was UnicodeEncodeError
+        ("webhook-signature", "v1,\udcff\ud800", InvalidSignature),
+        ("webhook-signature", "v1,été", InvalidSignature),
+    ],
+)
+def test_malformed_values_raise_verification_errors_only(
+    field: str, value: str, error: type[VerificationError]
+) -> None:
+    _, headers = signed(BODY, SECRET)
+    with pytest.raises(error):
+        verify_request(make_verifier(SECRET), BODY, {**headers, field: value})
+
+
+def test_a_lone_surrogate_in_a_hex_signature_is_refused() -> None:
+    with pytest.raises(InvalidSignature):
+        verify_request(
+            make_verifier(SECRET, accept_hex_only=True), BODY, {"x-webhook-signature": "\ud800"}
+        )

@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from hookwise.domain.errors import PayloadTooLarge
+from hookwise.receiver.adapters.length import declared_length
 from hookwise.receiver.reply import Reply
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class ASGIReceiver:
         limit = self.receiver.max_body_bytes
         too_large = Reply.error(PayloadTooLarge(f"body over {limit} bytes"))
         for name, value in scope.get("headers", ()):
-            if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+            if name.lower() == b"content-length" and (declared_length(value) or 0) > limit:
                 return too_large
         chunks: list[bytes] = []
         size = 0

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped
 from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
 from hookwise.domain.errors import PayloadTooLarge
+from hookwise.receiver.adapters.length import declared_length
 from hookwise.receiver.adapters.portal import SyncReceiver
 from hookwise.receiver.receiver import Receiver
 from hookwise.receiver.reply import Reply
@@ -54,7 +55,7 @@ def django_view(
 
 def _post(portal: SyncReceiver, request: HttpRequest) -> Reply:
     limit = portal.receiver.max_body_bytes
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > limit:
+    length = declared_length(request.META.get("CONTENT_LENGTH"))
+    if length is not None and length > limit:
         return Reply.error(PayloadTooLarge(f"body over {limit} bytes"))
     return portal.handle(request.body, dict(request.headers))

@@ -12,7 +12,9 @@ from http import HTTPStatus
 from typing import Any
 
 from hookwise.domain.errors import PayloadTooLarge
+from hookwise.receiver.adapters.length import declared_length
 from hookwise.receiver.adapters.portal import SyncReceiver
+from hookwise.receiver.errors import BadPayload
 from hookwise.receiver.reply import Reply
 
 StartResponse = Callable[..., Any]
@@ -59,10 +61,11 @@ class WSGIReceiver(SyncReceiver):
 
     def _post(self, environ: dict[str, Any]) -> Reply:
         limit = self.receiver.max_body_bytes
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        declared = environ.get("CONTENT_LENGTH")
+        length = declared_length(declared)
+        if declared and length is None:
+            return Reply.error(BadPayload("Content-Length is not a decimal number of bytes"))
+        length = length or 0
         if length > limit:
             return Reply.error(PayloadTooLarge(f"body over {limit} bytes"))
         stream = environ["wsgi.input"]
