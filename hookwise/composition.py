@@ -38,6 +38,14 @@ def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerC
     )
 
 
+def worker_id(store: Store, n: int) -> str | None:
+    """The id of this process's ``n``-th worker on ``store``: under its lease holder where the
+    store has one (SQLite: the leases of a process found gone are taken back at its next
+    start), else None (the worker names itself; its leases expire)."""
+    holder = getattr(store, "lease_holder", None)
+    return f"{holder}:{n}" if isinstance(holder, str) else None
+
+
 @dataclass
 class Services:
     """An opened store with the engine and the API on top of it."""
@@ -58,7 +66,9 @@ class Services:
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         for i in range(1, count):
-            extra = Worker(self.store, self.sender, self.worker.config)
+            extra = Worker(
+                self.store, self.sender, self.worker.config, worker_id=worker_id(self.store, i)
+            )
             self._tasks.append(asyncio.create_task(extra.run(self._stop), name=f"worker-{i}"))
 
     async def _retention(self) -> None:
@@ -104,7 +114,7 @@ async def open_services(
     policy = policy or NetworkPolicy.from_setting(settings.allow_networks)
     sender = HttpSender(policy)
     await sender.start()
-    worker = Worker(store, sender, worker_config(settings))
+    worker = Worker(store, sender, worker_config(settings), worker_id=worker_id(store, 0))
     ctx = ApiContext(
         settings=settings,
         store=store,
