@@ -37,7 +37,6 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -p no:cacheprovider
-	$(BIN)/pytest -p no:cacheprovider -m pg_restart tests/cluster
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

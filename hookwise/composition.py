@@ -62,6 +62,14 @@ def egress_proxy(settings: Settings) -> EgressProxy | None:
     return EgressProxy.from_url(url.get_secret_value()) if url is not None else None
 
 
+def worker_id(store: Store, n: int) -> str | None:
+    """The id of this process's ``n``-th worker on ``store``: under its lease holder where the
+    store has one (SQLite: the leases of a process found gone are taken back at its next
+    start), else None (the worker names itself; its leases expire)."""
+    holder = getattr(store, "lease_holder", None)
+    return f"{holder}:{n}" if isinstance(holder, str) else None
+
+
 @dataclass
 class Services:
     """An opened store with the engine and the API on top of it."""
@@ -82,7 +90,9 @@ class Services:
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         for i in range(1, count):
-            extra = Worker(self.store, self.sender, self.worker.config)
+            extra = Worker(
+                self.store, self.sender, self.worker.config, worker_id=worker_id(self.store, i)
+            )
             self._tasks.append(asyncio.create_task(extra.run(self._stop), name=f"worker-{i}"))
 
     async def _retention(self) -> None:
@@ -126,7 +136,7 @@ async def open_services(
         policy, ssl_context=tls_context(settings.ca_bundle), proxy=egress_proxy(settings)
     )
     await sender.start()
-    worker = Worker(store, sender, worker_config(settings))
+    worker = Worker(store, sender, worker_config(settings), worker_id=worker_id(store, 0))
     ctx = ApiContext(
         settings=settings,
         store=store,

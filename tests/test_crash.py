@@ -1,16 +1,22 @@
 """Kill `hookwise serve` with SIGKILL mid-delivery: after a restart every accepted message
-is delivered (duplicates allowed, losses not)."""
+is delivered (duplicates allowed, losses not), at once: the restarted process takes back the
+leases of the dead one (its holder lock is free), and only those (a live process's stay)."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 
+from hookwise.store import open_store
 from tests.processes import Proc, admin_key, env, free_port, wait_healthy
 from tests.receivers import Receiver
 
 N = 400
+LONG_LEASE = "300"  # far longer than any test waits: a lease that runs out fails the test
 
 
 async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
@@ -24,20 +30,7 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
     first = Proc(["serve"], environ, tmp_path / "serve1.log")
     try:
         await wait_healthy(base, first)
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10
-        ) as c:
-            app = (await c.post("/v1/apps", json={"name": "crash"})).json()
-            r = await c.post(f"/v1/apps/{app['id']}/endpoints", json={"url": receiver.url()})
-            assert r.status_code == 201, r.text
-            accepted = set()
-            for i in range(N):
-                r = await c.post(
-                    f"/v1/apps/{app['id']}/messages",
-                    json={"event_type": "crash.test", "payload": {"i": i}},
-                )
-                assert r.status_code == 202
-                accepted.add(r.json()["id"])
+        accepted = await _app_sending(base, key, receiver, N)
         await receiver.wait_for(lambda r: len(r.requests) >= 16, timeout=30)
         first.kill()
         receiver.always("/hook", 200)  # the second run may go fast
@@ -59,3 +52,150 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
     duplicates = len(ids) - len(set(ids))
     print(f"crash test: {N} accepted, {len(ids)} received, {duplicates} duplicates")
     assert set(ids) == accepted
+
+
+async def _app_sending(
+    base: str, key: str, receiver: Receiver, n: int, **endpoint: object
+) -> set[str]:
+    """An app whose endpoint is the receiver, and ``n`` messages accepted."""
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    ) as c:
+        app = (await c.post("/v1/apps", json={"name": "restart"})).json()
+        r = await c.post(
+            f"/v1/apps/{app['id']}/endpoints",
+            json={"url": receiver.url(), **endpoint},
+        )
+        assert r.status_code == 201, r.text
+        accepted = set()
+        for i in range(n):
+            r = await c.post(
+                f"/v1/apps/{app['id']}/messages",
+                json={"event_type": "crash.test", "payload": {"i": i}},
+            )
+            assert r.status_code == 202
+            accepted.add(r.json()["id"])
+    return accepted
+
+
+def _leases(db_file: Path) -> dict[str, int]:
+    """Valid leases by owner, read straight from the file."""
+    with sqlite3.connect(db_file) as conn:
+        rows = conn.execute(
+            "SELECT lease_owner, count(*) FROM deliveries WHERE lease_owner IS NOT NULL"
+            " AND next_attempt_at > ? GROUP BY lease_owner",
+            (time.time(),),
+        ).fetchall()
+    return dict(rows)
+
+
+async def test_a_restart_after_sigkill_resumes_at_once(tmp_path: Path, receiver: Receiver) -> None:
+    """The dead process's leases (300 s) are taken back at the restart, not waited out."""
+    db_file = tmp_path / "restart.db"
+    db = f"sqlite:///{db_file}"
+    key = admin_key(db)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environ = env(db, HOOKWISE_LEASE_SECONDS=LONG_LEASE, HOOKWISE_PORT=str(port))
+    receiver.always("/hook", 200, delay=600)  # hangs: the attempts stay in flight, leased
+
+    first = Proc(["serve"], environ, tmp_path / "serve1.log")
+    try:
+        await wait_healthy(base, first)
+        accepted = await _app_sending(base, key, receiver, 20, timeout_seconds=30)
+        await receiver.wait_for(lambda r: len(r.requests) >= 5, timeout=30)
+        first.kill()
+    finally:
+        first.close()
+    leased = _leases(db_file)
+    assert sum(leased.values()) >= 5, leased  # the dead process holds long leases
+    assert [f for f in os.listdir(tmp_path) if "-holder-" in f]  # and its lock file is left
+    receiver.always("/hook", 200)
+    done = len(receiver.requests)  # they hang: none was recorded, every one is sent again
+
+    t0 = time.monotonic()
+    second = Proc(["serve"], environ, tmp_path / "serve2.log")
+    try:
+        await wait_healthy(base, second)
+        await receiver.wait_for(
+            lambda r: {x.headers["webhook-id"] for x in r.requests[done:]} >= accepted,
+            timeout=20,
+        )
+        took = time.monotonic() - t0
+        assert "took back" in second.log.read_text()
+        assert second.terminate() == 0
+    finally:
+        second.close()
+    print(f"restart after kill -9: all {len(accepted)} delivered {took:.1f} s after the restart")
+    assert not [f for f in os.listdir(tmp_path) if "-holder-" in f]  # all cleaned up
+
+
+async def test_a_second_live_process_leaves_the_first_ones_leases(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Two `serve` on one file by accident: the second's start takes back nothing."""
+    db_file = tmp_path / "two.db"
+    db = f"sqlite:///{db_file}"
+    key = admin_key(db)
+    ports = free_port(), free_port()
+    receiver.always("/hook", 200, delay=600)
+    first = Proc(
+        ["serve"],
+        env(db, HOOKWISE_LEASE_SECONDS=LONG_LEASE, HOOKWISE_PORT=str(ports[0])),
+        tmp_path / "serve1.log",
+    )
+    second: Proc | None = None
+    try:
+        await wait_healthy(f"http://127.0.0.1:{ports[0]}", first)
+        await _app_sending(f"http://127.0.0.1:{ports[0]}", key, receiver, 10, timeout_seconds=30)
+        await receiver.wait_for(lambda r: len(r.requests) >= 5, timeout=30)
+        before = _leases(db_file)
+        assert sum(before.values()) >= 5
+        second = Proc(
+            ["serve"],
+            env(db, HOOKWISE_LEASE_SECONDS=LONG_LEASE, HOOKWISE_PORT=str(ports[1])),
+            tmp_path / "serve2.log",
+        )
+        await wait_healthy(f"http://127.0.0.1:{ports[1]}", second)  # its start-up scan is done
+        after = _leases(db_file)
+        assert {k: v for k, v in after.items() if k in before} == before  # untouched
+        assert "took back" not in second.log.read_text()
+        ids = [x.headers["webhook-id"] for x in receiver.requests]
+        assert len(ids) == len(set(ids))  # nothing sent twice
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
+
+
+async def test_an_opening_store_takes_back_only_gone_holders(tmp_path: Path) -> None:
+    """In one process: a store whose lock is dropped (as by a dead process) loses its leases
+    to the next store opened; a store still open keeps its own."""
+    from tests.store.test_contract import _app_with_endpoint, _send
+
+    db = f"sqlite:///{tmp_path / 'holders.db'}"
+    live, dead = await open_store(db), await open_store(db)
+    try:
+        app_id, _ = await _app_with_endpoint(live)
+        await _send(live, app_id, 4)
+        for store in (live, dead):
+            owner = f"{store.lease_holder}:0"  # type: ignore[attr-defined]
+            assert len(await store.claim_due(worker_id=owner, limit=2, lease_seconds=300)) == 2
+        os.close(dead._holder._fd)  # type: ignore[attr-defined]  # the kernel's part of a kill -9
+        dead._holder._fd = None  # type: ignore[attr-defined]
+        third = await open_store(db)
+        try:
+            leases = _leases(tmp_path / "holders.db")
+            assert leases == {f"{live.lease_holder}:0": 2}  # type: ignore[attr-defined]
+            holders = sorted(p.name for p in tmp_path.glob("holders.db-holder-*.lock"))
+            assert holders == sorted(
+                f"holders.db-holder-{s.lease_holder}.lock"  # type: ignore[attr-defined]
+                for s in (live, third)
+            )  # the dead one's file is gone, the live ones' kept
+            assert await third.next_due_at() is not None
+            assert (await third.queue_stats()).in_flight == 2
+        finally:
+            await third.close()
+    finally:
+        await live.close()
+        await dead.close()

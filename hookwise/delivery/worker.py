@@ -15,10 +15,11 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from hookwise.delivery import metrics
 from hookwise.delivery.outcome import decide
-from hookwise.delivery.sender import HttpSender
+from hookwise.delivery.sender import SendResult
 from hookwise.domain.errors import InvalidInput, StoreUnavailable
 from hookwise.domain.models import Attempt, AttemptResult, ClaimedDelivery
 from hookwise.store.base import Store, WriteTurn
@@ -40,6 +41,15 @@ class WorkerConfig:
     retry_after_cap: float = 3600.0
     writers: int | None = None  # record-and-claim transactions under way at once (taking
     # turns); None: as many as the store gains from (``Store.overlapping_writes``)
+
+
+class Transport(Protocol):
+    """What the worker sends with: one attempt of a claimed delivery (``HttpSender`` is the
+    real one; tests pass in-memory doubles). Network trouble is a result, never an exception;
+    an exception is a bug the worker survives (the delivery's lease runs out, and it is
+    attempted again)."""
+
+    async def send(self, claim: ClaimedDelivery) -> SendResult: ...
 
 
 def worker_name() -> str:
@@ -66,7 +76,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        sender: HttpSender,
+        sender: Transport,
         config: WorkerConfig | None = None,
         *,
         worker_id: str | None = None,
@@ -100,15 +110,17 @@ class Worker:
             try:
                 full_batch = await self._claim_and_start()
                 backoff = 0.5
-            except (StoreUnavailable, InvalidInput) as exc:
-                # InvalidInput: the store refused a value of ours (a bug): keep trying, loudly
-                log_at = log.warning if isinstance(exc, StoreUnavailable) else log.error
-                log_at("claim failed, retrying in %.1fs: %s", backoff, exc)
+                if not full_batch:
+                    await self._idle(stop)
+            except Exception as exc:
+                # StoreUnavailable: wait it out. Anything else is a bug (InvalidInput: the store
+                # refused a value of ours): keep trying, loudly; the worker must not die of it
+                if isinstance(exc, StoreUnavailable):
+                    log.warning("claim failed, retrying in %.1fs: %s", backoff, exc)
+                else:
+                    log.error("claim failed, retrying in %.1fs", backoff, exc_info=exc)
                 await _wait_or(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
-                continue
-            if not full_batch:
-                await self._idle(stop)
         await self.shutdown()
 
     async def _idle(self, stop: asyncio.Event) -> None:
@@ -187,18 +199,34 @@ class Worker:
             self._claiming -= limit
 
     async def _start(self, claims: list[ClaimedDelivery]) -> None:
-        if claims:
-            metrics.IN_FLIGHT.inc(len(claims))
-        limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
-        for c in claims:
-            if c.rate_limit_per_second:
-                limited[c.endpoint_id].append(c)
-            else:
-                self._spawn(c, 0.0)
-        for ep_id, group in limited.items():
-            await self._start_rate_limited(ep_id, group)
+        """Start an attempt of each claim (rate-limited ones at their reserved slots). Claims
+        it could not start (the store failed a reservation or a release) stay leased: they are
+        attempted again once their leases run out."""
+        if not claims:
+            return
+        metrics.IN_FLIGHT.inc(len(claims))
+        started = 0
+        try:
+            limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
+            for c in claims:
+                if c.rate_limit_per_second:
+                    limited[c.endpoint_id].append(c)
+                else:
+                    self._spawn(c, 0.0)
+                    started += 1
+            for ep_id, group in limited.items():
+                late = await self._start_rate_limited(ep_id, group)
+                started += len(group) - len(late)
+                if late:
+                    await self.store.release([c for c, _ in late], at=late[0][1])
+        finally:
+            if started < len(claims):
+                metrics.IN_FLIGHT.dec(len(claims) - started)  # handed back or left leased
 
-    async def _start_rate_limited(self, endpoint_id: str, group: list[ClaimedDelivery]) -> None:
+    async def _start_rate_limited(
+        self, endpoint_id: str, group: list[ClaimedDelivery]
+    ) -> list[tuple[ClaimedDelivery, float]]:
+        """Start those of ``group`` whose reserved slot comes soon; the others, with their slots."""
         rate = group[0].rate_limit_per_second or 1.0
         first = await self.store.reserve_send_slots(endpoint_id, len(group), rate)
         horizon = time.time() + self.config.lease_seconds / 2
@@ -209,9 +237,7 @@ class Worker:
                 late.append((c, at))
             else:
                 self._spawn(c, at)
-        if late:
-            await self.store.release([c for c, _ in late], at=late[0][1])
-            metrics.IN_FLIGHT.dec(len(late))  # counted in _start, handed back unsent
+        return late
 
     def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
         self._pending += 1
@@ -224,12 +250,27 @@ class Worker:
         _log_failure(task, "attempt")
 
     async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
-        delay = not_before - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sent = await self.sender.send(claim)
-        self._results.append(decide(claim, sent, retry_after_cap=self.config.retry_after_cap))
-        self._write_more()
+        """Send, and hand the result to the writes. An attempt that ends without a result (the
+        transport or ``decide`` raised, or it was cancelled) gives its room back at once; its
+        delivery stays leased and is attempted again once the lease runs out (at least once)."""
+        decided = False
+        try:
+            delay = not_before - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent = await self.sender.send(claim)
+            self._results.append(decide(claim, sent, retry_after_cap=self.config.retry_after_cap))
+            decided = True
+        finally:
+            if not decided:
+                self._give_back(1)
+            self._write_more()
+
+    def _give_back(self, n: int) -> None:
+        """``n`` claimed deliveries leave this worker unrecorded: their room is free again."""
+        self._pending -= n
+        metrics.IN_FLIGHT.dec(n)
+        self._recorded.set()
 
     def _write_more(self) -> None:
         """Start writing the waiting results, unless ``writers`` writes are under way."""
@@ -247,50 +288,68 @@ class Worker:
 
     async def _write(self, batch: list[AttemptResult], turn: WriteTurn) -> None:
         """Record ``batch`` and claim, in the same transaction, the room it frees (once
-        stopping, none: the in-flight attempts are finishing)."""
-        recorded = True
+        stopping, none: the in-flight attempts are finishing).
+
+        Whatever happens, the batch's room is accounted for: recorded, kept for the next write
+        (the store is unavailable), or given back unrecorded (the store refused it, or failed
+        in a way it should not: its deliveries stay leased and are attempted again once the
+        leases run out, at least once).
+        """
+        kept = recorded = wake = False
+        claims: list[ClaimedDelivery] = []
+        limit = 0
         try:
             limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
             with self._reserving(limit):
-                try:
-                    claims = await self.store.record_and_claim(
-                        batch,
-                        pause_after=self.config.pause_after,
-                        worker_id=self.worker_id,
-                        limit=limit,
-                        lease_seconds=self.config.lease_seconds,
-                        finished=self._finished,
-                        turn=turn,
-                    )
-                except StoreUnavailable as exc:
-                    # Keep them for the next try. If we die first the leases expire and the
-                    # deliveries are attempted again (at least once).
-                    log.warning("could not record %d attempts yet: %s", len(batch), exc)
-                    self._results[:0] = batch
-                    await asyncio.sleep(0.5)
-                    return
-                except InvalidInput as exc:
-                    # The store refuses a value of the batch: trying again cannot help, and
-                    # keeping it would fail every later batch it joins. Its deliveries stay
-                    # leased and are attempted again once the leases run out (at least once).
-                    log.error("could not record %d attempts: %s", len(batch), exc)
-                    recorded, claims = False, []
+                claims = await self.store.record_and_claim(
+                    batch,
+                    pause_after=self.config.pause_after,
+                    worker_id=self.worker_id,
+                    limit=limit,
+                    lease_seconds=self.config.lease_seconds,
+                    finished=self._finished,
+                    turn=turn,
+                )
+            recorded = True
+        except StoreUnavailable as exc:
+            # Keep them for the next try. If we die first the leases expire and the
+            # deliveries are attempted again (at least once).
+            log.warning("could not record %d attempts yet: %s", len(batch), exc)
+            self._results[:0] = batch
+            kept = True
+        except InvalidInput as exc:
+            # The store refuses a value of the batch: trying again cannot help, and keeping
+            # it would fail every later batch it joins.
+            log.error("could not record %d attempts: %s", len(batch), exc)
+        except Exception as exc:
+            log.error("could not record %d attempts", len(batch), exc_info=exc)
         finally:
             turn.end()
+            if not kept:
+                wake = self._settle(batch, recorded=recorded, claimed=len(claims) == limit)
+        if kept:
+            await asyncio.sleep(0.5)
+            return
+        try:
+            await self._start(claims)
+        finally:
+            if wake:
+                self._recorded.set()
+
+    def _settle(self, batch: list[AttemptResult], *, recorded: bool, claimed: bool) -> bool:
+        """The bookkeeping of a write that is over, ``recorded`` or not (also when cancelled);
+        whether the claim loop should look again once the write's claims are started."""
+        if not recorded:
+            self._give_back(len(batch))  # dropped: neither delivered nor failed (wakes the loop)
+            return False
         was_full = self._pending >= self.config.concurrency
         self._pending -= len(batch)
-        if recorded:
-            self._fold_retries(batch)
-            _count(batch)
-        else:
-            metrics.IN_FLIGHT.dec(len(batch))  # dropped: neither delivered nor failed
-        await self._start(claims)
+        self._fold_retries(batch)
+        _count(batch)
         # The claim loop looks again only when this claim may have left work behind (it came
-        # back full), when the worker just fell below its concurrency, when nothing is in
-        # flight any more, or when a refused batch gave its room back; otherwise it would
-        # only find nothing.
-        if len(claims) == limit or was_full or not self._pending or not recorded:
-            self._recorded.set()
+        # back full), when the worker just fell below its concurrency, or when nothing is in
+        # flight any more; otherwise it would only find nothing.
+        return claimed or was_full or not self._pending
 
     async def attempt_now(self, claim: ClaimedDelivery) -> AttemptResult:
         """Send one claimed delivery at once and record it (test pings)."""

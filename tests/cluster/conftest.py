@@ -1,10 +1,8 @@
 """Cluster tests: real ``hookwise api`` and ``hookwise worker`` processes sharing one fresh
 PostgreSQL database, delivering to a real receiver on loopback.
 
-A test marked ``pg_restart`` restarts the local PostgreSQL server, which would disturb anything
-else using it at that moment, so it runs only when asked for by name::
-
-    pytest -p no:cacheprovider -m pg_restart tests/cluster
+A test that restarts PostgreSQL restarts a throwaway server of its own
+(``tests.cluster.throwaway``), never the machine's shared one.
 """
 
 from __future__ import annotations
@@ -21,24 +19,6 @@ import pytest
 from tests.pg import postgres_url_for
 from tests.processes import Proc, admin_key, env, free_port, wait_healthy
 from tests.receivers import Receiver
-
-RESTART_COMMAND = "pytest -p no:cacheprovider -m pg_restart tests/cluster"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"pg_restart: restarts the local PostgreSQL server; runs only alone: {RESTART_COMMAND}",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "pg_restart" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason=f"restarts PostgreSQL; run it alone: {RESTART_COMMAND}")
-    for item in items:
-        if "pg_restart" in item.keywords:
-            item.add_marker(skip)
 
 
 class Cluster:

@@ -1,34 +1,58 @@
 """PostgreSQL restarted mid-run: the API answers 503 in the error shape while it is away, the
 workers reconnect by themselves, and every accepted message is delivered afterwards.
 
-This restarts the local server, so it runs only alone: ``pytest -m pg_restart tests/cluster``.
+The server restarted is a throwaway one of this test's own (``tests.cluster.throwaway``), never
+the machine's shared server, so the test runs with the rest of the suite.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from hookwise.store.migrate import upgrade
 from tests.cluster.conftest import Cluster, wait_delivered
+from tests.cluster.throwaway import ThrowawayPostgres, require_server_bin
 from tests.receivers import Receiver
 
-pytestmark = [pytest.mark.pg_restart, pytest.mark.postgres]
+
+@pytest.fixture
+def throwaway_pg() -> Iterator[ThrowawayPostgres]:
+    """A running PostgreSQL server of this test's own, removed afterwards."""
+    pg = ThrowawayPostgres(require_server_bin())
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
 
 
-def _restart_postgres() -> float:
-    """Restart the local cluster the way an operator would; how long it took."""
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
+@pytest.fixture
+async def own_cluster(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """A ``Cluster`` over a migrated database on the throwaway server."""
+    conn = await asyncpg.connect(throwaway_pg.url, timeout=10)
+    try:
+        await conn.execute("CREATE DATABASE hookwise")
+    finally:
+        await conn.close()
+    url = throwaway_pg.url_for("hookwise")
+    await asyncio.to_thread(upgrade, url)
+    c = Cluster(url, tmp_path, HOOKWISE_POLL_INTERVAL_SECONDS="1")
+    yield c
+    await c.close()
+
+
+def _restart(pg: ThrowawayPostgres) -> float:
+    """Restart the server; how long it took."""
     t0 = time.monotonic()
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    pg.restart()
     return time.monotonic() - t0
 
 
@@ -71,7 +95,10 @@ class Producer:
             await asyncio.sleep(0.05)
 
 
-async def test_postgres_restart_mid_run(cluster: Cluster, receiver: Receiver) -> None:
+async def test_postgres_restart_mid_run(
+    own_cluster: Cluster, throwaway_pg: ThrowawayPostgres, receiver: Receiver
+) -> None:
+    cluster = own_cluster
     cluster.settings["HOOKWISE_LEASE_SECONDS"] = "5"
     receiver.always("/hook", 200, delay=0.01)
     await cluster.start_api()
@@ -82,7 +109,7 @@ async def test_postgres_restart_mid_run(cluster: Cluster, receiver: Receiver) ->
     producing = asyncio.create_task(producer.run())
     try:
         await producer.accepted_more(50, timeout=30)
-        took = await asyncio.to_thread(_restart_postgres)
+        took = await asyncio.to_thread(_restart, throwaway_pg)
         await producer.accepted_more(50, timeout=60)
     finally:
         producer.stop.set()

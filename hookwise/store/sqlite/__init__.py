@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.sqlite.db import Database, path_from_url
 from hookwise.store.sqlite.engine import SqliteEngine
+from hookwise.store.sqlite.holders import Holder
 from hookwise.store.sqlite.jobs import SqliteJobs
 from hookwise.store.sqlite.keyring import SqliteKeyring
 from hookwise.store.sqlite.messages import SqliteMessages
 from hookwise.store.sqlite.resources import SqliteResources
+
+log = logging.getLogger("hookwise.store")
 
 
 class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, SqliteKeyring):
@@ -26,10 +30,28 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, Sql
         self._db = Database(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
         self._waiters: set[asyncio.Future[None]] = set()
+        self._holder = Holder(self._db.path)
+
+    @property
+    def lease_holder(self) -> str | None:
+        """This store's holder id (``holders.py``): workers that lease under ids starting with
+        it and ``:`` have their leases taken back at once when this process is gone."""
+        return self._holder.id
 
     async def open(self) -> None:
-        """Start the database threads (the schema must be migrated already)."""
+        """Start the database threads (the schema must be migrated already), become a lease
+        holder, and take back the leases of holders whose process is gone."""
         self._db.start()
+        await asyncio.to_thread(self._holder.hold)
+        for gone in await asyncio.to_thread(self._holder.gone):
+            try:
+                n = await self.take_back_leases([gone.id])
+            except BaseException:
+                gone.keep()
+                raise
+            gone.forget()
+            if n:
+                log.warning("took back %d deliveries leased by %s (process gone)", n, gone.id)
 
     async def close(self) -> None:
         """Finish queued writes and close the file."""
@@ -37,6 +59,7 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, Sql
             if not w.done():
                 w.set_result(None)
         await asyncio.to_thread(self._db.stop)
+        self._holder.close()
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the file cannot be read."""

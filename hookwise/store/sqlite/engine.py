@@ -190,6 +190,28 @@ class SqliteEngine:
         await self._db.write(op, durable=False)
         self._wake()
 
+    async def take_back_leases(self, holders: Sequence[str]) -> int:
+        """Make due now the deliveries leased by workers of ``holders`` (gone processes, see
+        ``holders.py``): their worker ids are a holder id or start with one and ``:``. Only
+        those: another holder's leases are left to run (or be recorded)."""
+
+        def op(c: sqlite3.Connection) -> int:
+            now = time.time()
+            return sum(
+                c.execute(
+                    "UPDATE deliveries SET lease_owner = NULL, next_attempt_at = ?"
+                    " WHERE lease_owner IS NOT NULL AND status IN ('pending', 'held')"
+                    " AND (lease_owner = ? OR substr(lease_owner, 1, ?) = ?)",
+                    (now, h, len(h) + 1, f"{h}:"),
+                ).rowcount
+                for h in holders
+            )
+
+        taken = await self._db.write(op)
+        if taken:
+            self._wake()
+        return taken
+
     async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
         interval = 1.0 / per_second
 
