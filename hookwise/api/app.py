@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookwise.api import errors
+from hookwise.api import errors, openapi
 from hookwise.api.context import ApiContext
 from hookwise.api.fastpath import IngestFastPath
 from hookwise.api.routes import (
@@ -113,6 +113,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
     )
     app.state.ctx = ctx
     errors.install(app)
+    openapi.install(app)
     for module in (keys, apps, event_types, endpoints, messages, deliveries, jobs, health):
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing
