@@ -47,7 +47,9 @@ def _namespaces() -> str | None:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "needs unshare and ip (util-linux, iproute2)"
     probe = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, timeout=30)
-    return probe.stderr.decode(errors="replace").strip() or None if probe.returncode else None
+    if probe.returncode == 0:
+        return None
+    return probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
 
 
 # 5xx classes another change of the same hardening issue fixes (tests/security has their own
@@ -70,7 +72,9 @@ def _namespaces() -> str | None:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "needs unshare and ip (util-linux, iproute2)"
     probe = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, timeout=30)
-    return probe.stderr.decode(errors="replace").strip() or None if probe.returncode else None
+    if probe.returncode == 0:
+        return None
+    return probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
 
 
 def _server_errors(log: str) -> dict[str, int]:
