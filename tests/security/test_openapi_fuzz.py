@@ -198,7 +198,7 @@ def _fuzz(tmp: Path) -> None:
         tmp / "serve.log",
     )
     try:
-        asyncio.run(wait_healthy(base, server))
+        asyncio.run(wait_healthy(base, server, timeout=90))  # a loaded CI machine
         config = tmp / "schemathesis.toml"
         config.write_text(_config(*_seed(base, key)))
         with (tmp / "schemathesis.out").open("w") as out:
