@@ -42,16 +42,6 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 INNER = 'ip link set lo up && exec "$0" -m tests.security.test_openapi_fuzz "$1"'
 
 
-def _namespaces() -> str | None:
-    """Why a network namespace cannot be made here, or None."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare and ip (util-linux, iproute2)"
-    probe = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, timeout=30)
-    if probe.returncode == 0:
-        return None
-    return probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
-
-
 # 5xx classes another change of the same hardening issue fixes (tests/security has their own
 # tests): tolerated here, by the exception the server logged, until it lands; delete each line
 # as its fix is merged. Any other 5xx, and any undocumented status that is not a 500, fails.
