@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookwise.api import errors
+from hookwise.api import errors, openapi
 from hookwise.api.context import ApiContext
 from hookwise.api.fastpath import IngestFastPath
 from hookwise.api.routes import (
@@ -37,16 +37,24 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope = _json_by_default(scope)
-        for name, value in scope.get("headers", ()):
+        length = ctype = None
+        chunked = False
+        for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    too_big = int(value) > self.limit
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._reject(scope, receive, send)
-                    return
+                length = value
+            elif name == b"content-type" and ctype is None:
+                ctype = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if ctype is None or ctype.startswith(_FORM):
+            scope = _json_by_default(scope)
+        declared = int(length) if length is not None and length.isdigit() else None
+        if declared is not None and declared > self.limit:
+            await self._reject(scope, receive, send)
+            return
+        if declared is not None and not chunked:  # the server holds the body to its length
+            await self.app(scope, receive, send)
+            return
         seen = 0
 
         async def limited() -> Message:
@@ -81,23 +89,22 @@ _FORM = b"application/x-www-form-urlencoded"
 
 
 def _json_by_default(scope: Scope) -> Scope:
-    """Read a body sent without a JSON content type (curl's default is a form) as JSON:
-    the API takes nothing else."""
-    if scope.get("method") not in ("POST", "PATCH", "PUT") or not scope["path"].startswith("/v1/"):
+    """Read a body sent without a content type or as a form (curl's default) as JSON: the API
+    takes nothing else."""
+    if scope["method"] not in ("POST", "PATCH", "PUT") or not scope["path"].startswith("/v1/"):
         return scope
-    headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
-    ctype = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), None)
-    if ctype is not None and not ctype.startswith(_FORM):
-        return scope
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
     return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
-def create_app(ctx: ApiContext, **extra: Any) -> HookwiseAPI:
-    """The API application over ``ctx``."""
+def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> FastAPI:
+    """The API application over ``ctx``. The ingest fast path (``hookwise.api.fastpath``) is
+    its innermost middleware: a middleware added later runs around it, as around every route;
+    ``fast_path=False`` leaves message ingest to the documented route alone."""
     if "telemetry" in inspect.signature(FastAPI).parameters:
         # FastAPI's OpenTelemetry hook looks at the environment on every request
         extra.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
-    app = HookwiseAPI(
+    app = FastAPI(
         title="hookwise",
         version="0.1.0",
         description="Webhooks done properly: signed, retried, logged, paused, replayable.",
@@ -106,11 +113,12 @@ def create_app(ctx: ApiContext, **extra: Any) -> HookwiseAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
+    openapi.install(app)
     for module in (keys, apps, event_types, endpoints, messages, deliveries, jobs, health):
         app.include_router(module.router)
-    limit = ctx.settings.max_payload_bytes + _SLACK
-    app.fast_path = IngestFastPath(ctx, limit)
-    app.add_middleware(BodyLimit, limit=limit)
+    if fast_path:  # added first, so innermost: inside every middleware, before routing
+        app.add_middleware(IngestFastPath, ctx=ctx)
+    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes + _SLACK)
     return app
 
 
@@ -118,14 +126,3 @@ async def _nul_free_parameters(request: Request) -> None:
     """Path and query parameters holding the NUL character are refused (422), on every store."""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
         refuse_nul(name, value)
-
-
-class HookwiseAPI(FastAPI):
-    """FastAPI with the ingest fast path in front of its middleware stack."""
-
-    fast_path: IngestFastPath | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_path is not None and await self.fast_path.try_handle(scope, receive, send):
-            return
-        await super().__call__(scope, receive, send)

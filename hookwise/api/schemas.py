@@ -3,9 +3,10 @@ of answers for the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from hookwise.domain import json_value
@@ -20,14 +21,25 @@ def refuse_nul(field: str, value: str) -> None:
         raise InvalidInput(field, NUL_REFUSED)
 
 
+UID = r"^[a-zA-Z0-9_.-]+$"
+# Declared in the OpenAPI document (so that what looks valid to a client is valid) and checked
+# by the domain, whose errors say what is expected: hookwise.domain.events for the names (a test
+# holds the two to the same answers), hookwise.delivery.ssrf for the URLs.
+EVENT_TYPE: JsonDict = {"pattern": r"^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$"}
+EVENT_FILTER: JsonDict = {"pattern": r"^([a-zA-Z0-9_-]+\.)*([a-zA-Z0-9_-]+|\*)$"}
+WEB_URL: JsonDict = {"format": "uri", "pattern": "^https?://"}
+
+
 class Input(BaseModel):
     """A request body: unknown fields are refused, and so is the NUL character in its text
     fields (PostgreSQL's text type cannot hold it; refused on every store alike). Free JSON
     values (payloads, metadata) may hold it: they are stored as JSON, where it is escaped.
     Every value must read back as it was written (``hookwise.domain.json_value``): too deep or
-    a lone surrogate is a 400 (not JSON the API takes), a number out of range a 422."""
+    a lone surrogate is a 400 (not JSON the API takes), a number out of range a 422.
+    Types are strict: ``"1"`` is not a number, ``true`` not a number, ``0`` not a boolean (an
+    integer is still a number where a float is asked)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     nullable: ClassVar[frozenset[str] | None] = None
     """Fields that may be sent as null; None: any field (null means "not given")."""
 
@@ -78,7 +90,7 @@ class KeyCreated(BaseModel):
 
 class AppIn(Input):
     name: str = Field(min_length=1, max_length=200)
-    uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
+    uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] = Field(default_factory=dict)
     results_inline_budget: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
 
@@ -86,13 +98,13 @@ class AppIn(Input):
 class AppPatch(Patch):
     nullable = frozenset({"uid"})
     name: str | None = Field(None, min_length=1, max_length=200)
-    uid: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[a-zA-Z0-9_.-]+$")
+    uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] | None = None
     results_inline_budget: int | None = Field(None, ge=1024, le=16 * 1024 * 1024)
 
 
 class EventTypeIn(Input):
-    name: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=256, json_schema_extra=EVENT_TYPE)
     description: str = Field("", max_length=4000)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
 
@@ -105,9 +117,11 @@ class EventTypePatch(Patch):
 
 
 class EndpointIn(Input):
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(min_length=1, max_length=2048, json_schema_extra=WEB_URL)
     description: str = Field("", max_length=4000)
-    events: list[str] | None = Field(None, max_length=500, description="empty = every type")
+    events: list[Annotated[str, Field(json_schema_extra=EVENT_FILTER)]] | None = Field(
+        None, max_length=500, description="empty = every type"
+    )
     secret: str | None = Field(None, min_length=8, max_length=200)
     retry_schedule: list[float] | None = Field(None, description="seconds before each retry")
     timeout_seconds: float = Field(10.0, gt=0, le=30)
@@ -119,9 +133,11 @@ class EndpointIn(Input):
 
 class EndpointPatch(Patch):
     nullable = frozenset({"rate_limit_per_second", "events", "retry_schedule", "headers"})
-    url: str | None = Field(None, min_length=1, max_length=2048)
+    url: str | None = Field(None, min_length=1, max_length=2048, json_schema_extra=WEB_URL)
     description: str | None = Field(None, max_length=4000)
-    events: list[str] | None = Field(None, max_length=500)
+    events: list[Annotated[str, Field(json_schema_extra=EVENT_FILTER)]] | None = Field(
+        None, max_length=500
+    )
     retry_schedule: list[float] | None = None
     timeout_seconds: float | None = Field(None, gt=0, le=30)
     rate_limit_per_second: float | None = Field(None, ge=0.01, le=10_000)
@@ -138,11 +154,14 @@ class RotateIn(Input):
 
 
 class RecoverIn(Input):
-    since: str = Field(description="RFC 3339 time; failed deliveries created since are re-queued")
+    since: str = Field(
+        description="RFC 3339 time; failed deliveries created since are re-queued",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 class MessageIn(Input):
-    event_type: str = Field(min_length=1, max_length=256)
+    event_type: str = Field(min_length=1, max_length=256, json_schema_extra=EVENT_TYPE)
     payload: Any = Field(description="any JSON value: delivered as the body's `data`")
     event_id: str | None = Field(None, min_length=1, max_length=256)
     tags: list[str] = Field(default_factory=list, max_length=20)

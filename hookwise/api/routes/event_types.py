@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import Caller, Ctx
-from hookwise.api.routes.common import Cursor, Limit
+from hookwise.api.routes.common import Cursor, Flag, Limit
 from hookwise.api.schemas import EventTypeIn, EventTypePatch
 from hookwise.domain.events import validate_event_type
 
@@ -31,7 +31,7 @@ async def list_types(
     caller: Caller,
     limit: Limit = 50,
     cursor: Cursor = None,
-    include_archived: bool = False,
+    include_archived: Flag = False,
 ) -> Response:
     """The catalog, by name."""
     p = await ctx.store.list_event_types(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.responses import Response
 
 from hookwise.api import views
@@ -20,10 +20,20 @@ async def healthz(ctx: Ctx) -> Response:
     return views.json({"status": "ok"})
 
 
-@router.get("/metrics")
+_TEXT = {"schema": {"type": "string"}}
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "the text format", "content": {CONTENT_TYPE_PLAIN_0_0_4: _TEXT}}
+    },
+)
 async def prometheus(ctx: Ctx) -> Response:
-    """Prometheus metrics: attempts by outcome, delivery latency, queue depth."""
+    """Prometheus metrics (text format 0.0.4): attempts by outcome, delivery latency, queue
+    depth."""
     stats = await ctx.store.queue_stats()
     for state in ("pending", "due", "held", "in_flight"):
         metrics.QUEUE_DEPTH.labels(state).set(getattr(stats, state))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

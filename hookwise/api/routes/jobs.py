@@ -15,12 +15,13 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
+from pydantic.config import JsonDict
 from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
-from hookwise.api.routes.common import Cursor, Limit
-from hookwise.api.schemas import Input, RotateIn
+from hookwise.api.routes.common import Cursor, Digits, Limit
+from hookwise.api.schemas import WEB_URL, Input, RotateIn
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobFinish, JobItem, JobResult, NewJob
@@ -29,7 +30,11 @@ from hookwise.domain.schedule import RetrySchedule
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
 from hookwise.jobs import event_for, result_row
 from hookwise.jobs.validation import (
+    MAX_CUSTOM_KEY,
+    MAX_CUSTOM_KEYS,
+    MAX_CUSTOM_VALUE,
     MAX_ITEMS_PER_BATCH,
+    MAX_SUMMARY_KEYS,
     validate_custom,
     validate_job_id,
     validate_summary,
@@ -44,7 +49,14 @@ JobStatusQuery = Annotated[
         pattern="^(running|completed|completed_with_errors|failed|canceled|insufficient_credits)$"
     ),
 ]
-FirstPage = Annotated[int, Query(ge=0, le=1000, description="results inline in the answer")]
+FirstPage = Annotated[int, Query(ge=0, le=1000, description="results inline in the answer"), Digits]
+
+
+def _named(values: JsonDict, most: int) -> JsonDict:
+    """The document's view of an object of at most ``most`` named values (checked by
+    hookwise.jobs.validation, which names the key)."""
+    names: JsonDict = {"minLength": 1, "maxLength": MAX_CUSTOM_KEY}
+    return {"additionalProperties": values, "maxProperties": most, "propertyNames": names}
 
 
 class WebhookEventsIn(Input):
@@ -57,14 +69,18 @@ class JobIn(Input):
         None, min_length=1, max_length=64, description="producer-chosen id: a repeat is a no-op"
     )
     total: int | None = Field(None, ge=0, le=1_000_000_000, description="items announced")
-    webhook_url: str | None = Field(None, min_length=1, max_length=2048)
+    webhook_url: str | None = Field(None, min_length=1, max_length=2048, json_schema_extra=WEB_URL)
     webhook_events: WebhookEventsIn | None = None
     webhook_retry_schedule: list[float] | None = Field(
         None, description="seconds before each retry to webhook_url (default [1, 2, 4, 8, 16])"
     )
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=30)
     custom: dict[str, Any] | None = Field(
-        None, description="string values only, passed back exactly in every job event"
+        None,
+        description="string values only, passed back exactly in every job event",
+        json_schema_extra=_named(
+            {"type": "string", "maxLength": MAX_CUSTOM_VALUE}, MAX_CUSTOM_KEYS
+        ),
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="the sender's own data; shown by the API only"
@@ -86,7 +102,13 @@ class FinishIn(Input):
     status: Literal[
         "completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"
     ]
-    summary: dict[str, Any] | None = Field(None, description="the sender's own counters")
+    summary: dict[str, Any] | None = Field(
+        None,
+        description="the sender's own counters",
+        json_schema_extra=_named(
+            {"type": ["number", "string", "boolean", "null"]}, MAX_SUMMARY_KEYS
+        ),
+    )
 
 
 def _base(ctx: ApiContext, request: Request) -> str:
@@ -132,7 +154,12 @@ def _same_request(job: Job, new: NewJob) -> str | None:
     return next((k for k, (a, b) in pairs.items() if a != b), None)
 
 
-@router.post("/v1/apps/{app}/jobs", status_code=201)
+_REPEAT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same id again: the job as it is (Idempotent-Replayed)"}
+}
+
+
+@router.post("/v1/apps/{app}/jobs", status_code=201, responses=_REPEAT)
 async def create(app: ScopedApp, body: JobIn, ctx: Ctx, request: Request) -> Response:
     """Start tracking a job: ``201 {id, status: "running", status_url}`` at once. The same
     ``id`` again answers ``200`` with the job as it is (``Idempotent-Replayed: true``)."""
