@@ -36,7 +36,7 @@ async def _caller(request: Request) -> Principal:
 
 async def _app(request: Request, caller: Principal, ref: str) -> App:
     app = await _ctx(request).app(ref)
-    caller.require_app(app.id)
+    caller.require_app(app.id, ref)
     return app
 
 

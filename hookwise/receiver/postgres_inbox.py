@@ -102,7 +102,7 @@ class PostgresInbox:
         max_size: int = 10,
         timeout: float = 5.0,
     ) -> None:
-        if not _NAME.match(table):
+        if not _NAME.fullmatch(table):
             raise ValueError(f"table must match {_NAME.pattern}")
         self.dsn = dsn
         self.table = table

@@ -111,7 +111,7 @@ class SqliteInbox:
     def __init__(
         self, path: str | Path, *, table: str = "hookwise_inbox", synchronous: str = "FULL"
     ) -> None:
-        if not _NAME.match(table):
+        if not _NAME.fullmatch(table):
             raise ValueError(f"table must match {_NAME.pattern}")
         self.path = Path(path)
         self.table = table

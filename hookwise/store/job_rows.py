@@ -109,10 +109,8 @@ def parse_seq_cursor(cursor: str | None) -> int:
     """The last seq seen of a results cursor (0 for the first page)."""
     if cursor is None:
         return 0
-    try:
-        seq = int(cursor)
-    except ValueError:
-        seq = -1
+    # plain ASCII digits only, as the list gives them out (int() also takes "+1", " 1", "1_0")
+    seq = int(cursor) if cursor.isascii() and cursor.isdigit() and len(cursor) <= 10 else -1
     if not 0 <= seq <= MAX_SEQ:
         raise InvalidInput("cursor", "is not a cursor this list returned")
     return seq

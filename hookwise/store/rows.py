@@ -24,8 +24,18 @@ Row = Mapping[str, Any]
 Decrypt = Callable[[str], str]
 
 
+# the latest time a read shows: a row written before times were bounded (a rate limit of 1e-300
+# put next_attempt_at near 1e300) still reads, instead of failing every list that holds it
+_LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_LAST_TS = _LAST.timestamp()
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+_FIRST_TS = _FIRST.timestamp()
+
+
 def ts(value: float) -> datetime:
-    """Epoch seconds to an aware UTC datetime."""
+    """Epoch seconds to an aware UTC datetime (beyond year 9999: the last second of 9999)."""
+    if not _FIRST_TS <= value < _LAST_TS:
+        return _LAST if value > 0 else _FIRST
     return datetime.fromtimestamp(value, tz=UTC)
 
 

@@ -213,8 +213,8 @@ async def test_results_cursor_past_its_column_is_422(api: Api) -> None:
     app = await api.app()
     job = (await api.http.post(f"/v1/apps/{app['id']}/jobs", json={"type": "t"})).json()
     path = f"/v1/apps/{app['id']}/jobs/{job['id']}/results"
-    for cursor in (2**31, 2**63):
-        _err(await api.http.get(path, params={"cursor": str(cursor)}), 422, "cursor")
+    for cursor in (str(2**31), str(2**63), "+1", " 1", "1_0", "\u0661"):
+        _err(await api.http.get(path, params={"cursor": cursor}), 422, "cursor")
     r = await api.http.get(path, params={"cursor": str(2**31 - 1)})
     assert r.status_code == 200 and r.json()["data"] == []
 
@@ -235,7 +235,7 @@ async def test_trailing_newline_is_refused_everywhere(api: Api) -> None:
 
 
 async def test_app_key_dashboard_counts_only_its_own_queue(api: Api) -> None:
-    a, b = await api.app(name="Alpha"), await api.app(name="Beta")
+    a, b = await api.app(name="Alpha"), await api.app(name="Beta", uid="beta-uid")
     ep = await api.endpoint(b["id"], url="https://example.com/h", status="paused")
     for _ in range(3):
         await api.send(b["id"], "order.created")
@@ -245,5 +245,11 @@ async def test_app_key_dashboard_counts_only_its_own_queue(api: Api) -> None:
         c.cookies.set("hookwise_key", key)
         home = (await c.get("/dashboard")).text
         assert "0 held" in home, home
+        # another tenant's app by its uid reads exactly like a uid nobody has (no id shown)
+        other = await c.get("/dashboard/apps/beta-uid")
+        missing = await c.get("/dashboard/apps/free-uid")
+        assert (other.status_code, missing.status_code) == (404, 404)
+        assert other.text.replace("beta-uid", "free-uid") == missing.text
+        assert b["id"] not in other.text
         c.cookies.set("hookwise_key", api.admin_key)
         assert "3 held" in (await c.get("/dashboard")).text
