@@ -319,9 +319,9 @@ class Worker:
         Whatever happens, the batch's room is accounted for: recorded, kept for the next write
         (the store is unavailable), or given back unrecorded (the store refused it, or failed
         in a way it should not: its deliveries stay leased and are attempted again once the
-        leases run out, at least once). A store raises only before its commit (the
-        transaction rolls back, claims and all) or with its wake-ups, which cannot fail: no
-        exception leaves claims made here behind, leased and unstarted.
+        leases run out, at least once). In both stores an exception other than
+        StoreUnavailable comes from before the commit (the transaction rolls back, claims
+        and all; what runs after it only wakes waiters), so it hides no claims made here.
         """
         kept = recorded = wake = False
         claims: list[ClaimedDelivery] = []
