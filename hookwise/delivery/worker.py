@@ -27,6 +27,7 @@ from hookwise.store.base import Store, WriteTurn
 log = logging.getLogger("hookwise.worker")
 
 _DUE_REUSE = 0.25  # seconds an answer of next_due_at is reused while attempts are in flight
+_ERROR_MAX = 500  # characters of an internal error kept in the attempt log
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,8 @@ class WorkerConfig:
 class Transport(Protocol):
     """What the worker sends with: one attempt of a claimed delivery (``HttpSender`` is the
     real one; tests pass in-memory doubles). Network trouble is a result, never an exception;
-    an exception is a bug the worker survives (the delivery's lease runs out, and it is
-    attempted again)."""
+    an exception is a bug the worker survives (it is recorded as a failed attempt, "internal
+    error: ...", and retried on the endpoint's schedule)."""
 
     async def send(self, claim: ClaimedDelivery) -> SendResult: ...
 
@@ -250,21 +251,46 @@ class Worker:
         _log_failure(task, "attempt")
 
     async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
-        """Send, and hand the result to the writes. An attempt that ends without a result (the
-        transport or ``decide`` raised, or it was cancelled) gives its room back at once; its
-        delivery stays leased and is attempted again once the lease runs out (at least once)."""
-        decided = False
+        """Send, and hand the result to the writes. When the transport or ``decide`` raises,
+        the attempt is recorded as failed (``_internal_error``): the retry schedule runs and
+        ends it in ``failed``, visibly, rather than the lease running out again and again. An
+        attempt that ends without a result (even that raised, or it was cancelled) gives its
+        room back at once; its delivery stays leased and is attempted again once the lease
+        runs out (at least once)."""
+        result: AttemptResult | None = None
         try:
             delay = not_before - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sent = await self.sender.send(claim)
-            self._results.append(decide(claim, sent, retry_after_cap=self.config.retry_after_cap))
-            decided = True
+            started, t0 = time.time(), time.perf_counter()
+            try:
+                sent = await self.sender.send(claim)
+                result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
+            except Exception as exc:
+                ms = (time.perf_counter() - t0) * 1000
+                result = self._internal_error(claim, exc, started, ms)
+            if result is not None:
+                self._results.append(result)
         finally:
-            if not decided:
+            if result is None:
                 self._give_back(1)
             self._write_more()
+
+    def _internal_error(
+        self, claim: ClaimedDelivery, exc: Exception, started: float, ms: float
+    ) -> AttemptResult | None:
+        """A failed attempt for ``exc`` (a bug of the transport or of ``decide``), or None when
+        even that cannot be made (the delivery then stays leased until its lease runs out)."""
+        log.error("attempt of %s failed internally", claim.delivery_id, exc_info=exc)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        if len(error) > _ERROR_MAX:
+            error = error[: _ERROR_MAX - 3] + "..."
+        try:
+            sent = SendResult(None, None, error, ms, started)
+            return decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
+        except Exception as again:
+            log.error("cannot record the failed attempt of %s", claim.delivery_id, exc_info=again)
+            return None
 
     def _give_back(self, n: int) -> None:
         """``n`` claimed deliveries leave this worker unrecorded: their room is free again."""
@@ -293,7 +319,9 @@ class Worker:
         Whatever happens, the batch's room is accounted for: recorded, kept for the next write
         (the store is unavailable), or given back unrecorded (the store refused it, or failed
         in a way it should not: its deliveries stay leased and are attempted again once the
-        leases run out, at least once).
+        leases run out, at least once). In both stores an exception other than
+        StoreUnavailable comes from before the commit (the transaction rolls back, claims
+        and all; what runs after it only wakes waiters), so it hides no claims made here.
         """
         kept = recorded = wake = False
         claims: list[ClaimedDelivery] = []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import keyring
 from hookwise.store.base import Enqueued, QueueStats, Store
 from hookwise.store.migrate import ensure_migrated
+
+log = logging.getLogger("hookwise.store")
 
 
 async def open_store(
@@ -27,13 +31,16 @@ async def open_store(
         from hookwise.store.postgres import PostgresStore
 
         store = PostgresStore(db_url, secret_box=box)
-    await store.open()
-    if check_key:
-        try:
+    try:
+        await store.open()
+        if check_key:
             await keyring.check(store, box)
-        except BaseException:
-            await store.close()
-            raise
+    except BaseException:
+        try:
+            await store.close()  # its threads, pools and lock file: nothing left behind
+        except Exception as exc:
+            log.warning("closing the store that failed to open failed too: %s", exc)
+        raise
     return store
 
 

@@ -1,6 +1,7 @@
 """An unexpected exception anywhere in the worker (the transport, a record, a claim) costs it no
-capacity and loses nothing accepted: the delivery it hit is attempted again once its lease runs
-out, and everything else goes on at full concurrency.
+capacity and loses nothing accepted: a send that raised is a failed attempt (retried on the
+schedule, ending visibly in ``failed``); a delivery whose result could not be recorded is
+attempted again once its lease runs out; everything else goes on at full concurrency.
 
 The transport is an in-memory double (no sockets); the store is real, wrapped so that chosen
 operations raise.
@@ -19,7 +20,7 @@ import pytest
 from hookwise.delivery import metrics
 from hookwise.delivery.sender import SendResult
 from hookwise.delivery.worker import Worker, WorkerConfig
-from hookwise.domain.models import ClaimedDelivery, NewEndpoint, NewMessage
+from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store, open_store
 
 N = 20
@@ -32,16 +33,20 @@ class Injected(RuntimeError):
 
 
 class FakeTransport:
-    """Answers 200 at once, except that the first ``fail`` sends raise."""
+    """Answers 200 at once, except that the first ``fail`` sends raise, and every send of a
+    delivery in ``broken`` raises."""
 
-    def __init__(self, fail: int = 0) -> None:
+    def __init__(self, fail: int = 0, broken: set[str] | None = None) -> None:
         self.fail = fail
+        self.broken = broken or set()
         self.calls: Counter[str] = Counter()
         self.delivered: set[str] = set()
 
     async def send(self, claim: ClaimedDelivery) -> SendResult:
         self.calls[claim.delivery_id] += 1
         await asyncio.sleep(0)  # a real send yields to the loop
+        if claim.delivery_id in self.broken:
+            raise Injected("cannot encode " + "x" * 600)
         if self.fail > 0:
             self.fail -= 1
             raise Injected("transport")
@@ -127,15 +132,67 @@ async def _deliver_all(worker: Worker, transport: FakeTransport, want: set[str])
 
 
 async def test_a_transport_exception_costs_no_capacity(store: Store) -> None:
-    want = await _backlog(store)
+    want = await _backlog(store, retry_schedule=(0.05,))
     transport = FakeTransport(fail=CONFIG.concurrency)  # the whole first claim: all capacity
+    worker = Worker(store, transport, CONFIG)
+    await _deliver_all(worker, transport, want)
+    assert transport.delivered == want
+    # the deliveries whose send raised were attempted again, on their retry schedule
+    assert sorted(transport.calls.values())[-CONFIG.concurrency :] == [2] * CONFIG.concurrency
+
+
+async def test_a_send_that_always_raises_ends_visibly_failed(store: Store) -> None:
+    """A delivery whose every send raises (say, an old row that no longer encodes) is not
+    retried forever under expiring leases: each try is a failed attempt in the attempt log,
+    the retry schedule runs out, and the delivery ends ``failed``; the others go through."""
+    schedule = (0.05, 0.05)
+    want = await _backlog(store, retry_schedule=schedule)
+    broken = sorted(want)[0]
+    transport = FakeTransport(broken={broken})
+    worker = Worker(store, transport, CONFIG)
+    t0 = time.monotonic()
+    await _deliver_all(worker, transport, want - {broken})
+    assert transport.calls[broken] == len(schedule) + 1
+    assert time.monotonic() - t0 < 20 * LEASE  # no lease had to run out
+    app_id = (await store.list_apps(limit=1, cursor=None)).data[0].id
+    delivery = await store.get_delivery(app_id, broken)
+    assert (delivery.status, delivery.attempt_count) == ("failed", len(schedule) + 1)
+    attempts = (await store.list_attempts(app_id, DeliveryFilter(), limit=100, cursor=None)).data
+    mine = [a for a in attempts if a.delivery_id == broken]
+    assert len(mine) == len(schedule) + 1
+    for a in mine:
+        assert a.status == "failed"
+        assert a.error_message is not None
+        assert a.error_message.startswith("internal error: Injected: cannot encode xxx")
+        assert len(a.error_message) <= 500
+
+
+async def test_a_failure_to_record_a_raised_send_leaves_the_lease(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When even the failed attempt cannot be made, the delivery stays leased as before and
+    is attempted again once its lease runs out: nothing is lost, no capacity held."""
+    from hookwise.delivery import worker as worker_module
+
+    want = await _backlog(store)
+    transport = FakeTransport(fail=1)
+    real = worker_module.decide
+    failing = {"left": 1}
+
+    def decide(claim: ClaimedDelivery, sent: SendResult, **kw: Any) -> Any:
+        if sent.error is not None and failing["left"] > 0:
+            failing["left"] -= 1
+            raise Injected("decide")
+        return real(claim, sent, **kw)
+
+    monkeypatch.setattr(worker_module, "decide", decide)
     worker = Worker(store, transport, CONFIG)
     t0 = time.monotonic()
     await _deliver_all(worker, transport, want)
+    assert failing["left"] == 0
     assert transport.delivered == want
-    # the deliveries whose send raised were attempted again, once their leases ran out
-    assert sorted(transport.calls.values())[-CONFIG.concurrency :] == [2] * CONFIG.concurrency
-    assert time.monotonic() - t0 >= LEASE
+    assert max(transport.calls.values()) == 2
+    assert time.monotonic() - t0 >= LEASE  # it waited for the lease
 
 
 @pytest.mark.parametrize(

@@ -54,12 +54,24 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, Sql
                 log.warning("took back %d deliveries leased by %s (process gone)", n, gone.id)
 
     async def close(self) -> None:
-        """Finish queued writes and close the file."""
+        """Take back this holder's leases still held (a give-back, a refused batch, a cancelled
+        attempt: due now rather than after their expiry), finish queued writes, and close the
+        file."""
         for w in self._waiters:
             if not w.done():
                 w.set_result(None)
+        holder = self._holder.id
+        taken_back = holder is None
+        if holder is not None:
+            try:
+                n = await self.take_back_leases([holder])
+                taken_back = True
+                if n:
+                    log.info("gave back %d deliveries still leased on close", n)
+            except Exception as exc:  # the file stays: the next start takes them back
+                log.warning("could not give back the leases on close: %s", exc)
         await asyncio.to_thread(self._db.stop)
-        self._holder.close()
+        self._holder.close(keep_file=not taken_back)
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the file cannot be read."""

@@ -191,9 +191,16 @@ class SqliteEngine:
         self._wake()
 
     async def take_back_leases(self, holders: Sequence[str]) -> int:
-        """Make due now the deliveries leased by workers of ``holders`` (gone processes, see
-        ``holders.py``): their worker ids are a holder id or start with one and ``:``. Only
-        those: another holder's leases are left to run (or be recorded)."""
+        """Make due now the deliveries leased by workers of ``holders`` (gone processes, or
+        this store closing, see ``holders.py``): their worker ids are a holder id or start
+        with one and ``:``. Only those: another holder's leases are left to run (or be
+        recorded).
+
+        Only the lease is dropped: a leased row's ``next_attempt_at`` is its lease's expiry
+        (the time it was due, at most its claim's time, is overwritten by the claim), so
+        "now" is max(its due time, now). Scheduled retries and rate-limit slots handed back
+        to later (``release``) are not leased and keep their time; a slot reserved for an
+        attempt that never ran stays reserved in the endpoint's ``rl_next_at``."""
 
         def op(c: sqlite3.Connection) -> int:
             now = time.time()

@@ -26,6 +26,7 @@ log = logging.getLogger("hookwise.store")
 
 _MARK = "-holder-"
 _SUFFIX = ".lock"
+_NEW = "-newholder-"  # a file being made a holder's: not yet locked, never judged gone
 
 
 def _new_id() -> str:
@@ -43,17 +44,30 @@ class Holder:
         self.id: str | None = None
 
     def hold(self) -> None:
-        """Create and lock this holder's file."""
+        """Create and lock this holder's file.
+
+        The file is created and locked under a name no holder has (``_NEW``), then renamed
+        into place: a store starting at the same moment never sees a holder's file unlocked,
+        so never judges a new holder gone (nor unlinks its file)."""
         if fcntl is None or self._database in ("", ":memory:"):
             return
         holder = _new_id()
         path = Path(f"{self._database}{_MARK}{holder}{_SUFFIX}")
+        new = Path(f"{self._database}{_NEW}{holder}")
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         except OSError as exc:  # a folder we may not write: leases only expire
             log.warning("no lease holder lock beside %s: %s", self._database, exc)
             return
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new name: nobody else has it
+            os.rename(new, path)
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                new.unlink()
+            log.warning("no lease holder lock beside %s: %s", self._database, exc)
+            return
         self._fd, self._path, self.id = fd, path, holder
 
     def gone(self) -> list[GoneHolder]:
@@ -72,11 +86,13 @@ class Holder:
                 found.append(GoneHolder(holder, path, locked))
         return found
 
-    def close(self) -> None:
-        """Remove and unlock this holder's file (its leases are recorded or released by now)."""
+    def close(self, *, keep_file: bool = False) -> None:
+        """Unlock this holder's file and remove it, unless ``keep_file`` (its leases could not
+        be taken back: the next store to start finds it gone and takes them back)."""
         if self._fd is not None and self._path is not None:
-            with contextlib.suppress(OSError):
-                self._path.unlink()
+            if not keep_file:
+                with contextlib.suppress(OSError):
+                    self._path.unlink()
             os.close(self._fd)
             self._fd = self._path = None
 
