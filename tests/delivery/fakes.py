@@ -1,0 +1,252 @@
+"""An in-memory delivery queue: exactly the store operations the worker calls, no database.
+
+Time is the wall clock (the worker compares due times with it) but never waited for:
+``fast_forward`` makes every lease run out and every scheduled retry due now. Tests steer it
+with ``hold`` (an operation waits for an event), ``fail`` (the next calls raise) and ``until``
+(wait for a condition, re-checked whenever the queue changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from hookwise.domain.models import AttemptResult, ClaimedDelivery
+from hookwise.store.base import FinishedIds, WriteTurn
+
+
+@dataclass
+class Row:
+    """One delivery: its claim as the store would read it, and its state."""
+
+    claim: ClaimedDelivery
+    status: str = "pending"  # pending, delivered, failed
+    due: float = 0.0
+    lease_owner: str | None = None
+    lease_until: float = 0.0
+    attempts: int = 0
+
+
+def claim_for(i: int, *, endpoint: str = "ep_1", **fields: object) -> ClaimedDelivery:
+    """The claim of delivery ``dlv_<i>`` to ``endpoint``; ``fields`` override any field."""
+    claim = ClaimedDelivery(
+        delivery_id=f"dlv_{i}",
+        app_id="app_1",
+        message_id=f"msg_{i}",
+        endpoint_id=endpoint,
+        job_id=None,
+        attempt_count=0,
+        retry_base=0,
+        trigger="scheduled",
+        body=b'{"i": %d}' % i,
+        url=f"https://{endpoint}.example/hook",
+        secrets=("whsec_x",),
+        headers={},
+        timeout_seconds=10.0,
+        retry_schedule=(1.0, 2.0),
+        rate_limit_per_second=None,
+        msg_timestamp=int(time.time()),
+    )
+    return replace(claim, **fields)  # type: ignore[arg-type]
+
+
+class MemoryQueue:
+    """The delivery queue's operations over dicts, with the leases and in-flight caps of the
+    real stores, and a log of what the worker asked (``calls``, ``records``, ``steps``)."""
+
+    def __init__(self, *, overlapping_writes: int = 1, max_in_flight: int = 1_000_000) -> None:
+        self.overlapping_writes = overlapping_writes
+        self.max_in_flight = max_in_flight  # per endpoint
+        self.rows: dict[str, Row] = {}
+        self.calls: Counter[str] = Counter()
+        self.claim_limits: list[tuple[str, int]] = []  # (operation, limit) of every claim
+        self.claimed: list[list[str]] = []  # the delivery ids each claim leased, in order
+        self.records: list[list[str]] = []  # the delivery ids of each recorded batch, in order
+        self.steps: list[tuple[str, int]] = []  # (step, write number) of record-and-claims
+        self.slots: list[float] = []  # what reserve_send_slots answers next (then: now)
+        self.failures: dict[str, list[BaseException]] = {}  # what the next calls raise
+        self.peak_leased = 0
+        self.writes = 0  # record-and-claims begun
+        self._holds: dict[str, tuple[int, asyncio.Event]] = {}
+        self._changed = asyncio.Event()
+
+    # steering ---------------------------------------------------------------------------
+    def add(self, *claims: ClaimedDelivery) -> None:
+        """Enqueue deliveries, due now."""
+        for c in claims:
+            self.rows[c.delivery_id] = Row(c, due=time.time())
+        self._change()
+
+    def hold(self, operation: str, *, after: int = 0) -> asyncio.Event:
+        """Calls of ``operation`` after the first ``after`` wait until the event is set."""
+        gate = asyncio.Event()
+        self._holds[operation] = (after, gate)
+        return gate
+
+    def fail(self, operation: str, *errors: BaseException) -> None:
+        """The next calls of ``operation`` raise ``errors``, one each."""
+        self.failures.setdefault(operation, []).extend(errors)
+
+    def fast_forward(self) -> None:
+        """Every lease runs out and every scheduled retry is due now."""
+        now = time.time()
+        for r in self.rows.values():
+            if r.status == "pending":
+                r.lease_owner, r.due = None, min(r.due, now)
+        self._change()
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Return once ``predicate()`` holds: checked whenever the queue changes (and every
+        50 ms, for what changes in the worker alone)."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.05)
+
+    # views ------------------------------------------------------------------------------
+    def leased(self) -> set[str]:
+        """Deliveries under a valid lease."""
+        now = time.time()
+        return {i for i, r in self.rows.items() if r.lease_owner and r.lease_until > now}
+
+    def due_now(self) -> set[str]:
+        """Deliveries a claim would take now (in-flight caps aside)."""
+        now = time.time()
+        return {r.claim.delivery_id for r in self._pending() if self._claimable(r, now)}
+
+    def status(self, status: str) -> set[str]:
+        """Deliveries in ``status`` (pending, delivered, failed)."""
+        return {i for i, r in self.rows.items() if r.status == status}
+
+    # the worker's operations ------------------------------------------------------------
+    async def claim_due(
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None = None,
+    ) -> list[ClaimedDelivery]:
+        await self._enter("claim_due")
+        self.claim_limits.append(("claim_due", limit))
+        return self._claim(worker_id, limit, lease_seconds, finished)
+
+    async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
+        await self._enter("record_attempts")
+        self._record(results)
+
+    async def record_and_claim(
+        self,
+        results: Sequence[AttemptResult],
+        *,
+        pause_after: int,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None = None,
+        turn: WriteTurn | None = None,
+    ) -> list[ClaimedDelivery]:
+        """The turn's points in order, as the PostgreSQL store takes them (a record may overlap
+        the previous write's claim); ``steps`` logs them, and ``hold`` holds the record."""
+        self.writes += 1
+        n = self.writes
+        turn = turn or WriteTurn()
+        await turn.before_record()
+        self.steps.append(("record", n))
+        try:
+            await self._enter("record_and_claim")
+            self._record(results)
+        finally:
+            self.steps.append(("recorded", n))
+            turn.recorded()
+        await turn.before_claim()
+        self.steps.append(("claim", n))
+        self.claim_limits.append(("record_and_claim", limit))
+        return self._claim(worker_id, limit, lease_seconds, finished) if limit > 0 else []
+
+    async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
+        await self._enter("release")
+        for c in claims:
+            row = self.rows[c.delivery_id]
+            row.lease_owner, row.due = None, at
+        self._change()
+
+    async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
+        await self._enter("reserve_send_slots")
+        return self.slots.pop(0) if self.slots else time.time()
+
+    async def next_due_at(self) -> float | None:
+        await self._enter("next_due_at")
+        dues = [r.lease_until if r.lease_owner else r.due for r in self._pending()]
+        return min(dues, default=None)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        self._changed.clear()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+        except TimeoutError:
+            pass
+
+    # internals --------------------------------------------------------------------------
+    async def _enter(self, operation: str) -> None:
+        self.calls[operation] += 1
+        self._change()
+        held = self._holds.get(operation)
+        if held is not None and self.calls[operation] > held[0]:
+            await held[1].wait()
+        errors = self.failures.get(operation)
+        if errors:
+            raise errors.pop(0)
+
+    def _change(self) -> None:
+        self.peak_leased = max(self.peak_leased, len(self.leased()))
+        self._changed.set()
+
+    @staticmethod
+    def _claimable(r: Row, now: float) -> bool:
+        return r.due <= now and not (r.lease_owner and r.lease_until > now)
+
+    def _pending(self) -> list[Row]:
+        return [r for r in self.rows.values() if r.status == "pending"]
+
+    def _claim(
+        self, worker_id: str, limit: int, lease_seconds: float, finished: FinishedIds | None
+    ) -> list[ClaimedDelivery]:
+        """Due deliveries, oldest first, no endpoint past ``max_in_flight`` (valid leases less
+        those the worker says are finished)."""
+        now = time.time()
+        done = set(finished()) if finished is not None else set()
+        busy = Counter(self.rows[i].claim.endpoint_id for i in self.leased() - done)
+        due = sorted((r for r in self._pending() if self._claimable(r, now)), key=lambda r: r.due)
+        taken: list[ClaimedDelivery] = []
+        for r in due:
+            if len(taken) >= limit:
+                break
+            if busy[r.claim.endpoint_id] >= self.max_in_flight:
+                continue
+            busy[r.claim.endpoint_id] += 1
+            r.lease_owner, r.lease_until = worker_id, now + lease_seconds
+            taken.append(replace(r.claim, attempt_count=r.attempts))
+        self.claimed.append([c.delivery_id for c in taken])
+        self._change()
+        return taken
+
+    def _record(self, results: Sequence[AttemptResult]) -> None:
+        for res in results:
+            row = self.rows[res.claimed.delivery_id]
+            row.attempts += 1
+            row.lease_owner = None
+            if res.succeeded:
+                row.status = "delivered"
+            elif res.next_attempt_at is None:
+                row.status = "failed"
+            else:
+                row.due = res.next_attempt_at.timestamp()
+        self.records.append([r.claimed.delivery_id for r in results])
+        self._change()

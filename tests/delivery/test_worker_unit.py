@@ -1,0 +1,306 @@
+"""The worker's logic, through its two seams' doubles: an in-memory queue and transport.
+
+Shutdown, write turns, capacity, a batch the store refuses and an exception in any step, each
+checked by what is visible (what was sent, recorded, left leased, counted), in milliseconds:
+no sockets, no database, no sleeps (tests wait for conditions; time is fast-forwarded).
+The real parts are checked against real stores and servers in the other tests of this folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from hookwise.delivery import metrics, outcome, worker
+from hookwise.delivery.memory import MemoryTransport, Reply
+from hookwise.delivery.worker import Worker, WorkerConfig
+from hookwise.domain.errors import InvalidInput
+from hookwise.domain.models import ClaimedDelivery
+from tests.delivery.fakes import MemoryQueue, claim_for
+
+CONFIG = WorkerConfig(concurrency=4, batch=4, lease_seconds=60.0, poll_interval=30.0)
+
+
+class Injected(RuntimeError):
+    """The failure the tests inject (a bug of the transport, the outcome or the store)."""
+
+
+def _worker(queue: MemoryQueue, transport: MemoryTransport, **config: Any) -> Worker:
+    cfg = dataclasses.replace(CONFIG, **config)
+    return Worker(queue, transport, cfg, worker_id="w1")  # type: ignore[arg-type]
+
+
+def _backlog(queue: MemoryQueue, n: int, **fields: Any) -> set[str]:
+    claims = [claim_for(i, **fields) for i in range(n)]
+    queue.add(*claims)
+    return {c.delivery_id for c in claims}
+
+
+async def _yield(rounds: int = 50) -> None:
+    """Let every ready task run (a bounded number of loop turns, no time passes)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+def _counted() -> tuple[float, float, float]:
+    return (
+        metrics.SUCCEEDED._value.get(),
+        metrics.FAILED._value.get(),
+        metrics.IN_FLIGHT._value.get(),
+    )
+
+
+async def _deliver_all(w: Worker, queue: MemoryQueue, want: set[str]) -> None:
+    """Run ``w`` until every delivery of ``want`` is recorded delivered; whenever it can do no
+    more without time passing (nothing in flight, nothing due), leases run out and retries
+    come due at once. Then stop it and check that it holds nothing."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+
+    def done() -> bool:
+        return queue.status("delivered") >= want
+
+    def stalled() -> bool:
+        return running.done() or done() or (w.in_flight == 0 and not queue.due_now())
+
+    try:
+        for _ in range(10):
+            await queue.until(stalled)
+            if running.done():
+                running.result()  # the worker died: show why
+            if done():
+                break
+            queue.fast_forward()
+        await queue.until(lambda: w.in_flight == 0)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 5)
+    assert queue.status("delivered") == want
+    assert queue.leased() == set()
+    assert w.in_flight == 0
+
+
+async def test_shutdown_waits_for_attempts_in_flight_and_records_them() -> None:
+    queue = MemoryQueue()
+    _backlog(queue, 10)
+    gate = asyncio.Event()
+    transport = MemoryTransport(Reply(200, hold=gate))
+    w = _worker(queue, transport)
+    before = _counted()
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await transport.wait_for(lambda: transport.in_flight == CONFIG.concurrency)
+    stop.set()
+    await _yield()
+    assert not running.done()  # waiting for the answers
+    gate.set()
+    await asyncio.wait_for(running, 5)
+    sent = {c.delivery_id for c in transport.requests}
+    assert len(sent) == CONFIG.concurrency  # nothing claimed once stopping
+    assert queue.status("delivered") == sent  # every attempt in flight recorded
+    assert queue.leased() == set()
+    assert len(queue.status("pending")) == 10 - CONFIG.concurrency
+    assert [lim for op, lim in queue.claim_limits if op == "record_and_claim"] == [0] * len(
+        queue.records
+    )
+    assert w.in_flight == 0
+    after = _counted()
+    assert (after[0] - before[0], after[2] - before[2]) == (CONFIG.concurrency, 0)
+
+
+@pytest.mark.parametrize(
+    ("overlapping", "writers", "batches"),
+    [
+        (2, None, [["dlv_0"], ["dlv_1"], ["dlv_2", "dlv_3"]]),  # the store's overlap
+        (2, 1, [["dlv_0"], ["dlv_1", "dlv_2", "dlv_3"]]),  # the config caps it
+        (1, None, [["dlv_0"], ["dlv_1", "dlv_2", "dlv_3"]]),
+    ],
+)
+async def test_writes_take_turns_and_batches_grow_while_they_wait(
+    overlapping: int, writers: int | None, batches: list[list[str]]
+) -> None:
+    queue = MemoryQueue(overlapping_writes=overlapping)
+    want = _backlog(queue, 4)
+    gate = queue.hold("record_and_claim")
+    transport = MemoryTransport()
+    w = _worker(queue, transport, writers=writers)
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    under_way = writers or overlapping
+    await queue.until(lambda: len(transport.answered) == 4 and queue.writes == under_way)
+    await _yield()
+    # the first record is held: a second write is under way but waits for its turn to record
+    assert queue.writes == under_way
+    assert queue.steps == [("record", 1)]
+    gate.set()
+    await queue.until(lambda: queue.status("delivered") == want and w.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert queue.records == batches
+    # each record starts once the previous one is done, each claim once the previous claimed
+    steps = queue.steps
+    for n in range(2, len(batches) + 1):
+        assert steps.index(("record", n)) > steps.index(("recorded", n - 1))
+        assert steps.index(("claim", n)) > steps.index(("claim", n - 1))
+
+
+async def test_claims_under_way_hold_their_room() -> None:
+    """The claim loop's claim and a record's claim overlap: together they never lease more
+    than ``concurrency``."""
+    queue = MemoryQueue()
+    want = _backlog(queue, 10)
+    sends = asyncio.Event()
+    transport = MemoryTransport()
+    transport.script("ep_1", Reply(), Reply(), Reply(), Reply(hold=sends))
+    w = _worker(queue, transport, batch=3)
+    claim = queue.hold("claim_due", after=1)  # the claim loop's second claim waits
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    # the first claim's three are recorded; the records claimed more, whose sends hang
+    await queue.until(lambda: len(queue.status("delivered")) == 3 and queue.calls["claim_due"] == 2)
+    await transport.wait_for(lambda: transport.in_flight == CONFIG.concurrency - 1)
+    claim.set()
+    await transport.wait_for(lambda: transport.in_flight == CONFIG.concurrency)
+    await _yield()
+    assert len(queue.leased()) == CONFIG.concurrency
+    sends.set()
+    await queue.until(lambda: queue.status("delivered") == want and w.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert queue.peak_leased == CONFIG.concurrency  # reached, never exceeded
+    assert transport.peak == CONFIG.concurrency
+
+
+async def test_an_endpoint_never_has_more_than_max_in_flight() -> None:
+    queue = MemoryQueue(max_in_flight=2)
+    want = _backlog(queue, 12, endpoint="ep_a") | {
+        c.delivery_id for c in _claims(range(12, 24), endpoint="ep_b", queue=queue)
+    }
+    transport = MemoryTransport()
+    w = _worker(queue, transport, concurrency=16, batch=16)
+    await _deliver_all(w, queue, want)
+    assert transport.peak_at == {"ep_a": 2, "ep_b": 2}
+    assert len(transport.requests) == 24  # nothing sent twice
+
+
+async def test_an_endpoints_room_opens_when_its_answer_arrives_not_when_recorded() -> None:
+    """An answer waiting for the next write no longer counts against ``max_in_flight``: the
+    write before it claims that room too."""
+    queue = MemoryQueue(max_in_flight=2)
+    want = _backlog(queue, 4)
+    transport = MemoryTransport()
+    w = _worker(queue, transport)
+    await _deliver_all(w, queue, want)
+    # the first write records dlv_0 while dlv_1's answer waits for the next: it claims two
+    assert queue.records[0] == ["dlv_0"]
+    assert queue.claimed[1] == ["dlv_2", "dlv_3"]
+    assert transport.peak_at["ep_1"] == 2
+
+
+def _claims(ids: range, *, endpoint: str, queue: MemoryQueue) -> list[ClaimedDelivery]:
+    claims = [claim_for(i, endpoint=endpoint) for i in ids]
+    queue.add(*claims)
+    return claims
+
+
+async def test_a_batch_the_store_refuses_returns_its_room_and_is_not_counted() -> None:
+    queue = MemoryQueue()
+    want = _backlog(queue, 4)
+    queue.fail("record_and_claim", InvalidInput("body", "refused by the store"))
+    transport = MemoryTransport()
+    w = _worker(queue, transport)
+    before = _counted()
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await queue.until(lambda: len(queue.status("delivered")) == 3 and w.in_flight == 0)
+    # the refused batch (the first answer) is neither delivered nor failed: still leased
+    assert queue.leased() == {"dlv_0"}
+    assert queue.status("pending") == {"dlv_0"}
+    after = _counted()
+    assert tuple(a - b for a, b in zip(after, before, strict=True)) == (3, 0, 0)
+    queue.fast_forward()  # its lease runs out: attempted again
+    await queue.until(lambda: queue.status("delivered") == want and w.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert [c.delivery_id for c in transport.sent("ep_1")].count("dlv_0") == 2
+    after = _counted()
+    assert tuple(a - b for a, b in zip(after, before, strict=True)) == (4, 0, 0)
+
+
+@pytest.fixture
+def failing_decide(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """``decide`` raises the first time it is called; the list counts the failures."""
+    failed: list[int] = []
+    real = outcome.decide
+
+    def decide(claim: ClaimedDelivery, sent: Any, *, retry_after_cap: float) -> Any:
+        if not failed:
+            failed.append(1)
+            raise Injected("decide")
+        return real(claim, sent, retry_after_cap=retry_after_cap)
+
+    monkeypatch.setattr(worker, "decide", decide)
+    yield failed
+
+
+def _rate_limited(queue: MemoryQueue) -> dict[str, Any]:
+    return {"rate_limit_per_second": 1_000_000.0}
+
+
+def _late_slot(queue: MemoryQueue) -> dict[str, Any]:
+    queue.slots.append(4_000_000_000.0)  # beyond the lease horizon: handed back
+    return _rate_limited(queue)
+
+
+STORE_STEPS: dict[str, Callable[[MemoryQueue], dict[str, Any]]] = {
+    "claim_due": lambda q: {},
+    "record_and_claim": lambda q: {},
+    "reserve_send_slots": _rate_limited,
+    "release": _late_slot,
+}
+
+
+@pytest.mark.parametrize("step", sorted(STORE_STEPS))
+async def test_an_exception_in_a_store_step_loses_nothing_and_no_capacity(step: str) -> None:
+    queue = MemoryQueue()
+    want = _backlog(queue, 10, **STORE_STEPS[step](queue))
+    queue.fail(step, Injected(step))
+    transport = MemoryTransport()
+    w = _worker(queue, transport)
+    before = _counted()
+    await _deliver_all(w, queue, want)
+    assert queue.failures[step] == []  # the failure happened
+    after = _counted()
+    assert (after[0] - before[0], after[2] - before[2]) == (len(want), 0)
+
+
+async def test_an_exception_while_sending_loses_nothing_and_no_capacity() -> None:
+    queue = MemoryQueue()
+    want = _backlog(queue, 10)
+    transport = MemoryTransport()
+    transport.script("ep_1", *[Reply(raises=Injected("send"))] * CONFIG.concurrency, Reply())
+    w = _worker(queue, transport)
+    before = _counted()
+    await _deliver_all(w, queue, want)
+    assert len(transport.requests) == len(want) + CONFIG.concurrency  # the first four again
+    after = _counted()
+    assert (after[0] - before[0], after[2] - before[2]) == (len(want), 0)
+
+
+async def test_an_exception_in_decide_loses_nothing_and_no_capacity(
+    failing_decide: list[int],
+) -> None:
+    queue = MemoryQueue()
+    want = _backlog(queue, 10)
+    transport = MemoryTransport()
+    w = _worker(queue, transport)
+    before = _counted()
+    await _deliver_all(w, queue, want)
+    assert failing_decide == [1]
+    assert len(transport.requests) == len(want) + 1
+    after = _counted()
+    assert (after[0] - before[0], after[2] - before[2]) == (len(want), 0)
