@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from hookwise.receiver import Inbox, InboxUnavailable, NewItem, State
 from hookwise.receiver.inbox import Failure, open_inbox
-from hookwise.receiver.postgres_inbox import PostgresInbox
-from hookwise.receiver.sqlite_inbox import SqliteInbox
+from hookwise.receiver.inbox_sql import MAX_ERROR, Dialect, SqlInbox
+from hookwise.receiver.postgres_inbox import POSTGRES, PostgresInbox
+from hookwise.receiver.sqlite_inbox import SQLITE, SqliteInbox
 
 
 def item(key: str, event_type: str = "job.completed") -> NewItem:
@@ -183,3 +185,102 @@ async def test_an_insert_wakes_a_worker_in_another_process(pg_dsn: str) -> None:
     finally:
         await writer.close()
         await worker.close()
+
+
+async def test_an_outcome_keeps_the_error_and_cuts_a_long_one(inbox: Inbox) -> None:
+    await inbox.insert(item("k"))
+    (first,) = await inbox.claim(1, 0)
+    await inbox.fail([Failure(first.id, first.attempts, "x" * 5000, now())])
+    (second,) = await inbox.claim(1, 60)
+    assert second.last_error == "x" * MAX_ERROR
+    await inbox.complete([(second.id, second.attempts)])
+    done = await inbox.get(second.id)
+    assert done is not None and done.state is State.DONE and done.next_try_at is None
+    assert done.last_error == "x" * MAX_ERROR  # what the last failure said stays readable
+
+
+async def test_expect_again_moves_a_pending_deadline_not_a_resolved_one(inbox: Inbox) -> None:
+    soon, later = now() + timedelta(minutes=1), now() + timedelta(hours=1)
+    await inbox.expect("job_1", "http://x/1", soon)
+    await inbox.expect("job_1", "http://x/2", later, "job.completed")
+    pending = await inbox.expectation("job_1")
+    assert pending is not None and pending.status_url == "http://x/2"
+    assert abs((pending.deadline - later).total_seconds()) < 0.01
+    assert pending.next_poll_at == pending.deadline and pending.event_type == "job.completed"
+    await inbox.settle("job_1", error=None, resolved=True)
+    await inbox.expect("job_1", "http://x/3", soon)
+    resolved = await inbox.expectation("job_1")
+    assert resolved is not None and resolved.status_url == "http://x/2"
+
+
+async def test_an_inbox_opens_again_after_close(make_inbox: Callable[[], Inbox]) -> None:
+    box = make_inbox()
+    await box.open()
+    await box.insert(item("k"))
+    await box.close()
+    await box.open()
+    try:
+        assert (await box.counts())[State.RECEIVED] == 1
+        assert await box.insert(item("k2")) is not None
+    finally:
+        await box.close()
+
+
+class _Recorder:
+    """A driver that keeps the statements instead of running them."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def insert(self, item: NewItem) -> str | None:
+        return None
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.sql.append(sql)
+        return []
+
+    async def write(self, sql: str, params: Sequence[Any] = (), durable: bool = False) -> list[Any]:
+        return await self.read(sql, params)
+
+    async def write_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        await self.read(sql, params)
+
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        for sql, params in statements:
+            await self.read(sql, params)
+        return []
+
+    async def listen(self, wake: Callable[[], None]) -> None: ...
+
+    def notify(self) -> None: ...
+
+
+async def _statements(dialect: Dialect) -> list[str]:
+    recorder = _Recorder()
+    box = SqlInbox(recorder, dialect, "t")
+    await box.claim(1, 60)
+    await box.complete([("i", 1)])
+    await box.fail([Failure("i", 1, "e", None)])
+    await box.get("i")
+    await box.items(State.DEAD)
+    await box.counts()
+    await box.retry(["a", "b"])
+    await box.prune(now())
+    await box.expect("k", "http://x", now())
+    await box.expectation("k")
+    await box.claim_overdue(1, 60)
+    await box.settle("k", error=None, resolved=True)
+    return recorder.sql
+
+
+async def test_both_dialects_run_the_same_rules() -> None:
+    """Every rule is one statement for both databases: they differ in marks and locks only."""
+    sqlite, postgres = await _statements(SQLITE), await _statements(POSTGRES)
+    assert len(sqlite) == len(postgres) == 13
+    assert all("$" not in s for s in sqlite)
+    assert sum(" FOR UPDATE SKIP LOCKED" in s for s in postgres) == 2  # the two claims
+    assert [s.replace(" FOR UPDATE SKIP LOCKED", "").replace("$", "?") for s in postgres] == sqlite
