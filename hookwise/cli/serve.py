@@ -33,7 +33,7 @@ async def _serve(
     settings: Settings, *, api: bool, workers: int, demo: bool, concurrency: int | None = None
 ) -> None:
     from hookwise.composition import open_services, worker_config
-    from hookwise.delivery.ssrf import NetworkPolicy, parse_networks
+    from hookwise.egress.ssrf import NetworkPolicy, parse_networks
 
     policy = None
     if demo:
