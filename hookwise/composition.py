@@ -18,9 +18,9 @@ from hookwise.dashboard import mount_dashboard
 from hookwise.delivery.dialer import EgressProxy
 from hookwise.delivery.http1 import tls_context
 from hookwise.delivery.sender import HttpSender
-from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.delivery.worker import Worker, WorkerConfig
 from hookwise.domain.errors import StoreUnavailable
+from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 from hookwise.store import Store, open_store
 

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 
 from hookwise.api.auth import Authenticator, Principal
-from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.models import App, AttemptResult, ClaimedDelivery
+from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 from hookwise.store.base import Store
 

@@ -24,7 +24,7 @@ def refuse_nul(field: str, value: str) -> None:
 UID = r"^[a-zA-Z0-9_.-]+$"
 # Declared in the OpenAPI document (so that what looks valid to a client is valid) and checked
 # by the domain, whose errors say what is expected: hookwise.domain.events for the names (a test
-# holds the two to the same answers), hookwise.delivery.ssrf for the URLs.
+# holds the two to the same answers), hookwise.egress.ssrf for the URLs.
 EVENT_TYPE: JsonDict = {"pattern": r"^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$"}
 EVENT_FILTER: JsonDict = {"pattern": r"^([a-zA-Z0-9_-]+\.)*([a-zA-Z0-9_-]+|\*)$"}
 WEB_URL: JsonDict = {"format": "uri", "pattern": "^https?://"}

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from hookwise.delivery.head_limit import HeadLimit, HeadTooLarge
-from hookwise.delivery.ssrf import NetworkPolicy, describe, parse_ip_literal
 from hookwise.domain.errors import InvalidInput
+from hookwise.egress.ssrf import NetworkPolicy, describe, parse_ip_literal
 
 ATTEMPT_DELAY = 0.25  # RFC 8305's recommended connection attempt delay
 DNS_TTL_SECONDS = 10.0

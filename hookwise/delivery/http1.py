@@ -41,7 +41,7 @@ import httptools
 from hookwise.delivery.dialer import Dialer, EgressProxy
 from hookwise.delivery.dialer import RequestFailed as RequestFailed
 from hookwise.delivery.head_limit import MAX_HEAD, HeadLimit, HeadTooLarge
-from hookwise.delivery.ssrf import NetworkPolicy, describe, parse_ip_literal
+from hookwise.egress.ssrf import NetworkPolicy, describe, parse_ip_literal
 
 KEEPALIVE_SECONDS = 15.0  # an idle connection older than this is closed, not reused
 MAX_IDLE_PER_ORIGIN = 1024

@@ -8,11 +8,11 @@ from typing import NamedTuple
 
 from hookwise.delivery.dialer import EgressProxy
 from hookwise.delivery.http1 import Http1Client, RequestFailed, Target, parse_target
-from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.domain.signing import Signer
 from hookwise.domain.text import storable
+from hookwise.egress.ssrf import NetworkPolicy
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "hookwise/0.1 (+webhooks)"

@@ -21,7 +21,7 @@ from hookwise.delivery import metrics
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.sender import SendResult
 from hookwise.domain.errors import InvalidInput, StoreUnavailable
-from hookwise.domain.models import Attempt, AttemptResult, ClaimedDelivery
+from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.store.base import Store, WriteTurn
 
 log = logging.getLogger("hookwise.worker")
@@ -454,25 +454,3 @@ async def _first(*aws: object) -> None:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def attempt_of(result: AttemptResult) -> Attempt:
-    """The Attempt row a recorded result became (for APIs that answer with it)."""
-    c = result.claimed
-    return Attempt(
-        id=result.attempt_id,
-        app_id=c.app_id,
-        delivery_id=c.delivery_id,
-        message_id=c.message_id,
-        endpoint_id=c.endpoint_id,
-        job_id=c.job_id,
-        attempt_number=c.attempt_count + 1,
-        status="succeeded" if result.succeeded else "failed",
-        response_status_code=result.status_code,
-        response_body=result.response_body,
-        error_message=result.error_message,
-        duration_ms=result.duration_ms,
-        started_at=result.started_at,
-        url=c.url,
-        trigger=c.trigger,
-    )

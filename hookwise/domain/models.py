@@ -221,6 +221,28 @@ class AttemptResult:
     counts_as_failure: bool = True
 
 
+def attempt_of(result: AttemptResult) -> Attempt:
+    """The Attempt row a recorded result became (for APIs that answer with it)."""
+    c = result.claimed
+    return Attempt(
+        id=result.attempt_id,
+        app_id=c.app_id,
+        delivery_id=c.delivery_id,
+        message_id=c.message_id,
+        endpoint_id=c.endpoint_id,
+        job_id=c.job_id,
+        attempt_number=c.attempt_count + 1,
+        status="succeeded" if result.succeeded else "failed",
+        response_status_code=result.status_code,
+        response_body=result.response_body,
+        error_message=result.error_message,
+        duration_ms=result.duration_ms,
+        started_at=result.started_at,
+        url=c.url,
+        trigger=c.trigger,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryFilter:
     """Filters of the deliveries and attempts lists."""

@@ -45,8 +45,8 @@ from hookwise.delivery.http1 import (
     tls_context,
 )
 from hookwise.delivery.sender import USER_AGENT, HttpSender
-from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.models import ClaimedDelivery
+from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 
 LOOPBACK = NetworkPolicy.from_setting("127.0.0.0/8,::1/128")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookwise.delivery.ssrf import NetworkPolicy, parse_ip_literal
 from hookwise.domain.errors import BlockedUrl
 from hookwise.domain.ids import id_prefix, new_id
+from hookwise.egress.ssrf import NetworkPolicy, parse_ip_literal
 
 
 @given(st.integers(0, 2**47), st.integers(0, 2**47))

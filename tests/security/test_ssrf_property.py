@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookwise.delivery.ssrf import NetworkPolicy
 from hookwise.domain.errors import BlockedUrl
+from hookwise.egress.ssrf import NetworkPolicy
 
 V4 = ipaddress.IPv4Address
 V6 = ipaddress.IPv6Address

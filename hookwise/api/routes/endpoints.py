@@ -15,11 +15,10 @@ from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
 from hookwise.api.schemas import EndpointIn, EndpointPatch, RecoverIn, RotateIn
-from hookwise.delivery.worker import attempt_of
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.events import TEST_EVENT, validate_filters
 from hookwise.domain.ids import new_id
-from hookwise.domain.models import NewEndpoint, NewMessage
+from hookwise.domain.models import NewEndpoint, NewMessage, attempt_of
 from hookwise.domain.schedule import RetrySchedule
 from hookwise.domain.secretbox import is_encrypted
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret

@@ -1,19 +1,19 @@
 """The cluster store: PostgreSQL as the durable queue and the source of truth.
 
 Any number of ``hookwise api`` and ``hookwise worker`` processes share one database. Claims use
-leases with ``FOR UPDATE SKIP LOCKED`` (see ``engine``), wake-ups use ``LISTEN/NOTIFY`` (see
+leases with ``FOR UPDATE SKIP LOCKED`` (see ``queue``), wake-ups use ``LISTEN/NOTIFY`` (see
 ``listener``), and every driver error becomes ``StoreUnavailable`` (see ``pool``).
 """
 
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
-from hookwise.store.postgres.engine import PostgresEngine
 from hookwise.store.postgres.jobs import PostgresJobs
 from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Database
+from hookwise.store.postgres.queue import PostgresQueue
 from hookwise.store.postgres.resources import PostgresResources
 from hookwise.store.postgres.retention import PostgresRetention
 
@@ -21,7 +21,7 @@ from hookwise.store.postgres.retention import PostgresRetention
 class PostgresStore(
     PostgresResources,
     PostgresMessages,
-    PostgresEngine,
+    PostgresQueue,
     PostgresRetention,
     PostgresJobs,
     PostgresKeyring,

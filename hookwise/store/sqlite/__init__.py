@@ -8,17 +8,17 @@ import logging
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.sqlite.db import Database, path_from_url
-from hookwise.store.sqlite.engine import SqliteEngine
 from hookwise.store.sqlite.holders import Holder
 from hookwise.store.sqlite.jobs import SqliteJobs
 from hookwise.store.sqlite.keyring import SqliteKeyring
 from hookwise.store.sqlite.messages import SqliteMessages
+from hookwise.store.sqlite.queue import SqliteQueue
 from hookwise.store.sqlite.resources import SqliteResources
 
 log = logging.getLogger("hookwise.store")
 
 
-class SqliteStore(SqliteResources, SqliteMessages, SqliteEngine, SqliteJobs, SqliteKeyring):
+class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, SqliteKeyring):
     """The Store on one SQLite file; writes on one thread with group commit."""
 
     overlapping_writes = 1

@@ -1,4 +1,4 @@
-"""PostgreSQL: the delivery engine's hot path (claim, record, release) and queue figures.
+"""PostgreSQL: the delivery queue's hot path (claim, record, release) and queue figures.
 
 Claiming is one transaction of two statements on the claim pool:
 
@@ -203,7 +203,7 @@ FROM p WHERE d.app_id = p.app_id AND d.endpoint_id = p.id AND d.status = 'pendin
 """
 
 
-class PostgresEngine:
+class PostgresQueue:
     """Claiming, recording and releasing deliveries."""
 
     _db: Database

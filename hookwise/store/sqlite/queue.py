@@ -1,4 +1,4 @@
-"""SQLite: the delivery engine's hot path (claim, record, release) and retention."""
+"""SQLite: the delivery queue's hot path (claim, record, release) and retention."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _CLAIMED_COLUMNS = (
 )
 
 
-class SqliteEngine:
+class SqliteQueue:
     """Claiming, recording and releasing deliveries."""
 
     _db: Database

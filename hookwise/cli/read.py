@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hookwise.api import views
+from hookwise.cli.common import DbOpt, run, settings_from
 from hookwise.domain.errors import HookwiseError
 from hookwise.domain.models import DeliveryFilter
 from hookwise.settings import Settings
 from hookwise.store import Store
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="HOOKWISE_DB")]
 AppOpt = Annotated[str, typer.Option("--app", help="app id or uid")]
 LimitOpt = Annotated[int, typer.Option(help="rows at most", min=1, max=1000)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object per line")]
@@ -28,10 +28,9 @@ attempts_app = typer.Typer(help="The attempt log.", no_args_is_help=True)
 
 
 def _read(db: str | None, query: Callable[[Store], Awaitable[list[dict[str, Any]]]]) -> Any:
-    from hookwise.cli import _run, _settings
     from hookwise.composition import open_configured_store
 
-    settings: Settings = _settings(db=db)
+    settings: Settings = settings_from(db=db)
 
     async def go() -> list[dict[str, Any]]:
         store = await open_configured_store(settings)
@@ -41,7 +40,7 @@ def _read(db: str | None, query: Callable[[Store], Awaitable[list[dict[str, Any]
             await store.close()
 
     try:
-        return _run(go())
+        return run(go())
     except HookwiseError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc

@@ -1,0 +1,53 @@
+"""``hookwise migrate|prune``: looking after the database."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated
+
+import typer
+
+from hookwise.cli.common import DbOpt, db_label, run, settings_from
+
+
+def migrate(db: DbOpt = None) -> None:
+    """Bring the database schema to the newest version."""
+    from hookwise.store.migrate import current_revision, head_revision, upgrade
+
+    settings = settings_from(db=db)
+    before = current_revision(settings.db)
+    upgrade(settings.db)
+    typer.echo(f"migrated {db_label(settings)}: {before or 'empty'} -> {head_revision()}")
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+
+
+def prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="e.g. 30d, 12h")] = "30d",
+    db: DbOpt = None,
+) -> None:
+    """Delete attempts and finished messages older than the given age, in batches."""
+    m = _DURATION.fullmatch(older_than)
+    if not m:
+        typer.echo("error: --older-than takes a number and s, m, h or d (e.g. 30d)", err=True)
+        raise typer.Exit(2)
+    seconds = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+
+    async def go() -> int:
+        from hookwise.composition import open_configured_store
+
+        store = await open_configured_store(settings_from(db=db))
+        try:
+            return await store.prune(older_than=time.time() - seconds)
+        finally:
+            await store.close()
+
+    typer.echo(f"pruned {run(go())} rows older than {older_than}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the maintenance commands to the main CLI."""
+    app.command()(migrate)
+    app.command()(prune)
