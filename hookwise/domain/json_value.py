@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hookwise.domain.text import is_text
+
 MAX_DEPTH = 64
 MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
@@ -39,17 +41,6 @@ class JsonValueError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.reason} (at {self.where})" if self.path else self.reason
-
-
-def is_text(value: str) -> bool:
-    """True unless ``value`` holds a lone surrogate (it could never be encoded as UTF-8)."""
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check(value: Any) -> None:

@@ -21,6 +21,7 @@ from hookwise.domain.errors import (
     MissingHeaders,
     StaleTimestamp,
 )
+from hookwise.domain.text import is_decimal
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -199,7 +200,7 @@ class Verifier:
 def _timestamp(text: str) -> int:
     """Seconds since the epoch: ASCII digits only (``int`` would take ``+1_7`` or Arabic ones)."""
     digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()):
+    if not is_decimal(digits):
         raise MissingHeaders("webhook-timestamp is not an integer")
     if len(digits) > _MAX_TIMESTAMP_DIGITS:
         raise StaleTimestamp("webhook-timestamp is too far from now")

@@ -7,6 +7,23 @@ NUL = "\x00"
 NUL_REFUSED = "must not contain the NUL character (U+0000)"
 
 
+def is_text(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate (``"\\ud800"``: it has no UTF-8 form)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_decimal(text: str) -> bool:
+    """True when ``text`` is ASCII digits alone (``int`` also takes ``+1``, `` 1``, ``1_0``
+    and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def storable(text: str) -> str:
     """``text`` with its NUL characters as U+FFFD (receivers' answers, handlers' errors)."""
     return text.replace(NUL, "\ufffd") if NUL in text else text

@@ -22,7 +22,7 @@ import orjson
 
 from hookwise.domain.errors import HookwiseError, NotFound, PayloadTooLarge
 from hookwise.domain.schedule import RetrySchedule
-from hookwise.domain.text import NUL, NUL_REFUSED, storable
+from hookwise.domain.text import NUL, NUL_REFUSED, is_text, storable
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.adapters.wsgi import WSGIReceiver
 from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
@@ -79,11 +79,9 @@ def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
     group it would share a write with."""
     if NUL in value:
         raise BadPayload(f"the {what} {NUL_REFUSED}")
-    try:
-        size = len(value.encode())
-    except UnicodeEncodeError:
-        raise BadPayload(f"the {what} is not valid UTF-8 text") from None
-    if max_bytes is not None and size > max_bytes:
+    if not is_text(value):
+        raise BadPayload(f"the {what} is not valid UTF-8 text")
+    if max_bytes is not None and len(value.encode()) > max_bytes:
         raise BadPayload(f"the {what} is over {max_bytes} bytes", details={"max_bytes": max_bytes})
     return value
 
@@ -91,7 +89,7 @@ def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
 def _kept(text: str) -> str:
     """A header name or value as text every inbox stores: NUL and lone surrogates replaced."""
     text = storable(text)
-    return text if text.isascii() else text.encode("utf-8", "replace").decode()
+    return text if is_text(text) else text.encode("utf-8", "replace").decode()
 
 
 def _parse(body: bytes) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import orjson
 from hookwise.domain.errors import Conflict, InvalidInput, NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobItem, JobResult
+from hookwise.domain.text import is_decimal
 from hookwise.jobs import ITEM_FINISHED, item_event
 from hookwise.store.rows import Row, ts, ts_or_none
 
@@ -109,8 +110,7 @@ def parse_seq_cursor(cursor: str | None) -> int:
     """The last seq seen of a results cursor (0 for the first page)."""
     if cursor is None:
         return 0
-    # plain ASCII digits only, as the list gives them out (int() also takes "+1", " 1", "1_0")
-    seq = int(cursor) if cursor.isascii() and cursor.isdigit() and len(cursor) <= 10 else -1
+    seq = int(cursor) if is_decimal(cursor) and len(cursor) <= 10 else -1
     if not 0 <= seq <= MAX_SEQ:
         raise InvalidInput("cursor", "is not a cursor this list returned")
     return seq

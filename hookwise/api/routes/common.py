@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BeforeValidator
 
+from hookwise.domain.text import is_decimal
+
 
 def _digits(value: object) -> object:
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+    if isinstance(value, str) and not is_decimal(value):
         raise ValueError("must be an integer written in decimal digits")
     return value
 

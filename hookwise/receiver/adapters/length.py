@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hookwise.domain.text import is_decimal
+
 # More digits than this is more than any body limit (and int() refuses past 4,300 digits).
 _MAX_DIGITS = 18
 _HUGE = 1 << 62
@@ -16,6 +18,6 @@ def declared_length(value: str | bytes | None) -> int | None:
     if value is None:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
-    if not (text.isascii() and text.isdigit()):
+    if not is_decimal(text):
         return None
     return int(text) if len(text) <= _MAX_DIGITS else _HUGE
