@@ -66,8 +66,8 @@ def worker_id(store: Store, n: int) -> str | None:
     """The id of this process's ``n``-th worker on ``store``: under its lease holder where the
     store has one (SQLite: the leases of a process found gone are taken back at its next
     start), else None (the worker names itself; its leases expire)."""
-    holder = getattr(store, "lease_holder", None)
-    return f"{holder}:{n}" if isinstance(holder, str) else None
+    holder = store.queue.lease_holder
+    return None if holder is None else f"{holder}:{n}"
 
 
 @dataclass
@@ -91,7 +91,10 @@ class Services:
             self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         for i in range(1, count):
             extra = Worker(
-                self.store, self.sender, self.worker.config, worker_id=worker_id(self.store, i)
+                self.store.queue,
+                self.sender,
+                self.worker.config,
+                worker_id=worker_id(self.store, i),
             )
             self._tasks.append(asyncio.create_task(extra.run(self._stop), name=f"worker-{i}"))
 
@@ -100,7 +103,7 @@ class Services:
         while not self._stop.is_set():
             try:
                 cutoff = time.time() - self.settings.retention_days * 86400
-                n = await self.store.prune(older_than=cutoff)
+                n = await self.store.retention.prune(older_than=cutoff)
                 if n:
                     log.info(
                         "retention: pruned %d rows older than %g days",
@@ -136,7 +139,7 @@ async def open_services(
         policy, ssl_context=tls_context(settings.ca_bundle), proxy=egress_proxy(settings)
     )
     await sender.start()
-    worker = Worker(store, sender, worker_config(settings), worker_id=worker_id(store, 0))
+    worker = Worker(store.queue, sender, worker_config(settings), worker_id=worker_id(store, 0))
     ctx = ApiContext(
         settings=settings,
         store=store,

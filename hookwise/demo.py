@@ -19,7 +19,7 @@ from hookwise.domain.errors import VerificationError
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import NewEndpoint, NewMessage
 from hookwise.domain.signing import Verifier, new_secret
-from hookwise.store.base import Store
+from hookwise.store.roles import Store
 
 DEMO_PATH = "/demo/receiver"
 DEMO_EVENTS = ("user.created", "invoice.paid", "email.replied")
@@ -57,10 +57,10 @@ class DemoReceiver:
     async def seed(self, store: Store, base_url: str) -> dict[str, str]:
         """Create an admin key, the demo app, its endpoint and a few events."""
         _, key = await create_key(store, "demo admin", None)
-        app = await store.create_app(
+        app = await store.resources.create_app(
             name="demo", uid=None, metadata={}, results_inline_budget=262_144
         )
-        ep = await store.create_endpoint(
+        ep = await store.resources.create_endpoint(
             NewEndpoint(
                 app_id=app.id,
                 url=base_url + DEMO_PATH,
@@ -72,7 +72,7 @@ class DemoReceiver:
             mid = new_id("msg")
             now = datetime.now(UTC)
             body = envelope(event, mid, rfc3339(now), {"demo": i + 1})
-            await store.enqueue_message(NewMessage(
+            await store.messages.enqueue_message(NewMessage(
                 app_id=app.id, event_type=event, body=body, message_id=mid, created_at=now,
             ))  # fmt: skip
         return {"key": key, "app_id": app.id, "endpoint_id": ep.id}

@@ -97,7 +97,7 @@ async def test_secret_key_encrypts_a_plain_database_and_rotates(api: Api, db_url
 
     store = await open_store(db_url, secret_key="k3")
     try:
-        got = await store.get_endpoint(app["id"], ep["id"])
+        got = await store.resources.get_endpoint(app["id"], ep["id"])
         assert (got.secret, got.headers) == (secret, {"X-Token": "t"})
     finally:
         await store.close()

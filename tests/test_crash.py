@@ -181,7 +181,9 @@ async def test_an_opening_store_takes_back_only_gone_holders(tmp_path: Path) -> 
         await _send(live, app_id, 4)
         for store in (live, dead):
             owner = f"{store.lease_holder}:0"  # type: ignore[attr-defined]
-            assert len(await store.claim_due(worker_id=owner, limit=2, lease_seconds=300)) == 2
+            assert (
+                len(await store.queue.claim_due(worker_id=owner, limit=2, lease_seconds=300)) == 2
+            )
         os.close(dead._holder._fd)  # type: ignore[attr-defined]  # the kernel's part of a kill -9
         dead._holder._fd = None  # type: ignore[attr-defined]
         third = await open_store(db)
@@ -193,8 +195,8 @@ async def test_an_opening_store_takes_back_only_gone_holders(tmp_path: Path) -> 
                 f"holders.db-holder-{s.lease_holder}.lock"  # type: ignore[attr-defined]
                 for s in (live, third)
             )  # the dead one's file is gone, the live ones' kept
-            assert await third.next_due_at() is not None
-            assert (await third.queue_stats()).in_flight == 2
+            assert await third.queue.next_due_at() is not None
+            assert (await third.queue.queue_stats()).in_flight == 2
         finally:
             await third.close()
     finally:

@@ -25,7 +25,7 @@ async def test_background_retention_prunes_old_history(
     await api.services.stop_workers()
     assert len(await api.attempts(app["id"])) == 1
     # everything older than "now" goes
-    assert await api.store.prune(older_than=time.time() + 1) >= 2
+    assert await api.store.retention.prune(older_than=time.time() + 1) >= 2
     assert await api.attempts(app["id"]) == []
     r = await api.http.get(f"/v1/apps/{app['id']}/messages")
     assert r.json()["data"] == []

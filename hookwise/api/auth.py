@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hookwise.domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey
-from hookwise.store.base import Store
+from hookwise.store.roles import Store
 
 KEY_PREFIX = "hwk_"
 _CACHE_TTL = 5.0
@@ -30,7 +30,7 @@ def hash_key(key: str) -> str:
 async def create_key(store: Store, name: str, app_id: str | None) -> tuple[ApiKey, str]:
     """Create and store a key; return its record and the key (shown only now)."""
     key, digest, prefix = new_key()
-    record = await store.create_api_key(
+    record = await store.resources.create_api_key(
         key_id=new_id("key"), name=name, key_hash=digest, prefix=prefix, app_id=app_id
     )
     return record, key
@@ -81,7 +81,7 @@ class Authenticator:
         if hit is not None and hit[0] > now:
             key = hit[1]
         else:
-            found = await self._store.get_api_key_by_hash(hash_key(token))
+            found = await self._store.resources.get_api_key_by_hash(hash_key(token))
             if found is None:
                 self._cache.pop(token, None)
                 raise Unauthorized("unknown or revoked API key")

@@ -13,7 +13,7 @@ from hookwise.api.auth import Authenticator, Principal
 from hookwise.domain.models import App, AttemptResult, ClaimedDelivery
 from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
-from hookwise.store.base import Store
+from hookwise.store.roles import Store
 
 Tester = Callable[[ClaimedDelivery], Awaitable[AttemptResult]]
 _APP_TTL = 5.0
@@ -37,7 +37,7 @@ class ApiContext:
         hit = self._apps.get(ref)
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await self.store.get_app(ref)
+        found = await self.store.resources.get_app(ref)
         if len(self._apps) > 10_000:
             self._apps.clear()
         self._apps[ref] = (now + _APP_TTL, found)

@@ -29,7 +29,7 @@ def keys_create(
 
         store = await open_configured_store(settings_from(db=db))
         try:
-            app_id = (await store.get_app(app_ref)).id if app_ref else None
+            app_id = (await store.resources.get_app(app_ref)).id if app_ref else None
             _, key = await create_key(store, name, app_id)
             return key
         finally:

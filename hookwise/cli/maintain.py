@@ -40,7 +40,7 @@ def prune(
 
         store = await open_configured_store(settings_from(db=db))
         try:
-            return await store.prune(older_than=time.time() - seconds)
+            return await store.retention.prune(older_than=time.time() - seconds)
         finally:
             await store.close()
 

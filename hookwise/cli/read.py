@@ -62,7 +62,9 @@ def apps_list(db: DbOpt = None, limit: LimitOpt = 50, as_json: JsonOpt = False) 
     """Apps, newest first."""
 
     async def q(store: Store) -> list[dict[str, Any]]:
-        return [views.app(a) for a in (await store.list_apps(limit=limit, cursor=None)).data]
+        return [
+            views.app(a) for a in (await store.resources.list_apps(limit=limit, cursor=None)).data
+        ]
 
     _show(_read(db, q), ["id", "uid", "name", "created_at"], as_json)
 
@@ -74,8 +76,8 @@ def endpoints_list(
     """An app's endpoints with status and consecutive failures."""
 
     async def q(store: Store) -> list[dict[str, Any]]:
-        app_id = (await store.get_app(app)).id
-        page = await store.list_endpoints(app_id, limit=limit, cursor=None)
+        app_id = (await store.resources.get_app(app)).id
+        page = await store.resources.list_endpoints(app_id, limit=limit, cursor=None)
         return [views.endpoint(e) for e in page.data]
 
     cols = ["id", "url", "status", "consecutive_failures", "paused_reason"]
@@ -93,8 +95,10 @@ def messages_list(
     """An app's messages, newest first."""
 
     async def q(store: Store) -> list[dict[str, Any]]:
-        app_id = (await store.get_app(app)).id
-        page = await store.list_messages(app_id, limit=limit, cursor=None, event_type=event_type)
+        app_id = (await store.resources.get_app(app)).id
+        page = await store.messages.list_messages(
+            app_id, limit=limit, cursor=None, event_type=event_type
+        )
         return [views.message(m) for m in page.data]
 
     _show(_read(db, q), ["id", "event_type", "event_id", "created_at"], as_json)
@@ -112,9 +116,9 @@ def attempts_list(
     """An app's attempts, newest first: did it arrive?"""
 
     async def q(store: Store) -> list[dict[str, Any]]:
-        app_id = (await store.get_app(app)).id
+        app_id = (await store.resources.get_app(app)).id
         f = DeliveryFilter(message_id=message, endpoint_id=endpoint)
-        page = await store.list_attempts(app_id, f, limit=limit, cursor=None)
+        page = await store.messages.list_attempts(app_id, f, limit=limit, cursor=None)
         return [views.attempt(a) for a in page.data]
 
     cols = ["started_at", "message_id", "attempt_number", "status", "response_status_code",

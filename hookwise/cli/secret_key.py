@@ -33,8 +33,8 @@ def _reseal(db: str | None, new_key: str) -> None:
     async def go() -> dict[str, int]:
         store = await open_configured_store(settings, check_key=False)
         try:
-            await keyring.check(store, SecretBox(secret_key(settings)), rotating=True)
-            return await keyring.rotate(store, secret_key(settings), new_key)
+            await keyring.check(store.keyring, SecretBox(secret_key(settings)), rotating=True)
+            return await keyring.rotate(store.keyring, secret_key(settings), new_key)
         finally:
             await store.close()
 

@@ -81,11 +81,11 @@ async def home(request: Request) -> Response:
         return RedirectResponse("/dashboard/login", status_code=303)
     ctx = _ctx(request)
     if caller.is_admin:
-        apps = (await ctx.store.list_apps(limit=200, cursor=None)).data
+        apps = (await ctx.store.resources.list_apps(limit=200, cursor=None)).data
     else:
         assert caller.key.app_id is not None
         apps = [await ctx.app(caller.key.app_id)]
-    stats = await ctx.store.queue_stats(caller.key.app_id)  # an app key sees its own queue
+    stats = await ctx.store.queue.queue_stats(caller.key.app_id)  # an app key sees its own queue
     return templates.TemplateResponse(
         request, "apps.html", {"apps": [views.app(a) for a in apps], "stats": stats}
     )
@@ -110,9 +110,11 @@ async def live(request: Request, app_ref: str) -> Response:
 
 async def _app_view(request: Request, app: App) -> dict[str, Any]:
     store = _ctx(request).store
-    endpoints = (await store.list_endpoints(app.id, limit=100, cursor=None)).data
-    messages = (await store.list_messages(app.id, limit=20, cursor=None)).data
-    attempts = (await store.list_attempts(app.id, DeliveryFilter(), limit=50, cursor=None)).data
+    endpoints = (await store.resources.list_endpoints(app.id, limit=100, cursor=None)).data
+    messages = (await store.messages.list_messages(app.id, limit=20, cursor=None)).data
+    attempts = (
+        await store.messages.list_attempts(app.id, DeliveryFilter(), limit=50, cursor=None)
+    ).data
     return {
         "app": views.app(app),
         "endpoints": [views.endpoint(e) for e in endpoints],
@@ -129,15 +131,15 @@ async def endpoint_action(
     app = await _app(request, await _caller(request), app_ref)
     store = _ctx(request).store
     if action == "enable":
-        await store.update_endpoint(app.id, endpoint_id, {"status": "active"})
+        await store.resources.update_endpoint(app.id, endpoint_id, {"status": "active"})
         note = "re-enabled; held deliveries are due now"
     elif action == "pause":
-        await store.update_endpoint(
+        await store.resources.update_endpoint(
             app.id, endpoint_id, {"status": "paused", "paused_reason": "paused from the dashboard"}
         )
         note = "paused; new deliveries are held"
     elif action == "recover":
-        n = await store.recover_endpoint(app.id, endpoint_id, time.time() - 86400)
+        n = await store.messages.recover_endpoint(app.id, endpoint_id, time.time() - 86400)
         note = f"{n} failed deliveries of the last 24 h re-queued"
     else:
         return Response("unknown action", status_code=404)
@@ -150,7 +152,7 @@ async def endpoint_action(
 async def resend(request: Request, app_ref: str, message_id: str) -> Response:
     _guard(request)
     app = await _app(request, await _caller(request), app_ref)
-    n = await _ctx(request).store.resend_message(app.id, message_id)
+    n = await _ctx(request).store.messages.resend_message(app.id, message_id)
     return templates.TemplateResponse(
         request,
         "_live.html",

@@ -20,9 +20,10 @@ from typing import Protocol
 from hookwise.delivery import metrics
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.sender import SendResult
+from hookwise.delivery.turns import WriteTurn
 from hookwise.domain.errors import InvalidInput, StoreUnavailable
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
-from hookwise.store.base import Store, WriteTurn
+from hookwise.store.roles import Queue
 
 log = logging.getLogger("hookwise.worker")
 
@@ -41,7 +42,7 @@ class WorkerConfig:
     pause_after: int = 10
     retry_after_cap: float = 3600.0
     writers: int | None = None  # record-and-claim transactions under way at once (taking
-    # turns); None: as many as the store gains from (``Store.overlapping_writes``)
+    # turns); None: as many as the store gains from (``Queue.overlapping_writes``)
 
 
 class Transport(Protocol):
@@ -76,17 +77,17 @@ class Worker:
 
     def __init__(
         self,
-        store: Store,
+        queue: Queue,
         sender: Transport,
         config: WorkerConfig | None = None,
         *,
         worker_id: str | None = None,
     ) -> None:
-        self.store = store
+        self.queue = queue
         self.sender = sender
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or worker_name()
-        self._writers = self.config.writers or store.overlapping_writes
+        self._writers = self.config.writers or queue.overlapping_writes
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[AttemptResult] = []
         self._pending = 0  # claimed and not yet recorded
@@ -136,7 +137,7 @@ class Worker:
             if due is not None:
                 # due but unclaimable (its endpoint is at its in-flight cap): look again soon
                 timeout = max(0.02, min(timeout, due - time.time()))
-        await _first(self.store.wait_for_work(timeout), stop.wait(), self._recorded.wait())
+        await _first(self.queue.wait_for_work(timeout), stop.wait(), self._recorded.wait())
 
     async def _next_due(self) -> float | None:
         """When a claim could next find something.
@@ -151,7 +152,7 @@ class Worker:
         now = time.monotonic()
         if self._pending and now - self._due_asked < _DUE_REUSE:
             return self._due
-        self._due = await self.store.next_due_at()
+        self._due = await self.queue.next_due_at()
         self._due_asked = now
         return self._due
 
@@ -168,7 +169,7 @@ class Worker:
         if limit <= 0:
             return False
         with self._reserving(limit):
-            claims = await self.store.claim_due(
+            claims = await self.queue.claim_due(
                 worker_id=self.worker_id,
                 limit=limit,
                 lease_seconds=self.config.lease_seconds,
@@ -219,7 +220,7 @@ class Worker:
                 late = await self._start_rate_limited(ep_id, group)
                 started += len(group) - len(late)
                 if late:
-                    await self.store.release([c for c, _ in late], at=late[0][1])
+                    await self.queue.release([c for c, _ in late], at=late[0][1])
         finally:
             if started < len(claims):
                 metrics.IN_FLIGHT.dec(len(claims) - started)  # handed back or left leased
@@ -229,7 +230,7 @@ class Worker:
     ) -> list[tuple[ClaimedDelivery, float]]:
         """Start those of ``group`` whose reserved slot comes soon; the others, with their slots."""
         rate = group[0].rate_limit_per_second or 1.0
-        first = await self.store.reserve_send_slots(endpoint_id, len(group), rate)
+        first = await self.queue.reserve_send_slots(endpoint_id, len(group), rate)
         horizon = time.time() + self.config.lease_seconds / 2
         late = []
         for i, c in enumerate(group):
@@ -329,7 +330,7 @@ class Worker:
         try:
             limit = 0 if self._stopping else min(self._room() + len(batch), self.config.batch)
             with self._reserving(limit):
-                claims = await self.store.record_and_claim(
+                claims = await self.queue.record_and_claim(
                     batch,
                     pause_after=self.config.pause_after,
                     worker_id=self.worker_id,
@@ -383,7 +384,7 @@ class Worker:
         """Send one claimed delivery at once and record it (test pings)."""
         sent = await self.sender.send(claim)
         result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
-        await self.store.record_attempts([result], pause_after=self.config.pause_after)
+        await self.queue.record_attempts([result], pause_after=self.config.pause_after)
         return result
 
     async def shutdown(self) -> None:
@@ -411,10 +412,10 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._recorded.wait(), 0.25)
                     continue
-                due = await self.store.next_due_at()
+                due = await self.queue.next_due_at()
                 if due is None or (not include_scheduled and due > time.time()):
                     return
-                await self.store.wait_for_work(max(0.0, min(0.25, due - time.time())))
+                await self.queue.wait_for_work(max(0.0, min(0.25, due - time.time())))
             raise TimeoutError(f"deliveries still pending after {timeout} s")
         finally:
             await self.shutdown()

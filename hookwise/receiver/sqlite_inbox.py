@@ -22,7 +22,7 @@ from hookwise.receiver import inbox_sql
 from hookwise.receiver.errors import InboxUnavailable
 from hookwise.receiver.inbox import NewItem, to_datetime
 from hookwise.receiver.inbox_sql import Dialect, SqlInbox
-from hookwise.sqlite.writer import Database
+from hookwise.sqlite.writer import SqliteFile
 
 
 def _epoch(when: datetime | None) -> float | None:
@@ -44,7 +44,7 @@ class _FileDriver:
     """Runs statements on the shared writer (writes) and its reader connection (reads)."""
 
     def __init__(self, path: Path, table: str, synchronous: str) -> None:
-        self._db = Database(
+        self._db = SqliteFile(
             str(path), synchronous=synchronous, error=InboxUnavailable, make_dirs=False, busy=5.0
         )
         self._schema = inbox_sql.schema(table, SQLITE)

@@ -52,7 +52,7 @@ def path_from_url(url: str) -> str:
     return url[len("sqlite:///") :]
 
 
-class Database:
+class SqliteFile:
     """The writer thread, the reader thread and their connections to the file at ``path``.
 
     ``make_dirs`` creates the file's directory first (the store does; an inbox whose directory

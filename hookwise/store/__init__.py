@@ -6,8 +6,8 @@ import logging
 
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import keyring
-from hookwise.store.base import Enqueued, QueueStats, Store
 from hookwise.store.migrate import ensure_migrated
+from hookwise.store.roles import Enqueued, QueueStats, Store
 
 log = logging.getLogger("hookwise.store")
 
@@ -34,7 +34,7 @@ async def open_store(
     try:
         await store.open()
         if check_key:
-            await keyring.check(store, box)
+            await keyring.check(store.keyring, box)
     except BaseException:
         try:
             await store.close()  # its threads, pools and lock file: nothing left behind

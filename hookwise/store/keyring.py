@@ -15,12 +15,13 @@ with the new one; ``secret_key_next`` marks it as under way, and stores refuse t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from hookwise.domain.errors import SecretKeyError
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store.roles import Keyring
 
 CHECK = "secret_key_check"
 NEXT = "secret_key_next"
@@ -53,22 +54,6 @@ UNFINISHED = (
 OTHER_ROTATION = "a rotation to another key did not finish: run it again with that --new-key first"
 
 Reseal = Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
-class Keyring(Protocol):
-    """The store operations the key rules use (every Store offers them)."""
-
-    async def read_meta(self, name: str) -> str | None: ...
-
-    async def init_meta(self, name: str, value: str) -> str: ...
-
-    async def write_meta(self, values: Mapping[str, str | None]) -> None: ...
-
-    async def sealed_sample(self) -> str | None: ...
-
-    async def reseal_secrets(
-        self, table: str, after: str | None, limit: int, reseal: Reseal
-    ) -> list[str]: ...
 
 
 async def check(store: Keyring, box: SecretBox, *, rotating: bool = False) -> None:

@@ -40,9 +40,11 @@ async def raw(db_url: str, sql: str) -> list[dict[str, Any]]:
 
 
 async def _endpoint(store: Store, **fields: Any) -> tuple[str, str]:
-    app = await store.create_app(name="a", uid=None, metadata={}, results_inline_budget=1024)
+    app = await store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=1024
+    )
     new = NewEndpoint(app_id=app.id, url="http://127.0.0.1:9/h", secret="whsec_plain", **fields)
-    return app.id, (await store.create_endpoint(new)).id
+    return app.id, (await store.resources.create_endpoint(new)).id
 
 
 async def _reopen(db_url: str, key: str | None) -> Store:
@@ -85,14 +87,16 @@ async def test_a_database_encrypted_before_the_check_row_is_checked_by_its_secre
 ) -> None:
     store = await _reopen(db_url, "k1")
     await _endpoint(store)
-    await store.write_meta({keyring.CHECK: None})  # as written before the meta table existed
+    await store.keyring.write_meta(
+        {keyring.CHECK: None}
+    )  # as written before the meta table existed
     await store.close()
     with pytest.raises(SecretKeyError, match="not set"):
         await _reopen(db_url, None)
     with pytest.raises(SecretKeyError, match="is not the key"):
         await _reopen(db_url, "k2")
     store = await _reopen(db_url, "k1")
-    assert await store.read_meta(keyring.CHECK) is not None  # recorded from now on
+    assert await store.keyring.read_meta(keyring.CHECK) is not None  # recorded from now on
     await store.close()
 
 
@@ -104,7 +108,7 @@ async def test_a_key_given_to_a_plain_database_keeps_reading_its_plain_secrets(
     await store.close()
     store = await _reopen(db_url, "k1")
     try:
-        got = await store.get_endpoint(app_id, old)
+        got = await store.resources.get_endpoint(app_id, old)
         assert (got.secret, got.headers) == ("whsec_plain", {"X-Token": "t"})
         await _endpoint(store)  # written encrypted
     finally:
@@ -116,14 +120,14 @@ async def test_a_key_given_to_a_plain_database_keeps_reading_its_plain_secrets(
 async def test_ciphertext_is_never_read_as_a_secret_nor_signs(db_url: str) -> None:
     store = await _reopen(db_url, "k1")
     app_id, ep_id = await _endpoint(store)
-    await store.enqueue_message(NewMessage(app_id=app_id, event_type="a.b", body=b"{}"))
+    await store.messages.enqueue_message(NewMessage(app_id=app_id, event_type="a.b", body=b"{}"))
     await store.close()
     unchecked = await open_store(db_url, check_key=False)  # as a process before the check
     try:
         with pytest.raises(SecretKeyError):
-            await unchecked.get_endpoint(app_id, ep_id)
+            await unchecked.resources.get_endpoint(app_id, ep_id)
         with pytest.raises(SecretKeyError):
-            await unchecked.claim_due(worker_id="w", limit=10, lease_seconds=30)
+            await unchecked.queue.claim_due(worker_id="w", limit=10, lease_seconds=30)
     finally:
         await unchecked.close()
 
@@ -139,8 +143,8 @@ async def test_rotation_reencrypts_everything_in_batches_and_resumes(
     store = await _reopen(db_url, current)
     ids = [await _endpoint(store, headers={"X-Token": f"t{i}"}) for i in range(5)]
     app_id, ep_id = ids[0]
-    await store.rotate_endpoint_secret(app_id, ep_id, "whsec_second", 4102444800.0)
-    job_secret, _ = await store.job_secret(app_id)
+    await store.resources.rotate_endpoint_secret(app_id, ep_id, "whsec_second", 4102444800.0)
+    job_secret, _ = await store.jobs.job_secret(app_id)
 
     calls = 0
     reseal = store.reseal_secrets
@@ -152,19 +156,19 @@ async def test_rotation_reencrypts_everything_in_batches_and_resumes(
             raise _Interrupted
         return await reseal(*args)
 
-    store.reseal_secrets = flaky  # type: ignore[method-assign]
+    store.keyring.reseal_secrets = flaky  # type: ignore[method-assign]
     with pytest.raises(_Interrupted):
-        await keyring.rotate(store, current, "k2", batch=2)
+        await keyring.rotate(store.keyring, current, "k2", batch=2)
     await store.close()
     for key in (current, "k2"):
         with pytest.raises(SecretKeyError, match="did not finish"):
             await _reopen(db_url, key)
 
     store = await open_store(db_url, secret_key=current, check_key=False)
-    await keyring.check(store, SecretBox(current), rotating=True)
+    await keyring.check(store.keyring, SecretBox(current), rotating=True)
     with pytest.raises(SecretKeyError, match="another key"):
-        await keyring.rotate(store, current, "k3", batch=2)
-    done = await keyring.rotate(store, current, "k2", batch=2)
+        await keyring.rotate(store.keyring, current, "k3", batch=2)
+    done = await keyring.rotate(store.keyring, current, "k2", batch=2)
     await store.close()
     assert done == {"apps": 5, "endpoints": 5}
 
@@ -173,11 +177,11 @@ async def test_rotation_reencrypts_everything_in_batches_and_resumes(
     store = await _reopen(db_url, "k2")
     try:
         for i, (a, e) in enumerate(ids):
-            got = await store.get_endpoint(a, e)
+            got = await store.resources.get_endpoint(a, e)
             assert got.headers == {"X-Token": f"t{i}"}
-        got = await store.get_endpoint(app_id, ep_id)
+        got = await store.resources.get_endpoint(app_id, ep_id)
         assert got.secret == "whsec_second" and got.previous_secrets[0][0] == "whsec_plain"
-        assert (await store.job_secret(app_id))[0] == job_secret
+        assert (await store.jobs.job_secret(app_id))[0] == job_secret
     finally:
         await store.close()
     for row in await raw(db_url, "SELECT secret, previous_secrets, headers FROM endpoints"):

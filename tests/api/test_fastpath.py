@@ -170,7 +170,9 @@ async def test_an_idempotent_repeat_answers_alike(
 async def test_a_rate_limited_ingest_answers_alike(api_factory: Any) -> None:
     # half a request a second: the bucket never holds a whole token, every request is refused
     api = await api_factory(rate_limit_per_key=0.5)
-    app = await api.store.create_app(name="a", uid=None, metadata={}, results_inline_budget=1024)
+    app = await api.store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=1024
+    )
     path = f"/v1/apps/{app.id}/messages"
     shapes = []
     async for route_only in _serve(create_app(api.services.api.state.ctx, fast_path=False)):

@@ -45,7 +45,7 @@ async def _enqueue(db_url: str, app_id: str, n: int) -> list[str]:
     async def one(i: int) -> str:
         async with sem:
             body = b'{"i": %d}' % i
-            enq = await store.enqueue_message(
+            enq = await store.messages.enqueue_message(
                 NewMessage(app_id=app_id, event_type="cluster.test", body=body)
             )
             return enq.message.id

@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from hookwise.delivery.turns import WriteTurn
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
-from hookwise.store.base import FinishedIds, WriteTurn
+from hookwise.store.roles import FinishedIds, Turn
 
 
 @dataclass
@@ -149,7 +150,7 @@ class MemoryQueue:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
-        turn: WriteTurn | None = None,
+        turn: Turn | None = None,
     ) -> list[ClaimedDelivery]:
         """The turn's points in order, as the PostgreSQL store takes them (a record may overlap
         the previous write's claim); ``steps`` logs them, and ``hold`` holds the record."""

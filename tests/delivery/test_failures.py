@@ -116,11 +116,11 @@ async def test_connect_time_guard_stops_rebinding(api_factory: object, receiver:
     api: Api = await api_factory(allow_networks="")  # type: ignore[operator]
     app = await api.app()
     # written straight to the store, as if the name resolved elsewhere at creation time
-    await api.store.create_endpoint(NewEndpoint(
+    await api.store.resources.create_endpoint(NewEndpoint(
         app_id=app["id"], url=f"http://localhost:{receiver.port}/hook", secret="s" * 16,
         retry_schedule=(),
     ))  # fmt: skip
-    literal = await api.store.create_endpoint(NewEndpoint(
+    literal = await api.store.resources.create_endpoint(NewEndpoint(
         app_id=app["id"], url=f"http://127.0.0.1:{receiver.port}/hook", secret="s" * 16,
         retry_schedule=(),
     ))  # fmt: skip

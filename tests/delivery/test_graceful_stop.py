@@ -18,7 +18,7 @@ async def test_a_graceful_stop_leaves_nothing_leased(
     await api.held_backlog(app["id"], ep["id"], N)
     await receiver.wait_for(lambda r: len(r.requests) >= N // 3, timeout=30)
     await api.services.stop_workers()  # mid-run, with claims and records under way
-    stats = await api.store.queue_stats()
+    stats = await api.store.queue.queue_stats()
     assert stats.in_flight == 0  # no lease left to run out: each claim was sent and recorded
     arrived = len(receiver.requests)
     assert N // 3 <= arrived < N  # the stop really came mid-run

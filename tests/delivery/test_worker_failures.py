@@ -22,6 +22,7 @@ from hookwise.delivery.sender import SendResult
 from hookwise.delivery.worker import Worker, WorkerConfig
 from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store, open_store
+from hookwise.store.roles import Queue
 
 N = 20
 LEASE = 1.0
@@ -54,16 +55,16 @@ class FakeTransport:
         return SendResult(200, "ok", None, 1.0, time.time())
 
 
-class FaultyStore:
-    """The real store, except that the first ``times`` calls of operation ``name`` raise."""
+class FaultyQueue:
+    """The real queue, except that the first ``times`` calls of operation ``name`` raise."""
 
-    def __init__(self, store: Store, name: str = "", times: int = 0) -> None:
-        self._store = store
+    def __init__(self, queue: Queue, name: str = "", times: int = 0) -> None:
+        self._queue = queue
         self._name = name
         self.times = times
 
     def __getattr__(self, name: str) -> Any:
-        real = getattr(self._store, name)
+        real = getattr(self._queue, name)
         if name != self._name:
             return real
 
@@ -85,13 +86,15 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 
 async def _backlog(store: Store, **endpoint: Any) -> set[str]:
     """``N`` messages for one endpoint; their delivery ids."""
-    app = await store.create_app(name="a", uid=None, metadata={}, results_inline_budget=262144)
-    await store.create_endpoint(
+    app = await store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=262144
+    )
+    await store.resources.create_endpoint(
         NewEndpoint(app_id=app.id, url="http://127.0.0.1:9/hook", secret="whsec_x", **endpoint)
     )
     ids: set[str] = set()
     for i in range(N):
-        enq = await store.enqueue_message(
+        enq = await store.messages.enqueue_message(
             NewMessage(app_id=app.id, event_type="a.b", body=b'{"i": %d}' % i)
         )
         ids.update(enq.delivery_ids)
@@ -115,7 +118,7 @@ async def _deliver_all(worker: Worker, transport: FakeTransport, want: set[str])
     async def all_recorded() -> bool:
         if running.done():
             running.result()  # the worker died: show why
-        stats = await worker.store.queue_stats()
+        stats = await worker.queue.queue_stats()
         return transport.delivered >= want and (stats.pending, stats.in_flight) == (0, 0)
 
     async def no_capacity_held() -> bool:
@@ -134,7 +137,7 @@ async def _deliver_all(worker: Worker, transport: FakeTransport, want: set[str])
 async def test_a_transport_exception_costs_no_capacity(store: Store) -> None:
     want = await _backlog(store, retry_schedule=(0.05,))
     transport = FakeTransport(fail=CONFIG.concurrency)  # the whole first claim: all capacity
-    worker = Worker(store, transport, CONFIG)
+    worker = Worker(store.queue, transport, CONFIG)
     await _deliver_all(worker, transport, want)
     assert transport.delivered == want
     # the deliveries whose send raised were attempted again, on their retry schedule
@@ -149,15 +152,17 @@ async def test_a_send_that_always_raises_ends_visibly_failed(store: Store) -> No
     want = await _backlog(store, retry_schedule=schedule)
     broken = sorted(want)[0]
     transport = FakeTransport(broken={broken})
-    worker = Worker(store, transport, CONFIG)
+    worker = Worker(store.queue, transport, CONFIG)
     t0 = time.monotonic()
     await _deliver_all(worker, transport, want - {broken})
     assert transport.calls[broken] == len(schedule) + 1
     assert time.monotonic() - t0 < 20 * LEASE  # no lease had to run out
-    app_id = (await store.list_apps(limit=1, cursor=None)).data[0].id
-    delivery = await store.get_delivery(app_id, broken)
+    app_id = (await store.resources.list_apps(limit=1, cursor=None)).data[0].id
+    delivery = await store.messages.get_delivery(app_id, broken)
     assert (delivery.status, delivery.attempt_count) == ("failed", len(schedule) + 1)
-    attempts = (await store.list_attempts(app_id, DeliveryFilter(), limit=100, cursor=None)).data
+    attempts = (
+        await store.messages.list_attempts(app_id, DeliveryFilter(), limit=100, cursor=None)
+    ).data
     mine = [a for a in attempts if a.delivery_id == broken]
     assert len(mine) == len(schedule) + 1
     for a in mine:
@@ -186,7 +191,7 @@ async def test_a_failure_to_record_a_raised_send_leaves_the_lease(
         return real(claim, sent, **kw)
 
     monkeypatch.setattr(worker_module, "decide", decide)
-    worker = Worker(store, transport, CONFIG)
+    worker = Worker(store.queue, transport, CONFIG)
     t0 = time.monotonic()
     await _deliver_all(worker, transport, want)
     assert failing["left"] == 0
@@ -207,7 +212,7 @@ async def test_a_store_exception_costs_no_capacity_and_loses_nothing(
     store: Store, operation: str, endpoint: dict[str, Any]
 ) -> None:
     want = await _backlog(store, **endpoint)
-    faulty = FaultyStore(store, operation, times=2)
+    faulty = FaultyQueue(store.queue, operation, times=2)
     transport = FakeTransport()
     worker = Worker(faulty, transport, CONFIG)  # type: ignore[arg-type]
     await _deliver_all(worker, transport, want)

@@ -9,7 +9,7 @@ import pytest
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.receiver.errors import InboxUnavailable
-from hookwise.sqlite.writer import Database
+from hookwise.sqlite.writer import SqliteFile
 
 
 def _rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -17,7 +17,7 @@ def _rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
 
 
 async def test_failures_come_out_as_the_owners_error(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "w.db"), error=InboxUnavailable)
+    db = SqliteFile(str(tmp_path / "w.db"), error=InboxUnavailable)
     with pytest.raises(InboxUnavailable, match="not open"):
         await db.read(_rows)
     db.start()
@@ -31,7 +31,7 @@ async def test_failures_come_out_as_the_owners_error(tmp_path: Path) -> None:
 
 
 async def test_a_store_read_that_fails_raises_store_unavailable(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "s.db"))
+    db = SqliteFile(str(tmp_path / "s.db"))
     db.start()
     try:
         with pytest.raises(StoreUnavailable):
@@ -41,7 +41,7 @@ async def test_a_store_read_that_fails_raises_store_unavailable(tmp_path: Path) 
 
 
 async def test_it_starts_again_after_stop(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "r.db"))
+    db = SqliteFile(str(tmp_path / "r.db"))
     db.start()
     await db.write(lambda c: c.execute("CREATE TABLE t (k TEXT)"))
     db.stop()
@@ -55,11 +55,11 @@ async def test_it_starts_again_after_stop(tmp_path: Path) -> None:
 
 
 def test_a_missing_directory_is_made_only_when_asked(tmp_path: Path) -> None:
-    inbox = Database(str(tmp_path / "no" / "inbox.db"), error=InboxUnavailable, make_dirs=False)
+    inbox = SqliteFile(str(tmp_path / "no" / "inbox.db"), error=InboxUnavailable, make_dirs=False)
     with pytest.raises(InboxUnavailable, match="cannot open"):
         inbox.start()
     assert not (tmp_path / "no").exists() and not inbox.started
-    store = Database(str(tmp_path / "made" / "store.db"))
+    store = SqliteFile(str(tmp_path / "made" / "store.db"))
     store.start()
     store.stop()
     assert (tmp_path / "made" / "store.db").exists()

@@ -84,12 +84,12 @@ async def test_a_closing_store_gives_back_its_leases(tmp_path: Path) -> None:
     try:
         app_id, _ = await _app_with_endpoint(live)
         await _send(live, app_id, 4)
-        mine = await closing.claim_due(
+        mine = await closing.queue.claim_due(
             worker_id=f"{closing.lease_holder}:0",  # type: ignore[attr-defined]
             limit=2,
             lease_seconds=300,
         )
-        theirs = await live.claim_due(
+        theirs = await live.queue.claim_due(
             worker_id=f"{live.lease_holder}:0",  # type: ignore[attr-defined]
             limit=2,
             lease_seconds=300,
@@ -102,7 +102,7 @@ async def test_a_closing_store_gives_back_its_leases(tmp_path: Path) -> None:
             assert at <= time.time()
         for c in theirs:
             assert _lease_of(db_file, c.delivery_id)[0] is not None
-        again = await live.claim_due(worker_id="w", limit=4, lease_seconds=300)
+        again = await live.queue.claim_due(worker_id="w", limit=4, lease_seconds=300)
         assert {c.delivery_id for c in again} == {c.delivery_id for c in mine}
         kept = f"close.db-holder-{live.lease_holder}.lock"  # type: ignore[attr-defined]
         assert _lock_files(db_file) == [kept]
@@ -122,9 +122,11 @@ async def test_taking_back_drops_only_the_lease(tmp_path: Path) -> None:
         await _send(store, app_id, 2)
         holder = store.lease_holder
         assert holder is not None
-        leased, later = await store.claim_due(worker_id=f"{holder}:0", limit=2, lease_seconds=300)
+        leased, later = await store.queue.claim_due(
+            worker_id=f"{holder}:0", limit=2, lease_seconds=300
+        )
         slot = time.time() + 120
-        await store.release([later], at=slot)
+        await store.queue.release([later], at=slot)
         t0 = time.time()
         assert await store.take_back_leases([holder]) == 1
         owner, at = _lease_of(db_file, leased.delivery_id)
@@ -176,7 +178,7 @@ async def test_leases_a_close_cannot_give_back_are_taken_back_at_the_next_start(
     app_id, _ = await _app_with_endpoint(closing)
     await _send(closing, app_id, 1)
     holder = closing.lease_holder
-    [claim] = await closing.claim_due(worker_id=f"{holder}:0", limit=1, lease_seconds=300)
+    [claim] = await closing.queue.claim_due(worker_id=f"{holder}:0", limit=1, lease_seconds=300)
 
     async def failing(holders: Any) -> int:
         raise Injected("take back")

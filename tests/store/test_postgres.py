@@ -35,9 +35,15 @@ async def two(pg_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]
 
 
 async def _enqueue(store: PostgresStore) -> str:
-    app = await store.create_app(name="a", uid=None, metadata={}, results_inline_budget=1024)
-    await store.create_endpoint(NewEndpoint(app_id=app.id, url="http://127.0.0.1:9", secret="s"))
-    enq = await store.enqueue_message(NewMessage(app_id=app.id, event_type="a.b", body=b"{}"))
+    app = await store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=1024
+    )
+    await store.resources.create_endpoint(
+        NewEndpoint(app_id=app.id, url="http://127.0.0.1:9", secret="s")
+    )
+    enq = await store.messages.enqueue_message(
+        NewMessage(app_id=app.id, event_type="a.b", body=b"{}")
+    )
     return enq.delivery_ids[0]
 
 
@@ -61,15 +67,15 @@ async def test_notify_wakes_a_worker_in_another_process(
     two: tuple[PostgresStore, PostgresStore],
 ) -> None:
     api, worker = two
-    await worker.wait_for_work(0.05)  # starts the listener
+    await worker.queue.wait_for_work(0.05)  # starts the listener
     await asyncio.wait_for(worker._listener.connected.wait(), 5)
-    waiting = asyncio.create_task(worker.wait_for_work(30))
+    waiting = asyncio.create_task(worker.queue.wait_for_work(30))
     await asyncio.sleep(0.1)
     t0 = time.monotonic()
     await _enqueue(api)
     await asyncio.wait_for(waiting, 5)
     assert time.monotonic() - t0 < 1.0
-    claims = await worker.claim_due(worker_id="w", limit=10, lease_seconds=30)
+    claims = await worker.queue.claim_due(worker_id="w", limit=10, lease_seconds=30)
     assert len(claims) == 1
 
 
@@ -89,7 +95,7 @@ async def test_lost_connections_fail_once_then_reconnect(
 ) -> None:
     api, worker = two
     dlv = await _enqueue(api)
-    await worker.wait_for_work(0.05)
+    await worker.queue.wait_for_work(0.05)
     await asyncio.wait_for(worker._listener.connected.wait(), 5)
     assert await _kill_connections(pg_url, "hookwise") >= 2
     assert await _kill_connections(pg_url, "hookwise-listen") == 1
@@ -101,7 +107,7 @@ async def test_lost_connections_fail_once_then_reconnect(
     for _ in range(3):  # every pool notices on first use and reconnects by itself
         try:
             await api.ping()
-            claims = await worker.claim_due(worker_id="w", limit=5, lease_seconds=30)
+            claims = await worker.queue.claim_due(worker_id="w", limit=5, lease_seconds=30)
             break
         except StoreUnavailable as exc:
             assert exc.status_code == 503 and exc.__cause__ is not None
@@ -112,7 +118,7 @@ async def test_lost_connections_fail_once_then_reconnect(
     assert [c.delivery_id for c in claims] == [dlv]
     # the listener reconnected too: a new message still wakes the worker at once
     await asyncio.wait_for(worker._listener.connected.wait(), 10)
-    waiting = asyncio.create_task(worker.wait_for_work(30))
+    waiting = asyncio.create_task(worker.queue.wait_for_work(30))
     await asyncio.sleep(0.1)
     await _enqueue(api)
     await asyncio.wait_for(waiting, 5)
@@ -123,14 +129,14 @@ async def test_a_batch_recorded_twice_counts_once(two: tuple[PostgresStore, Post
     # the batch and records it again, which must neither fail forever nor count twice
     store, _ = two
     await _enqueue(store)
-    claims = await store.claim_due(worker_id="w", limit=10, lease_seconds=30)
+    claims = await store.queue.claim_due(worker_id="w", limit=10, lease_seconds=30)
     batch = [result(c, ok=False, retry_at=time.time() + 600) for c in claims]
-    await store.record_attempts(batch, pause_after=10)
-    await store.record_attempts(batch, pause_after=10)
+    await store.queue.record_attempts(batch, pause_after=10)
+    await store.queue.record_attempts(batch, pause_after=10)
     (c,) = claims
-    ep = await store.get_endpoint(c.app_id, c.endpoint_id)
+    ep = await store.resources.get_endpoint(c.app_id, c.endpoint_id)
     assert ep.consecutive_failures == 1
-    d = await store.get_delivery(c.app_id, c.delivery_id)
+    d = await store.messages.get_delivery(c.app_id, c.delivery_id)
     assert d.attempt_count == 1
 
 
@@ -140,23 +146,25 @@ async def test_an_endpoint_at_its_cap_wakes_workers_when_room_frees(
     # idle workers do not poll an endpoint at its in-flight cap: next_due_at points at its
     # first lease to run out, and a record that frees room sooner notifies the others
     busy, idle = two
-    app = await busy.create_app(name="a", uid=None, metadata={}, results_inline_budget=1024)
-    await busy.create_endpoint(
+    app = await busy.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=1024
+    )
+    await busy.resources.create_endpoint(
         NewEndpoint(app_id=app.id, url="http://127.0.0.1:9", secret="s", max_in_flight=2)
     )
     for _ in range(5):
-        await busy.enqueue_message(NewMessage(app_id=app.id, event_type="a.b", body=b"{}"))
-    claims = await busy.claim_due(worker_id="busy", limit=10, lease_seconds=30)
+        await busy.messages.enqueue_message(NewMessage(app_id=app.id, event_type="a.b", body=b"{}"))
+    claims = await busy.queue.claim_due(worker_id="busy", limit=10, lease_seconds=30)
     assert len(claims) == 2
-    due = await idle.next_due_at()
+    due = await idle.queue.next_due_at()
     assert due is not None and due > time.time() + 25  # the leases' end, not the backlog
-    await idle.wait_for_work(0.05)
+    await idle.queue.wait_for_work(0.05)
     await asyncio.wait_for(idle._listener.connected.wait(), 5)
-    waiting = asyncio.create_task(idle.wait_for_work(30))
+    waiting = asyncio.create_task(idle.queue.wait_for_work(30))
     await asyncio.sleep(0.1)
-    await busy.record_attempts([result(claims[0], ok=True)], pause_after=10)
+    await busy.queue.record_attempts([result(claims[0], ok=True)], pause_after=10)
     await asyncio.wait_for(waiting, 5)
-    assert len(await idle.claim_due(worker_id="idle", limit=10, lease_seconds=30)) == 1
+    assert len(await idle.queue.claim_due(worker_id="idle", limit=10, lease_seconds=30)) == 1
 
 
 async def test_deliveries_is_vacuumed_like_a_queue(pg_url: str) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hookwise.store.sqlite.db import Database
+from hookwise.sqlite.writer import SqliteFile
 
 
 async def test_a_failing_op_fails_alone_in_its_group(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "g.db"))
+    db = SqliteFile(str(tmp_path / "g.db"))
     db.start()
     try:
         await db.write(lambda c: c.execute("CREATE TABLE t (k TEXT PRIMARY KEY)"))
@@ -50,7 +50,7 @@ async def test_a_failing_op_fails_alone_in_its_group(tmp_path: Path) -> None:
 
 
 async def test_a_lone_failing_op_leaves_nothing(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "g.db"))
+    db = SqliteFile(str(tmp_path / "g.db"))
     db.start()
     try:
         await db.write(lambda c: c.execute("CREATE TABLE t (k TEXT PRIMARY KEY)"))

@@ -17,7 +17,7 @@ router = APIRouter(tags=["apps"])
 async def create(body: AppIn, ctx: Ctx, caller: Caller) -> Response:
     """Create an app."""
     caller.require_admin()
-    app = await ctx.store.create_app(
+    app = await ctx.store.resources.create_app(
         name=body.name, uid=body.uid, metadata=body.metadata,
         results_inline_budget=body.results_inline_budget,
     )  # fmt: skip
@@ -32,7 +32,9 @@ async def list_apps(ctx: Ctx, caller: Caller, limit: Limit = 50, cursor: Cursor 
         return views.json(
             {"data": [views.app(await ctx.app(caller.key.app_id))], "next_cursor": None}
         )
-    return views.json(views.page(await ctx.store.list_apps(limit=limit, cursor=cursor), views.app))
+    return views.json(
+        views.page(await ctx.store.resources.list_apps(limit=limit, cursor=cursor), views.app)
+    )
 
 
 @router.get("/v1/apps/{app}")
@@ -46,7 +48,7 @@ async def update(app: ScopedApp, body: AppPatch, ctx: Ctx, caller: Caller) -> Re
     """Change an app's fields."""
     caller.require_admin()
     changes = body.model_dump(exclude_unset=True)
-    updated = await ctx.store.update_app(app.id, changes) if changes else app
+    updated = await ctx.store.resources.update_app(app.id, changes) if changes else app
     ctx.forget_app(app.id)
     return views.json(views.app(updated))
 
@@ -55,6 +57,6 @@ async def update(app: ScopedApp, body: AppPatch, ctx: Ctx, caller: Caller) -> Re
 async def delete(app: ScopedApp, ctx: Ctx, caller: Caller) -> Response:
     """Delete an app and everything it owns."""
     caller.require_admin()
-    await ctx.store.delete_app(app.id)
+    await ctx.store.resources.delete_app(app.id)
     ctx.forget_app(app.id)
     return Response(status_code=204)

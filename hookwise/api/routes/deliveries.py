@@ -32,14 +32,14 @@ async def list_deliveries(
 ) -> Response:
     """One row per message and target, newest first."""
     f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)
-    p = await ctx.store.list_deliveries(app.id, f, limit=limit, cursor=cursor)
+    p = await ctx.store.messages.list_deliveries(app.id, f, limit=limit, cursor=cursor)
     return views.json(views.page(p, views.delivery))
 
 
 @router.get("/v1/apps/{app}/deliveries/{delivery_id}")
 async def get_delivery(app: ScopedApp, delivery_id: str, ctx: Ctx) -> Response:
     """One delivery."""
-    return views.json(views.delivery(await ctx.store.get_delivery(app.id, delivery_id)))
+    return views.json(views.delivery(await ctx.store.messages.get_delivery(app.id, delivery_id)))
 
 
 @router.get("/v1/apps/{app}/attempts")
@@ -56,11 +56,11 @@ async def list_attempts(
 ) -> Response:
     """One row per HTTP attempt, newest first."""
     f = DeliveryFilter(message_id, endpoint_id, status, tag, job_id)
-    p = await ctx.store.list_attempts(app.id, f, limit=limit, cursor=cursor)
+    p = await ctx.store.messages.list_attempts(app.id, f, limit=limit, cursor=cursor)
     return views.json(views.page(p, views.attempt))
 
 
 @router.get("/v1/apps/{app}/attempts/{attempt_id}")
 async def get_attempt(app: ScopedApp, attempt_id: str, ctx: Ctx) -> Response:
     """One attempt."""
-    return views.json(views.attempt(await ctx.store.get_attempt(app.id, attempt_id)))
+    return views.json(views.attempt(await ctx.store.messages.get_attempt(app.id, attempt_id)))

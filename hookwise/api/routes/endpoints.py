@@ -106,7 +106,7 @@ async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
         headers=_unredacted(_headers(body.headers), {}),
         status=body.status,
     )
-    return views.json(views.endpoint(await ctx.store.create_endpoint(new)), 201)
+    return views.json(views.endpoint(await ctx.store.resources.create_endpoint(new)), 201)
 
 
 @router.get("/v1/apps/{app}/endpoints")
@@ -114,14 +114,14 @@ async def list_endpoints(
     app: ScopedApp, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     """The app's endpoints, newest first."""
-    p = await ctx.store.list_endpoints(app.id, limit=limit, cursor=cursor)
+    p = await ctx.store.resources.list_endpoints(app.id, limit=limit, cursor=cursor)
     return views.json(views.page(p, views.endpoint))
 
 
 @router.get("/v1/apps/{app}/endpoints/{endpoint_id}")
 async def get(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """One endpoint with its health (status, paused_reason, consecutive_failures)."""
-    return views.json(views.endpoint(await ctx.store.get_endpoint(app.id, endpoint_id)))
+    return views.json(views.endpoint(await ctx.store.resources.get_endpoint(app.id, endpoint_id)))
 
 
 @router.patch("/v1/apps/{app}/endpoints/{endpoint_id}")
@@ -130,12 +130,12 @@ async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx
     releases held deliveries; ``{"status": "paused"}`` holds them."""
     changes = await _validated_changes(ctx, body)
     if views.REDACTED in changes.get("headers", {}).values():
-        stored = (await ctx.store.get_endpoint(app.id, endpoint_id)).headers
+        stored = (await ctx.store.resources.get_endpoint(app.id, endpoint_id)).headers
         changes["headers"] = _unredacted(changes["headers"], stored)
     ep = (
-        await ctx.store.update_endpoint(app.id, endpoint_id, changes)
+        await ctx.store.resources.update_endpoint(app.id, endpoint_id, changes)
         if changes
-        else await ctx.store.get_endpoint(app.id, endpoint_id)
+        else await ctx.store.resources.get_endpoint(app.id, endpoint_id)
     )
     return views.json(views.endpoint(ep))
 
@@ -143,14 +143,14 @@ async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx
 @router.delete("/v1/apps/{app}/endpoints/{endpoint_id}", status_code=204)
 async def delete(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """Delete the endpoint; its pending deliveries are canceled."""
-    await ctx.store.delete_endpoint(app.id, endpoint_id)
+    await ctx.store.resources.delete_endpoint(app.id, endpoint_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/apps/{app}/endpoints/{endpoint_id}/secret")
 async def secret(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """The signing secret (and older ones still valid during a rotation)."""
-    ep = await ctx.store.get_endpoint(app.id, endpoint_id)
+    ep = await ctx.store.resources.get_endpoint(app.id, endpoint_id)
     now = datetime.now(UTC)
     previous = [{"key": s, "valid_until": views.iso(u)} for s, u in ep.previous_secrets if u > now]
     return views.json({"key": ep.secret, "previous": previous})
@@ -159,7 +159,7 @@ async def secret(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
 @router.get("/v1/apps/{app}/endpoints/{endpoint_id}/headers")
 async def headers(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """The custom headers in clear (elsewhere their values are redacted, like the secret)."""
-    ep = await ctx.store.get_endpoint(app.id, endpoint_id)
+    ep = await ctx.store.resources.get_endpoint(app.id, endpoint_id)
     return views.json({"headers": ep.headers})
 
 
@@ -169,7 +169,7 @@ async def rotate(
 ) -> Response:
     """Replace the secret; the old one keeps signing (a second signature) for the grace time."""
     body = body or RotateIn()
-    ep = await ctx.store.rotate_endpoint_secret(
+    ep = await ctx.store.resources.rotate_endpoint_secret(
         app.id, endpoint_id, _secret(body.secret), time.time() + body.grace_seconds
     )
     return views.json({"key": ep.secret, "endpoint": views.endpoint(ep)})
@@ -178,14 +178,14 @@ async def rotate(
 @router.post("/v1/apps/{app}/endpoints/{endpoint_id}/test")
 async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     """Send a ``webhook.test`` ping now and answer with its attempt."""
-    await ctx.store.get_endpoint(app.id, endpoint_id)
+    await ctx.store.resources.get_endpoint(app.id, endpoint_id)
     msg_id = new_id("msg")
     now = datetime.now(UTC)
     body = orjson.dumps({
         "event": TEST_EVENT, "id": msg_id, "timestamp": views.iso(now),
         "data": {"message": "hookwise test ping", "endpoint_id": endpoint_id},
     })  # fmt: skip
-    enq = await ctx.store.enqueue_message(
+    enq = await ctx.store.messages.enqueue_message(
         NewMessage(
             app_id=app.id,
             event_type=TEST_EVENT,
@@ -196,7 +196,7 @@ async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
             created_at=now,
         )
     )
-    claim = await ctx.store.claim_delivery(
+    claim = await ctx.store.queue.claim_delivery(
         app.id, enq.delivery_ids[0], worker_id=ctx.worker_id, lease_seconds=60
     )
     if claim is None:
@@ -214,5 +214,5 @@ async def recover(app: ScopedApp, endpoint_id: str, body: RecoverIn, ctx: Ctx) -
         raise InvalidInput("since", "must be an RFC 3339 time") from None
     if since.tzinfo is None:
         raise InvalidInput("since", "must carry a time zone (e.g. Z)")
-    n = await ctx.store.recover_endpoint(app.id, endpoint_id, since.timestamp())
+    n = await ctx.store.messages.recover_endpoint(app.id, endpoint_id, since.timestamp())
     return views.json({"requeued": n}, 202)

@@ -19,7 +19,7 @@ async def create(body: EventTypeIn, ctx: Ctx, caller: Caller) -> Response:
     """Add an event type to the catalog."""
     caller.require_admin()
     name = validate_event_type(body.name, "name")
-    et = await ctx.store.create_event_type(
+    et = await ctx.store.resources.create_event_type(
         name=name, description=body.description, schema=body.schema_
     )
     return views.json(views.event_type(et), 201)
@@ -34,7 +34,7 @@ async def list_types(
     include_archived: Flag = False,
 ) -> Response:
     """The catalog, by name."""
-    p = await ctx.store.list_event_types(
+    p = await ctx.store.resources.list_event_types(
         limit=limit, cursor=cursor, include_archived=include_archived
     )
     return views.json(views.page(p, views.event_type))
@@ -43,7 +43,7 @@ async def list_types(
 @router.get("/v1/event-types/{name}")
 async def get(name: str, ctx: Ctx, caller: Caller) -> Response:
     """One event type."""
-    return views.json(views.event_type(await ctx.store.get_event_type(name)))
+    return views.json(views.event_type(await ctx.store.resources.get_event_type(name)))
 
 
 @router.patch("/v1/event-types/{name}")
@@ -54,9 +54,9 @@ async def update(name: str, body: EventTypePatch, ctx: Ctx, caller: Caller) -> R
     if "schema_" in changes:
         changes["schema"] = changes.pop("schema_")
     et = (
-        await ctx.store.update_event_type(name, changes)
+        await ctx.store.resources.update_event_type(name, changes)
         if changes
-        else await ctx.store.get_event_type(name)
+        else await ctx.store.resources.get_event_type(name)
     )
     return views.json(views.event_type(et))
 
@@ -65,5 +65,5 @@ async def update(name: str, body: EventTypePatch, ctx: Ctx, caller: Caller) -> R
 async def delete(name: str, ctx: Ctx, caller: Caller) -> Response:
     """Remove an event type from the catalog."""
     caller.require_admin()
-    await ctx.store.delete_event_type(name)
+    await ctx.store.resources.delete_event_type(name)
     return Response(status_code=204)

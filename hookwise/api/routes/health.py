@@ -33,7 +33,7 @@ _TEXT = {"schema": {"type": "string"}}
 async def prometheus(ctx: Ctx) -> Response:
     """Prometheus metrics (text format 0.0.4): attempts by outcome, delivery latency, queue
     depth."""
-    stats = await ctx.store.queue_stats()
+    stats = await ctx.store.queue.queue_stats()
     for state in ("pending", "due", "held", "in_flight"):
         metrics.QUEUE_DEPTH.labels(state).set(getattr(stats, state))
     return Response(generate_latest(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -179,7 +179,7 @@ async def create(app: ScopedApp, body: JobIn, ctx: Ctx, request: Request) -> Res
         custom=validate_custom(body.custom),
         metadata=body.metadata,
     )
-    made = await ctx.store.create_job(new)
+    made = await ctx.store.jobs.create_job(new)
     job = made.job
     out = {"id": job.id, "status": job.status, "status_url": _job_url(_base(ctx, request), job)}
     if made.created:
@@ -204,7 +204,7 @@ async def list_jobs(
     type: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The app's jobs, newest first (without their results)."""
-    p = await ctx.store.list_jobs(app.id, limit=limit, cursor=cursor, status=status, type=type)
+    p = await ctx.store.jobs.list_jobs(app.id, limit=limit, cursor=cursor, status=status, type=type)
     base = _base(ctx, request)
     return views.json({"data": [_job(j, base) for j in p.data], "next_cursor": p.next_cursor})
 
@@ -215,10 +215,10 @@ async def get(
 ) -> Response:
     """The polling fallback: status, counts, summary, custom, and the first ``limit`` results
     (``results_truncated`` more are at ``results_endpoint``, from ``next_cursor`` on)."""
-    job = await ctx.store.get_job(app.id, job_id)
+    job = await ctx.store.jobs.get_job(app.id, job_id)
     first: PageOf[JobResult] = PageOf([], None)
     if limit and job.reported:
-        first = await ctx.store.list_job_results(app.id, job.id, limit=limit, cursor=None)
+        first = await ctx.store.jobs.list_job_results(app.id, job.id, limit=limit, cursor=None)
     elif job.reported:
         first = PageOf([], "0")
     out = _job(job, _base(ctx, request))
@@ -239,7 +239,9 @@ async def results(
 ) -> Response:
     """Every result of the job in report order, page by page:
     ``{"data": [{id, status, result?, error?}], "next_cursor"}``."""
-    p = await ctx.store.list_job_results(app.id, job_id, limit=limit, cursor=cursor, status=status)
+    p = await ctx.store.jobs.list_job_results(
+        app.id, job_id, limit=limit, cursor=cursor, status=status
+    )
     return views.json({"data": _results_json(p.data), "next_cursor": p.next_cursor})
 
 
@@ -265,7 +267,7 @@ def _items(body: ItemsIn) -> list[JobItem]:
 async def report(app: ScopedApp, job_id: str, body: ItemsIn, ctx: Ctx) -> Response:
     """Report up to 1,000 finished items; stored (and their ``job.item_finished`` events
     committed) atomically. Ids reported before are skipped, so a retried batch is harmless."""
-    done = await ctx.store.report_job_items(app.id, job_id, _items(body))
+    done = await ctx.store.jobs.report_job_items(app.id, job_id, _items(body))
     job = done.job
     return views.json(
         {
@@ -288,7 +290,7 @@ async def finish(
     completed_with_errors), ``job.failed`` (failed, insufficient_credits) or ``job.canceled``
     with the results that fit the app's inline budget. A job finishes once (409 after)."""
     base = _base(ctx, request)
-    done = await ctx.store.finish_job(
+    done = await ctx.store.jobs.finish_job(
         app.id,
         job_id,
         JobFinish(
@@ -318,7 +320,7 @@ def _secret_view(secret: str, previous: list[tuple[str, Any]]) -> dict[str, Any]
 async def job_secret(app: ScopedApp, ctx: Ctx) -> Response:
     """The secret that signs every job ``webhook_url`` of the app (one per app, made on first
     use), and older ones still valid during a rotation."""
-    return views.json(_secret_view(*await ctx.store.job_secret(app.id)))
+    return views.json(_secret_view(*await ctx.store.jobs.job_secret(app.id)))
 
 
 @router.post("/v1/apps/{app}/job-secret/rotate")
@@ -329,5 +331,5 @@ async def rotate_job_secret(app: ScopedApp, ctx: Ctx, body: RotateIn | None = No
     secret = body.secret or new_secret()
     if secret.startswith(SECRET_PREFIX) and not is_valid_whsec(secret):
         raise InvalidInput("secret", "a whsec_ secret must be base64 of at least 16 bytes")
-    got = await ctx.store.rotate_job_secret(app.id, secret, time.time() + body.grace_seconds)
+    got = await ctx.store.jobs.rotate_job_secret(app.id, secret, time.time() + body.grace_seconds)
     return views.json(_secret_view(*got))

@@ -41,7 +41,7 @@ async def list_keys(
 ) -> Response:
     """Keys (never the secret part)."""
     caller.require_admin()
-    p = await ctx.store.list_api_keys(app_id=app_id, limit=limit, cursor=cursor)
+    p = await ctx.store.resources.list_api_keys(app_id=app_id, limit=limit, cursor=cursor)
     return views.json(views.page(p, views.api_key))
 
 
@@ -49,6 +49,6 @@ async def list_keys(
 async def delete(key_id: str, ctx: Ctx, caller: Caller) -> Response:
     """Revoke a key."""
     caller.require_admin()
-    await ctx.store.delete_api_key(key_id)
+    await ctx.store.resources.delete_api_key(key_id)
     ctx.auth.forget(key_id)
     return Response(status_code=204)

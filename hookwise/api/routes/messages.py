@@ -45,7 +45,7 @@ async def accept(
         raise PayloadTooLarge(
             f"the payload is {len(data)} bytes; the limit is {ctx.settings.max_payload_bytes}"
         )
-    enq = await ctx.store.enqueue_message(
+    enq = await ctx.store.messages.enqueue_message(
         NewMessage(
             app_id=app.id,
             event_type=event_type,
@@ -92,7 +92,7 @@ async def list_messages(
     job_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The app's messages, newest first."""
-    p = await ctx.store.list_messages(
+    p = await ctx.store.messages.list_messages(
         app.id, limit=limit, cursor=cursor, event_type=event_type, tag=tag, job_id=job_id
     )
     return views.json(views.page(p, views.message))
@@ -101,7 +101,7 @@ async def list_messages(
 @router.get("/v1/apps/{app}/messages/{message_id}")
 async def get(app: ScopedApp, message_id: str, ctx: Ctx) -> Response:
     """One message."""
-    return views.json(views.message(await ctx.store.get_message(app.id, message_id)))
+    return views.json(views.message(await ctx.store.messages.get_message(app.id, message_id)))
 
 
 @router.post("/v1/apps/{app}/messages/{message_id}/resend", status_code=202)
@@ -109,5 +109,7 @@ async def resend(
     app: ScopedApp, message_id: str, ctx: Ctx, body: ResendIn | None = None
 ) -> Response:
     """Deliver again now (to every target, or one ``endpoint_id``), with a fresh schedule."""
-    n = await ctx.store.resend_message(app.id, message_id, body.endpoint_id if body else None)
+    n = await ctx.store.messages.resend_message(
+        app.id, message_id, body.endpoint_id if body else None
+    )
     return views.json({"requeued": n}, 202)

@@ -12,10 +12,11 @@ from hookwise.store.postgres.jobs import PostgresJobs
 from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
-from hookwise.store.postgres.pool import Database
+from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresQueue
 from hookwise.store.postgres.resources import PostgresResources
 from hookwise.store.postgres.retention import PostgresRetention
+from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 
 
 class PostgresStore(
@@ -29,13 +30,21 @@ class PostgresStore(
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
 
     overlapping_writes = 2
+    lease_holder: str | None = None  # leases only expire (no process can see another gone)
 
     def __init__(
         self, url: str, *, secret_box: SecretBox | None = None, pool_size: int = 10
     ) -> None:
         self.url = url
-        self._db = Database(url, max_size=pool_size)
+        self._db = Pools(url, max_size=pool_size)
         self._box = secret_box or SecretBox()
+        # one object plays every role until each role is its own
+        self.resources: Resources = self
+        self.messages: Messages = self
+        self.queue: Queue = self
+        self.jobs: Jobs = self
+        self.retention: Retention = self
+        self.keyring: Keyring = self
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
 

@@ -32,7 +32,7 @@ from hookwise.jobs import Completion, final_summary, result_row
 from hookwise.store import job_rows, rows
 from hookwise.store.paging import page
 from hookwise.store.postgres.listener import NOTIFY_SQL
-from hookwise.store.postgres.pool import Connection, Database
+from hookwise.store.postgres.pool import Connection, Pools
 
 _ROWS_PER_READ = 256
 _INSERT_JOB = """
@@ -86,7 +86,7 @@ Secrets = tuple[str, list[tuple[str, datetime]]]
 class PostgresJobs:
     """Job operations on PostgreSQL."""
 
-    _db: Database
+    _db: Pools
 
     def _wake(self) -> None:
         raise NotImplementedError

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hookwise.store import keyring
-from hookwise.store.postgres.pool import Database
+from hookwise.store.postgres.pool import Pools
 
 
 class PostgresKeyring:
     """What the secret key check and rotation read and write."""
 
-    _db: Database
+    _db: Pools
 
     async def read_meta(self, name: str) -> str | None:
         value = await self._db.fetchval("SELECT value FROM meta WHERE name = $1", name)

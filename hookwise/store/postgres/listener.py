@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 
 from hookwise.domain.errors import StoreUnavailable
-from hookwise.store.postgres.pool import DRIVER_ERRORS, Database
+from hookwise.store.postgres.pool import DRIVER_ERRORS, Pools
 
 log = logging.getLogger("hookwise.store.postgres")
 
@@ -116,7 +116,7 @@ class Listener:
 class Notifier:
     """Coalesced NOTIFYs for work committed by this process (enqueues)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Pools) -> None:
         self._db = db
         self._task: asyncio.Task[None] | None = None
         self._again = False

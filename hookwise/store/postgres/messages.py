@@ -13,11 +13,11 @@ from hookwise.domain.events import matches
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Attempt, Delivery, DeliveryFilter, Message, NewMessage, Page
 from hookwise.store import rows
-from hookwise.store.base import Enqueued
 from hookwise.store.filters import delivery_where
 from hookwise.store.paging import page
 from hookwise.store.postgres.listener import NOTIFY_SQL
-from hookwise.store.postgres.pool import Connection, Database, affected
+from hookwise.store.postgres.pool import Connection, Pools, affected
+from hookwise.store.roles import Enqueued
 
 # One statement, hence one implicit transaction: the message, its tags and one delivery per
 # target. A delivery's status comes from its endpoint row as the statement sees it
@@ -64,7 +64,7 @@ def _p(n: int) -> str:
 class PostgresMessages:
     """Messages, deliveries and attempts: accepting and reading."""
 
-    _db: Database
+    _db: Pools
 
     def _wake(self) -> None:
         raise NotImplementedError

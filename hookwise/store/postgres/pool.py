@@ -81,7 +81,7 @@ def unavailable(exc: BaseException) -> StoreUnavailable:
     )
 
 
-class Database:
+class Pools:
     """The pools of one PostgresStore."""
 
     def __init__(

@@ -32,9 +32,9 @@ from typing import Any
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.store import rows
-from hookwise.store.base import FinishedIds, QueueStats, WriteTurn
 from hookwise.store.postgres.listener import NOTIFY_SQL
-from hookwise.store.postgres.pool import Connection, Database, Record
+from hookwise.store.postgres.pool import Connection, Pools, Record
+from hookwise.store.roles import FinishedIds, NoTurn, QueueStats, Turn
 
 _CLAIMED = """
 SELECT l.app_id, l.id, l.message_id, l.endpoint_id, l.job_id, l.attempt_count, l.retry_base,
@@ -206,7 +206,7 @@ FROM p WHERE d.app_id = p.app_id AND d.endpoint_id = p.id AND d.status = 'pendin
 class PostgresQueue:
     """Claiming, recording and releasing deliveries."""
 
-    _db: Database
+    _db: Pools
 
     def _wake(self) -> None:
         raise NotImplementedError
@@ -256,14 +256,14 @@ class PostgresQueue:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
-        turn: WriteTurn | None = None,
+        turn: Turn | None = None,
     ) -> list[ClaimedDelivery]:
         # On the record pool: the claim statements run after the record's, in its transaction,
         # so their snapshots see the leases it ended (and the endpoint rows it locked are its own).
         # With a turn, this record overlaps only the previous transaction's claim and commit,
         # which wait for no lock (claims skip locked rows): no wait can go round in a circle.
         due_now = backlog = False
-        turn = turn or WriteTurn()
+        turn = turn or NoTurn()
         async with self._db.transaction("record") as c:
             await turn.before_record()
             try:

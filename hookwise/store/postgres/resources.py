@@ -14,7 +14,7 @@ from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint
 from hookwise.store import rows
 from hookwise.store.paging import page
 from hookwise.store.postgres.listener import NOTIFY_SQL
-from hookwise.store.postgres.pool import Database, affected
+from hookwise.store.postgres.pool import Pools, affected
 
 _ENDPOINT_JSON = {"events", "retry_schedule"}
 _ENDPOINT_FIELDS = {
@@ -36,7 +36,7 @@ def _assign(sets: dict[str, Any], first: int = 1) -> str:
 class PostgresResources:
     """CRUD of the slow-changing resources."""
 
-    _db: Database
+    _db: Pools
 
     def _enc(self, secret: str) -> str:
         raise NotImplementedError

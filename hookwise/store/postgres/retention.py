@@ -7,7 +7,7 @@ holds long locks or blocks the workers; cost stays flat however long the history
 
 from __future__ import annotations
 
-from hookwise.store.postgres.pool import Database
+from hookwise.store.postgres.pool import Pools
 
 _PRUNE_ATTEMPTS = """
 DELETE FROM attempts a
@@ -41,7 +41,7 @@ SELECT count(*) FROM dm
 class PostgresRetention:
     """Pruning old history."""
 
-    _db: Database
+    _db: Pools
 
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:
         total = 0

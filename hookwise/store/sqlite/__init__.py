@@ -7,7 +7,8 @@ import logging
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
-from hookwise.store.sqlite.db import Database, path_from_url
+from hookwise.sqlite.writer import SqliteFile, path_from_url
+from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 from hookwise.store.sqlite.holders import Holder
 from hookwise.store.sqlite.jobs import SqliteJobs
 from hookwise.store.sqlite.keyring import SqliteKeyring
@@ -27,8 +28,15 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, Sqli
         self, url: str, *, secret_box: SecretBox | None = None, synchronous: str = "FULL"
     ) -> None:
         self.url = url
-        self._db = Database(path_from_url(url), synchronous=synchronous)
+        self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
+        # one object plays every role until each role is its own
+        self.resources: Resources = self
+        self.messages: Messages = self
+        self.queue: Queue = self
+        self.jobs: Jobs = self
+        self.retention: Retention = self
+        self.keyring: Keyring = self
         self._waiters: set[asyncio.Future[None]] = set()
         self._holder = Holder(self._db.path)
 

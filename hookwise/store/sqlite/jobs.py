@@ -26,9 +26,9 @@ from hookwise.domain.models import (
 from hookwise.domain.secretbox import SecretBox
 from hookwise.domain.signing import new_secret
 from hookwise.jobs import Completion, final_summary, result_row
+from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import job_rows, rows
 from hookwise.store.paging import page
-from hookwise.store.sqlite.db import Database
 
 _ROWS_PER_READ = 256
 
@@ -36,7 +36,7 @@ _ROWS_PER_READ = 256
 class SqliteJobs:
     """Job operations on SQLite."""
 
-    _db: Database
+    _db: SqliteFile
     _box: SecretBox
 
     def _wake(self) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
+from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import keyring
-from hookwise.store.sqlite.db import Database
 
 
 class SqliteKeyring:
     """What the secret key check and rotation read and write."""
 
-    _db: Database
+    _db: SqliteFile
 
     async def read_meta(self, name: str) -> str | None:
         def op(c: sqlite3.Connection) -> str | None:

@@ -11,11 +11,11 @@ from hookwise.domain.errors import NotFound
 from hookwise.domain.events import matches
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Attempt, Delivery, DeliveryFilter, Message, NewMessage, Page
+from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import rows
-from hookwise.store.base import Enqueued
 from hookwise.store.filters import delivery_where
 from hookwise.store.paging import page
-from hookwise.store.sqlite.db import Database
+from hookwise.store.roles import Enqueued
 
 
 def _q(_: int) -> str:
@@ -25,7 +25,7 @@ def _q(_: int) -> str:
 class SqliteMessages:
     """Messages, deliveries and attempts: accepting and reading."""
 
-    _db: Database
+    _db: SqliteFile
 
     def _wake(self) -> None:
         raise NotImplementedError

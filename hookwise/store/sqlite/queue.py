@@ -10,9 +10,9 @@ from typing import Any
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
+from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import rows
-from hookwise.store.base import FinishedIds, QueueStats, WriteTurn
-from hookwise.store.sqlite.db import Database
+from hookwise.store.roles import FinishedIds, QueueStats, Turn
 
 _CLAIMED_COLUMNS = (
     "d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count, d.retry_base,"
@@ -24,7 +24,7 @@ _CLAIMED_COLUMNS = (
 class SqliteQueue:
     """Claiming, recording and releasing deliveries."""
 
-    _db: Database
+    _db: SqliteFile
     _box: SecretBox
 
     def _wake(self) -> None:
@@ -158,7 +158,7 @@ class SqliteQueue:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
-        turn: WriteTurn | None = None,
+        turn: Turn | None = None,
     ) -> list[ClaimedDelivery]:
         if turn is not None:  # one writer thread: writes never overlap, take the turn first
             await turn.before_record()

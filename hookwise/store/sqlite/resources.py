@@ -12,9 +12,9 @@ from hookwise.domain.errors import Conflict, NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page, Scope
 from hookwise.domain.secretbox import SecretBox
+from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import rows
 from hookwise.store.paging import page
-from hookwise.store.sqlite.db import Database
 
 _ENDPOINT_JSON = {"events", "retry_schedule"}
 _ENDPOINT_FIELDS = {
@@ -26,7 +26,7 @@ _ENDPOINT_FIELDS = {
 class SqliteResources:
     """CRUD of the slow-changing resources."""
 
-    _db: Database
+    _db: SqliteFile
     _box: SecretBox
 
     def _enc(self, secret: str) -> str:

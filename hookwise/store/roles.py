@@ -1,13 +1,13 @@
-"""The Store protocol: the domain operations every backend offers.
+"""The store's roles: what each part of hookwise asks of the database, one small protocol each.
 
-The engine and the API talk to this interface only; ``sqlite`` and ``postgres`` implement it.
-Operations are named for what they mean (``enqueue_message``, ``claim_due``,
-``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
+A consumer asks only for the role it uses: the API's resource routes for ``Resources``, the
+worker for a ``Queue``, the job routes for ``Jobs``. ``Store`` bundles the roles of one database
+with its lifecycle. Operations are named for what they mean (``enqueue_message``,
+``claim_due``, ``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,34 +41,34 @@ FinishedIds = Callable[[], Collection[str]]
 """The ids of deliveries a worker leases whose attempts are over but not yet recorded."""
 
 
-class WriteTurn:
-    """A record-and-claim's place in line behind ``before``, so that two may overlap: its
-    record starts once the previous record is done (records take locks the previous one's
-    auto-pause may wait for) and its claim once the previous transaction has ended (claims
-    skip locked endpoints, and must see each other's leases). With no ``before``, nothing
-    is waited for."""
+class Turn(Protocol):
+    """A record-and-claim's place in line behind the previous one (``delivery.turns``): the
+    store passes its three points in order, or all of them before it writes when its writes
+    cannot overlap."""
 
-    def __init__(self, before: WriteTurn | None = None) -> None:
-        self._before = before
-        self._recorded = asyncio.Event()
-        self._ended = asyncio.Event()
+    async def before_record(self) -> None: ...
+
+    def recorded(self) -> None: ...
+
+    async def before_claim(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class NoTurn:
+    """The turn of a write that waits for nobody."""
 
     async def before_record(self) -> None:
-        if self._before is not None:
-            await self._before._recorded.wait()
+        return None
 
     def recorded(self) -> None:
-        self._recorded.set()
+        return None
 
     async def before_claim(self) -> None:
-        if self._before is not None:
-            await self._before._ended.wait()
+        return None
 
     def end(self) -> None:
-        """The write is over (committed or failed): the next may record and claim."""
-        self._recorded.set()
-        self._ended.set()
-        self._before = None  # no chain of ended turns kept alive
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +90,8 @@ class QueueStats:
     in_flight: int
 
 
-@runtime_checkable
-class Store(Protocol):
-    """Every operation hookwise needs from its database."""
-
-    #: How many record-and-claim transactions a worker gains from keeping under way at once
-    #: (taking turns, see ``WriteTurn``): 2 where a record can overlap the previous claim and
-    #: commit (PostgreSQL), 1 where every write runs on one thread anyway (SQLite: a second
-    #: would only wait, splitting the batches and yielding the writer to the API's inserts).
-    overlapping_writes: int
-
-    # lifecycle -------------------------------------------------------------------------
-    async def open(self) -> None:
-        """Connect (and check the schema is migrated)."""
-
-    async def close(self) -> None:
-        """Release every connection."""
-
-    async def ping(self) -> None:
-        """Raise StoreUnavailable when the database cannot be reached."""
+class Resources(Protocol):
+    """The slow-changing resources: api keys, apps, event types and endpoints."""
 
     # api keys --------------------------------------------------------------------------
     async def create_api_key(
@@ -174,11 +157,12 @@ class Store(Protocol):
         self, app_id: str, endpoint_id: str, new_secret: str, old_valid_until: float
     ) -> Endpoint: ...
 
-    async def recover_endpoint(self, app_id: str, endpoint_id: str, since: float) -> int:
-        """Re-queue the endpoint's failed deliveries created since ``since``; return how many."""
-
     async def job_target_endpoint(self, app_id: str, url: str, secret: str) -> Endpoint:
         """The hidden endpoint that delivers to a job's one-off ``webhook_url`` (created once)."""
+
+
+class Messages(Protocol):
+    """Accepting messages, and the log of their deliveries and attempts."""
 
     # messages --------------------------------------------------------------------------
     async def enqueue_message(self, new: NewMessage) -> Enqueued:
@@ -219,7 +203,24 @@ class Store(Protocol):
 
     async def get_attempt(self, app_id: str, attempt_id: str) -> Attempt: ...
 
-    # the delivery engine's hot path ----------------------------------------------------
+    async def recover_endpoint(self, app_id: str, endpoint_id: str, since: float) -> int:
+        """Re-queue the endpoint's failed deliveries created since ``since``; return how many."""
+
+
+class Queue(Protocol):
+    """The delivery engine's hot path: claim, record, release, lease and wake."""
+
+    #: How many record-and-claim transactions a worker gains from keeping under way at once
+    #: (taking turns, see ``WriteTurn``): 2 where a record can overlap the previous claim and
+    #: commit (PostgreSQL), 1 where every write runs on one thread anyway (SQLite: a second
+    #: would only wait, splitting the batches and yielding the writer to the API's inserts).
+    overlapping_writes: int
+
+    @property
+    def lease_holder(self) -> str | None:
+        """A prefix of worker ids whose leases are taken back as soon as their process is found
+        gone (SQLite: ``holders``), or None where leases only expire (PostgreSQL)."""
+
     async def claim_due(
         self,
         *,
@@ -260,7 +261,7 @@ class Store(Protocol):
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
-        turn: WriteTurn | None = None,
+        turn: Turn | None = None,
     ) -> list[ClaimedDelivery]:
         """``record_attempts``, then ``claim_due`` in the same transaction, which sees the room
         the record freed: the worker's steady state, one round trip where it took two, with no
@@ -287,7 +288,10 @@ class Store(Protocol):
     async def queue_stats(self, app_id: str | None = None) -> QueueStats:
         """Counts of the queue: every app's, or one app's alone."""
 
-    # jobs ------------------------------------------------------------------------------
+
+class Jobs(Protocol):
+    """Async jobs: their items, results, completion and the secret of their webhook_urls."""
+
     async def create_job(self, new: NewJob) -> JobCreated:
         """Commit a running job; for a ``webhook_url``, find or make its hidden ``job_target``
         endpoint (one per app, URL, retry schedule and timeout, signed with the app's job
@@ -342,12 +346,18 @@ class Store(Protocol):
         """Replace the app's job secret on every job target; the old one keeps signing
         until ``old_valid_until``."""
 
-    # retention -------------------------------------------------------------------------
+
+class Retention(Protocol):
+    """Deleting what is old enough, in batches."""
+
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:
         """Delete attempts, and messages whose deliveries are all finished, older than
         ``older_than``; in batches; return how many rows went."""
 
-    # the secret key (rules in ``keyring``) ---------------------------------------------
+
+class Keyring(Protocol):
+    """The ``meta`` rows and the sealed columns that ``store.keyring``'s rules work on."""
+
     async def read_meta(self, name: str) -> str | None:
         """The ``meta`` row ``name``, or None."""
 
@@ -370,3 +380,24 @@ class Store(Protocol):
         """Rewrite the sealed columns (``keyring.SEALED``) of ``table``'s next ``limit`` rows
         after id ``after`` with what ``reseal`` makes of them, in one transaction; answer their
         ids in order (none: the table is done)."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """One database's roles, and its lifecycle."""
+
+    resources: Resources
+    messages: Messages
+    queue: Queue
+    jobs: Jobs
+    retention: Retention
+    keyring: Keyring
+
+    async def open(self) -> None:
+        """Connect (and check the schema is migrated)."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the database cannot be reached."""

@@ -1,0 +1,151 @@
+"""SQL written once for both databases: a transaction is a generator of statements.
+
+A role of the store (``resources``, ``messages``, ``jobs``…) writes each operation once, as a
+generator function that yields ``Statement`` values and receives each one's result::
+
+    def tx() -> Tx[Endpoint]:
+        r = yield fetchrow("SELECT * FROM endpoints WHERE app_id = $1 AND id = $2", a, e)
+        if r is None:
+            raise NotFound("endpoint", e)
+        return rows.endpoint(r, box.decrypt)
+
+    endpoint = await handle.read(tx)
+
+A ``Handle`` runs it, and only the handle knows the driver. The SQLite handle runs the whole
+generator on its writer (or reader) thread, one hop for the transaction rather than one per
+statement; the PostgreSQL handle awaits each statement on one pooled connection. The function is
+called afresh for each run (SQLite's group commit may run an operation again after a rollback),
+so it must do nothing but yield statements and compute.
+
+Statements use PostgreSQL's numbered marks (``$1``); the SQLite dialect rewrites them to
+``?1``, which SQLite binds by the same numbers. What truly differs between the two (row locks,
+array parameters) is the ``Dialect``'s to say. A unique violation is thrown into the generator
+as ``Duplicate``, so the rule that turns it into a ``Conflict`` is written once too; after one,
+the transaction can only end (PostgreSQL has aborted it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, Protocol, TypeVar
+
+import orjson
+
+T = TypeVar("T")
+Shape = Literal["all", "one", "value", "count", "many"]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement, its parameters, and what its result is to be (see the makers below)."""
+
+    sql: str
+    args: tuple[Any, ...]
+    shape: Shape
+
+
+def fetch(sql: str, *args: Any) -> Statement:
+    """All rows (each read by column name)."""
+    return Statement(sql, args, "all")
+
+
+def fetchrow(sql: str, *args: Any) -> Statement:
+    """The first row, or None."""
+    return Statement(sql, args, "one")
+
+
+def fetchval(sql: str, *args: Any) -> Statement:
+    """The first column of the first row, or None."""
+    return Statement(sql, args, "value")
+
+
+def execute(sql: str, *args: Any) -> Statement:
+    """How many rows the statement changed."""
+    return Statement(sql, args, "count")
+
+
+def executemany(sql: str, params: Sequence[Sequence[Any]]) -> Statement:
+    """The statement once per parameter row; no result."""
+    return Statement(sql, (params,), "many")
+
+
+Tx = Generator[Statement, Any, T]
+"""A transaction: yields statements, is sent each result, returns its value."""
+
+TxFn = Callable[[], Tx[T]]
+
+
+class Duplicate(Exception):
+    """A unique constraint refused a row (thrown into the transaction at its statement)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between SQLite and PostgreSQL in the statements written once."""
+
+    name: Literal["sqlite", "postgresql"]
+    for_update: str  # appended to a SELECT that locks the rows it reads until the commit
+
+    def any(self, column: str, mark: str) -> str:
+        """``column`` is one of the values of the array parameter ``mark`` (see ``array``)."""
+        if self.name == "postgresql":
+            return f"{column} = ANY({mark}::text[])"
+        return f"{column} IN (SELECT value FROM json_each({mark}))"
+
+    def array(self, values: Sequence[str]) -> Any:
+        """The parameter that ``any`` reads: a list for asyncpg, JSON text for SQLite."""
+        if self.name == "postgresql":
+            return list(values)
+        return orjson.dumps(list(values)).decode()
+
+
+SQLITE = Dialect(name="sqlite", for_update="")
+POSTGRES = Dialect(name="postgresql", for_update=" FOR UPDATE")
+
+_MARK = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=1024)
+def sqlite_marks(sql: str) -> str:
+    """``sql`` with ``$1`` marks rewritten to SQLite's ``?1`` (statements are few: cached)."""
+    return _MARK.sub(r"?\1", sql)
+
+
+class Handle(Protocol):
+    """One database, as the store's roles use it: run transactions, and say work is due."""
+
+    dialect: Dialect
+
+    async def read(self, tx: TxFn[T]) -> T:
+        """Run ``tx`` for its reads (SQLite: on the reader connection, off the writer)."""
+
+    async def write(self, tx: TxFn[T], *, durable: bool = True) -> T:
+        """Run ``tx`` in a transaction; its value once committed. ``durable=False`` may skip
+        SQLite's fsync (at-least-once work that a power cut only makes happen again)."""
+
+    def wake(self) -> None:
+        """Work may be due now: wake this process's waiting workers, and other processes'."""
+
+    async def wait_for_wake(self, timeout: float) -> None:
+        """Return at the next wake-up (of any process) or after ``timeout`` seconds."""
+
+
+__all__ = [
+    "POSTGRES",
+    "SQLITE",
+    "Dialect",
+    "Duplicate",
+    "Handle",
+    "Statement",
+    "Tx",
+    "TxFn",
+    "execute",
+    "executemany",
+    "fetch",
+    "fetchrow",
+    "fetchval",
+    "sqlite_marks",
+]
