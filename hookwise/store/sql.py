@@ -21,16 +21,18 @@ Statements use PostgreSQL's numbered marks (``$1``); the SQLite dialect rewrites
 ``?1``, which SQLite binds by the same numbers. What truly differs between the two (row locks,
 array parameters) is the ``Dialect``'s to say. A unique violation is thrown into the generator
 as ``Duplicate``, so the rule that turns it into a ``Conflict`` is written once too; after one,
-the transaction can only end (PostgreSQL has aborted it).
+the transaction can only raise (PostgreSQL has aborted it; ``throw_duplicate`` holds both
+databases to that).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
 import orjson
 
@@ -80,6 +82,15 @@ TxFn = Callable[[], Tx[T]]
 
 class Duplicate(Exception):
     """A unique constraint refused a row (thrown into the transaction at its statement)."""
+
+
+def throw_duplicate(tx: Tx[Any], cause: Exception) -> NoReturn:
+    """Throw ``Duplicate`` into ``tx``, which must end by raising: PostgreSQL has aborted the
+    transaction, so a statement after it would fail, and a normal end would commit nothing
+    there while SQLite commits the statements before it. Use ``ON CONFLICT`` to go on."""
+    with contextlib.suppress(StopIteration):
+        tx.throw(Duplicate(str(cause)))
+    raise RuntimeError("a transaction went on after a Duplicate instead of raising") from cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,4 +159,5 @@ __all__ = [
     "fetchrow",
     "fetchval",
     "sqlite_marks",
+    "throw_duplicate",
 ]

@@ -8,19 +8,19 @@ leases with ``FOR UPDATE SKIP LOCKED`` (see ``queue``), wake-ups use ``LISTEN/NO
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.jobs import PostgresJobs
 from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresQueue
-from hookwise.store.postgres.resources import PostgresResources
 from hookwise.store.postgres.retention import PostgresRetention
+from hookwise.store.resources import SqlResources
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 
 
 class PostgresStore(
-    PostgresResources,
     PostgresMessages,
     PostgresQueue,
     PostgresRetention,
@@ -39,7 +39,6 @@ class PostgresStore(
         self._db = Pools(url, max_size=pool_size)
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
-        self.resources: Resources = self
         self.messages: Messages = self
         self.queue: Queue = self
         self.jobs: Jobs = self
@@ -47,6 +46,8 @@ class PostgresStore(
         self.keyring: Keyring = self
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
+        self._handle = PostgresHandle(self._db, self._listener, self._notifier)
+        self.resources: Resources = SqlResources(self._handle, self._box)
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""

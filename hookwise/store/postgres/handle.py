@@ -10,7 +10,7 @@ import asyncpg
 
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.pool import Connection, Pools, affected
-from hookwise.store.sql import POSTGRES, Duplicate, Statement, Tx, TxFn
+from hookwise.store.sql import POSTGRES, Statement, Tx, TxFn, throw_duplicate
 
 T = TypeVar("T")
 
@@ -23,8 +23,7 @@ async def run(conn: Connection, tx: Tx[T]) -> T:
             try:
                 result = await _one(conn, stmt)
             except asyncpg.UniqueViolationError as exc:
-                stmt = tx.throw(Duplicate(str(exc)))
-                continue
+                throw_duplicate(tx, exc)
             stmt = tx.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

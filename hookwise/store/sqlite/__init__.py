@@ -8,18 +8,19 @@ import logging
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
+from hookwise.store.resources import SqlResources
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
+from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
 from hookwise.store.sqlite.jobs import SqliteJobs
 from hookwise.store.sqlite.keyring import SqliteKeyring
 from hookwise.store.sqlite.messages import SqliteMessages
 from hookwise.store.sqlite.queue import SqliteQueue
-from hookwise.store.sqlite.resources import SqliteResources
 
 log = logging.getLogger("hookwise.store")
 
 
-class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, SqliteKeyring):
+class SqliteStore(SqliteMessages, SqliteQueue, SqliteJobs, SqliteKeyring):
     """The Store on one SQLite file; writes on one thread with group commit."""
 
     overlapping_writes = 1
@@ -31,13 +32,13 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, Sqli
         self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
-        self.resources: Resources = self
         self.messages: Messages = self
         self.queue: Queue = self
         self.jobs: Jobs = self
         self.retention: Retention = self
         self.keyring: Keyring = self
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._handle = SqliteHandle(self._db)
+        self.resources: Resources = SqlResources(self._handle, self._box)
         self._holder = Holder(self._db.path)
 
     @property
@@ -65,9 +66,7 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, Sqli
         """Take back this holder's leases still held (a give-back, a refused batch, a cancelled
         attempt: due now rather than after their expiry), finish queued writes, and close the
         file."""
-        for w in self._waiters:
-            if not w.done():
-                w.set_result(None)
+        self._handle.wake()  # nobody waits for work on a closed store
         holder = self._holder.id
         taken_back = holder is None
         if holder is not None:
@@ -95,21 +94,11 @@ class SqliteStore(SqliteResources, SqliteMessages, SqliteQueue, SqliteJobs, Sqli
         return self._box.decrypt(stored)
 
     def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, set()
-        for w in waiters:
-            if not w.done():
-                w.set_result(None)
+        self._handle.wake()
 
     async def wait_for_work(self, timeout: float) -> None:
         """Return at the next wake-up (a commit that made work due) or after ``timeout``."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(fut)
+        await self._handle.wait_for_wake(timeout)
 
 
 __all__ = ["SqliteStore"]

@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any, TypeVar
 
 from hookwise.sqlite.writer import SqliteFile
-from hookwise.store.sql import SQLITE, Duplicate, Statement, Tx, TxFn, sqlite_marks
+from hookwise.store.sql import SQLITE, Statement, Tx, TxFn, sqlite_marks, throw_duplicate
 
 T = TypeVar("T")
 
@@ -28,8 +28,7 @@ def run(conn: sqlite3.Connection, tx: Tx[T]) -> T:
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" not in str(exc) and "PRIMARY KEY" not in str(exc):
                     raise
-                stmt = tx.throw(Duplicate(str(exc)))
-                continue
+                throw_duplicate(tx, exc)
             stmt = tx.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
