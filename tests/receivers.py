@@ -92,9 +92,8 @@ class Receiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        (address,) = self._runner.addresses  # the one site just started: (host, port)
+        self.port = address[1]
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -13,7 +13,7 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_unknown_name_is_an_attribute_error() -> None:
     try:
-        hookwise.nope  # type: ignore[attr-defined]  # noqa: B018
+        hookwise.nope  # noqa: B018
     except AttributeError as exc:
         assert "nope" in str(exc)
     else:

@@ -147,16 +147,16 @@ async def test_rotation_reencrypts_everything_in_batches_and_resumes(
     job_secret, _ = await store.jobs.job_secret(app_id)
 
     calls = 0
-    reseal = store.reseal_secrets
+    real = store.keyring.reseal_secrets
 
-    async def flaky(*args: Any) -> list[str]:
+    async def flaky(table: str, after: str | None, limit: int, reseal: keyring.Reseal) -> list[str]:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise _Interrupted
-        return await reseal(*args)
+        return await real(table, after, limit, reseal)
 
-    store.keyring.reseal_secrets = flaky  # type: ignore[method-assign]
+    store.keyring.reseal_secrets = flaky  # type: ignore[method-assign]  # a crash mid-rotation
     with pytest.raises(_Interrupted):
         await keyring.rotate(store.keyring, current, "k2", batch=2)
     await store.close()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from tests.conftest import Api
 from tests.receivers import Receiver
 
+Row = dict[str, Any]
 
-async def _one_attempt(api: Api, url: str, **ep: object) -> tuple[dict, dict, dict]:
+
+async def _one_attempt(api: Api, url: str, **ep: object) -> tuple[Row, Row, Row]:
     app = await api.app()
     endpoint = await api.endpoint(app["id"], url=url, **ep)
     msg = await api.send(app["id"])

@@ -177,11 +177,12 @@ async def test_a_failure_to_record_a_raised_send_leaves_the_lease(
 ) -> None:
     """When even the failed attempt cannot be made, the delivery stays leased as before and
     is attempted again once its lease runs out: nothing is lost, no capacity held."""
+    from hookwise.delivery import outcome
     from hookwise.delivery import worker as worker_module
 
     want = await _backlog(store)
     transport = FakeTransport(fail=1)
-    real = worker_module.decide
+    real = outcome.decide  # the function the worker module imported, and the patch replaces
     failing = {"left": 1}
 
     def decide(claim: ClaimedDelivery, sent: SendResult, **kw: Any) -> Any:
@@ -214,7 +215,7 @@ async def test_a_store_exception_costs_no_capacity_and_loses_nothing(
     want = await _backlog(store, **endpoint)
     faulty = FaultyQueue(store.queue, operation, times=2)
     transport = FakeTransport()
-    worker = Worker(faulty, transport, CONFIG)  # type: ignore[arg-type]
+    worker = Worker(faulty, transport, CONFIG)
     await _deliver_all(worker, transport, want)
     assert faulty.times == 0  # both failures really happened
     assert transport.delivered == want

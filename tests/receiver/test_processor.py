@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -32,7 +33,7 @@ def fast_processor(receiver: Receiver) -> Processor:
     return Processor(receiver, poll_interval=0.05, handler_timeout=5)
 
 
-async def deliver(receiver: Receiver, secret: str, payload: dict[str, object]) -> str:
+async def deliver(receiver: Receiver, secret: str, payload: dict[str, Any]) -> str:
     reply = await receiver.handle(*signed(payload, secret))
     assert reply.status == 200, reply.body
     return str(orjson.loads(reply.body)["id"])

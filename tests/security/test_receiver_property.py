@@ -370,7 +370,7 @@ def test_over_http_never_a_5xx_and_never_a_handler_for_an_unverified_request(
             request = data.draw(requests(wire=True, now=int(time.time())))
             receiver.accept_hex_only = request.hex_only
             before = stored()
-            wire = {k: on_the_wire(v) for k, v in request.headers.items()}
+            wire = {k.encode("ascii"): on_the_wire(v) for k, v in request.headers.items()}
             answer = http.post(url, content=request.body, headers=wire, timeout=30)
             assert answer.status_code < 500, answer.text
             key = (
@@ -387,7 +387,7 @@ def test_over_http_never_a_5xx_and_never_a_handler_for_an_unverified_request(
         one_request()
 
         def settled() -> bool:
-            counts = call(receiver.inbox.counts())
+            counts: dict[State, int] = call(receiver.inbox.counts())
             return counts[State.RECEIVED] == counts[State.PROCESSING] == 0
 
         wait_until_sync(settled, timeout=60, what="every stored request processed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 from hypothesis import given
@@ -29,7 +30,7 @@ NOT_GLOBAL_V4 = [
 ]  # fmt: skip
 
 
-def not_global(ip: V4) -> bool:
+def not_global(ip: V4 | V6) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
@@ -134,7 +135,8 @@ def test_teredo_and_6to4_are_refused_whatever_they_carry(low: int) -> None:
 
 @given(st.data())
 def test_allow_listed_networks_pass_and_only_they(data: st.DataObject) -> None:
-    version = data.draw(st.sampled_from([4, 6]))
+    versions: list[Literal[4, 6]] = [4, 6]
+    version = data.draw(st.sampled_from(versions))
     width = 32 if version == 4 else 128
     base = data.draw(st.ip_addresses(v=version))
     net = ipaddress.ip_network(f"{base}/{data.draw(st.integers(8, width))}", strict=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ async def test_a_failing_op_fails_alone_in_its_group(tmp_path: Path) -> None:
         def blocker(c: sqlite3.Connection) -> None:
             gate.wait(5)  # holds the writer so the next ops queue up and share one group
 
-        def insert(key: str, fail: bool = False) -> object:
+        def insert(key: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
             def op(c: sqlite3.Connection) -> str:
                 runs.append(key)
                 c.execute("INSERT INTO t VALUES (?)", (key,))
@@ -35,7 +36,7 @@ async def test_a_failing_op_fails_alone_in_its_group(tmp_path: Path) -> None:
 
         first = asyncio.ensure_future(db.write(blocker))
         ops = [insert("a"), insert("b", fail=True), insert("c"), insert("a2")]
-        pending = [asyncio.ensure_future(db.write(op)) for op in ops]  # type: ignore[arg-type]
+        pending = [asyncio.ensure_future(db.write(op)) for op in ops]
         await asyncio.sleep(0)  # let them queue (no condition to await: they are in the queue)
         gate.set()
         await first
