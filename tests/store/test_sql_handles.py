@@ -27,7 +27,10 @@ def _handle(store: Store) -> Handle:
 
 
 def _meta(prefix: str) -> Tx[list[Any]]:
-    return (yield fetch("SELECT name, value FROM meta WHERE name LIKE $1 ORDER BY name", prefix))
+    rows: list[Any] = yield fetch(
+        "SELECT name, value FROM meta WHERE name LIKE $1 ORDER BY name", prefix
+    )
+    return rows
 
 
 def test_sqlite_marks_keep_their_numbers() -> None:
