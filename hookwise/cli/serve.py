@@ -22,8 +22,8 @@ PortOpt = Annotated[int | None, typer.Option("--port", help="HOOKWISE_PORT")]
 def _tune_gc() -> None:
     """A long-running service: what exists once it is up lives as long as the process (frozen,
     never scanned again), and young collections run every 20,000 allocations rather than 700.
-    The request and attempt paths allocate many short-lived objects; at the default threshold
-    the collector took ~3 % of the CPU there."""
+    The request and attempt paths allocate many short-lived objects, which the default
+    threshold made the collector scan far too often (bench/README.md has the figure)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)

@@ -199,8 +199,8 @@ def _run_optimistic(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bo
     """Run the group's ops back to back; only if one fails, roll the group back and run them
     again each in its own savepoint, so that the failure is that op's alone.
 
-    Two statements fewer per op on the common path (SAVEPOINT and RELEASE were ~20 % of the
-    writer's time per message). Ops are functions of the connection alone, so running one
+    Two statements fewer per op on the common path, a measurable share of the writer's time
+    per message (bench/README.md, "Measurements behind design choices"). Ops are functions of the connection alone, so running one
     again after a rollback is safe.
     """
     out = []

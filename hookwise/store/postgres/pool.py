@@ -58,7 +58,7 @@ _REFUSED_VALUES: tuple[type[BaseException], ...] = (
 )
 # random_page_cost 1.1 (the default 4 models spinning disks): the hot statements join a
 # batch of ~64-200 keys to ``deliveries``; at 4 the planner hashed the whole table for a few
-# thousand rows (11.6 ms per claim measured) where primary-key lookups take 5.9 ms.
+# thousand rows where primary-key lookups are twice as fast (bench/README.md has the figures).
 _SETTINGS = {"application_name": "hookwise", "jit": "off", "random_page_cost": "1.1"}
 
 
