@@ -30,7 +30,12 @@ from hookwise.receiver.event import Handler
 from hookwise.receiver.fetcher import Fetcher
 from hookwise.receiver.inbox import Inbox, NewItem, open_inbox
 from hookwise.receiver.reply import Reply
-from hookwise.receiver.verify import DEFAULT_TOLERANCE_SECONDS, lower_headers, make_verifier
+from hookwise.receiver.verify import (
+    DEFAULT_TOLERANCE_SECONDS,
+    HeaderItems,
+    lower_headers,
+    make_verifier,
+)
 from hookwise.receiver.worker import background
 
 log = logging.getLogger("hookwise.receiver")
@@ -234,7 +239,7 @@ class Receiver:
 
     # -- the request path --------------------------------------------------------------------
 
-    async def handle(self, body: bytes, headers: Mapping[str, str]) -> Reply:
+    async def handle(self, body: bytes, headers: HeaderItems) -> Reply:
         """Verify, persist and answer one webhook request. Never runs a handler."""
         if len(body) > self.max_body_bytes:
             return Reply.error(PayloadTooLarge(f"body over {self.max_body_bytes} bytes"))

@@ -10,7 +10,8 @@ failures raise ``MissingHeaders``, ``InvalidSignature`` or ``StaleTimestamp``, n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from hookwise.domain.errors import (
     InvalidSignature,
@@ -46,7 +47,14 @@ def make_verifier(
     return Verifier.from_secrets(secret, tolerance, accept_hex_only=accept_hex_only)
 
 
-def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+class HeaderItems(Protocol):
+    """Request headers as any framework gives them: a dict, Starlette's ``Headers``, or
+    Werkzeug's (Flask's) ``EnvironHeaders``, which is no ``Mapping``; only ``items()`` is read."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def lower_headers(headers: HeaderItems) -> dict[str, str]:
     """Headers with lower-case names; ``svix-*`` names mapped to their ``webhook-*`` twins."""
     out = {k.lower(): v for k, v in headers.items()}
     if "webhook-id" not in out and "svix-id" in out:
@@ -57,7 +65,7 @@ def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def verify_request(
-    verifier: Verifier, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    verifier: Verifier, body: bytes, headers: HeaderItems, *, now: float | None = None
 ) -> str | None:
     """Verify one request; return its ``webhook-id`` (None when only the hex style was sent)."""
     return verifier.verify(body, lower_headers(headers), now=now)

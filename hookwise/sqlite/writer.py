@@ -200,8 +200,8 @@ def _run_optimistic(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bo
     again each in its own savepoint, so that the failure is that op's alone.
 
     Two statements fewer per op on the common path, a measurable share of the writer's time
-    per message (bench/README.md, "Measurements behind design choices"). Ops are functions of the connection alone, so running one
-    again after a rollback is safe.
+    per message (bench/README.md, "Measurements behind design choices"). Ops are functions of
+    the connection alone, so running one again after a rollback is safe.
     """
     out = []
     for item in batch:

@@ -49,7 +49,7 @@ def test_flask_view_and_mounted_wsgi_app(make_inbox: Callable[[], Inbox], secret
     @app.post("/webhooks/jobs")
     def jobs() -> tuple[bytes, int, list[tuple[str, str]]]:
         # werkzeug's Headers is no Mapping, though it has the items() that handle() reads
-        reply = hook.handle(flask.request.get_data(), flask.request.headers)  # type: ignore[arg-type]
+        reply = hook.handle(flask.request.get_data(), flask.request.headers)
         return reply.body, reply.status, list(reply.headers)
 
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/raw": hook})  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ def test_only_known_columns_can_be_set() -> None:
         (rules.app_sets, {"name": "n", "id": "x"}),
         (rules.event_type_sets, {"description": "d", "name": "x"}),
     ):
-        with pytest.raises(ValueError, match="'id'|'name'"):
+        with pytest.raises(ValueError, match=r"'id'|'name'"):
             sets(fields, 1.0)
     with pytest.raises(ValueError, match="secret"):
         rules.endpoint_sets({"secret": "whsec_x"}, _seal, 1.0)

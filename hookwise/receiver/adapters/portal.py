@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hookwise.receiver.reply import Reply
+from hookwise.receiver.verify import HeaderItems
 
 if TYPE_CHECKING:
     from hookwise.receiver.receiver import Receiver
@@ -76,7 +77,7 @@ class SyncReceiver:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def handle(self, body: bytes, headers: Mapping[str, str]) -> Reply:
+    def handle(self, body: bytes, headers: HeaderItems) -> Reply:
         """``Receiver.handle`` for sync code."""
         return self.call(self.receiver.handle(body, headers))
 
