@@ -1,5 +1,7 @@
 """A lean HTTP/1.1 client for webhook POSTs: keep-alive connections pooled per origin, responses
 parsed by httptools (llhttp), the SSRF guard applied to every address actually connected to.
+This module is the pool and a request's life; ``hookwise.delivery.connection`` is one
+connection and its parser, ``hookwise.delivery.target`` a URL taken apart.
 
 Why not aiohttp: on this workload (small POSTs, 64-1,024 in flight, one event loop) aiohttp's
 request path was 55-60 % of the worker's CPU; this client does the same wire work with a
@@ -13,11 +15,9 @@ What it does and does not do, on purpose:
   proxy resolves the name and decides what may be reached, and only IP-literal hosts are still
   checked here (the URL-level check at creation applies either way).
 - Responses: ``Content-Length``, chunked, or read-until-close bodies; informational ``1xx``
-  answers are skipped. The head is bounded (``hookwise.delivery.head_limit``: 8 KiB a line);
-  at most ``body_limit`` bytes of the body are kept, and no more than ``drain_limit`` bytes of
-  body (``drain_limit`` + 64 KiB in all, 1xx answers and trailers included) are read for one
-  answer: past that the answer so far is the answer, and the connection is closed instead of
-  reused. Nothing a server sends is buffered without bound.
+  answers are skipped. Head and body are read within bounds (at most ``body_limit`` bytes
+  kept, ``drain_limit`` read: see ``hookwise.delivery.connection``), so nothing a server sends
+  is buffered without bound.
 - TLS with certificate and hostname verification (the system's trust store, or the CA bundle
   of ``HOOKWISE_CA_BUNDLE``: see ``tls_context``).
 - A request that failed on a *reused* connection before any byte of an answer came back (the
@@ -27,264 +27,20 @@ What it does and does not do, on purpose:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
-from urllib.parse import quote, urlsplit
 
-import httptools
-
+from hookwise.delivery.connection import Connection, ConnectionClosed, Response
 from hookwise.delivery.dialer import Dialer, EgressProxy
 from hookwise.delivery.dialer import RequestFailed as RequestFailed
-from hookwise.delivery.head_limit import MAX_HEAD, HeadLimit, HeadTooLarge
-from hookwise.egress.ssrf import NetworkPolicy, describe, parse_ip_literal
+from hookwise.delivery.target import Target
+from hookwise.egress.ssrf import NetworkPolicy, describe
 
 KEEPALIVE_SECONDS = 15.0  # an idle connection older than this is closed, not reused
 MAX_IDLE_PER_ORIGIN = 1024
 _SWEEP_EVERY = 5.0
-_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
-_QUERY_SAFE = _PATH_SAFE + "?"
-
-
-class _Closed(Exception):
-    """The connection ended before a complete answer."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A URL taken apart once: where to connect and what to put on the request line."""
-
-    scheme: str
-    host: str  # as in the URL, without brackets
-    port: int
-    ip: str | None  # the host when it is an IP literal (in its canonical form)
-    prefix: bytes  # request line and Host header
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        """The pool key."""
-        return (self.scheme, self.host, self.port)
-
-
-def parse_target(url: str) -> Target:
-    """The Target of an http(s) URL; raises RequestFailed for a URL that cannot be sent to."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise RequestFailed(f"invalid URL: {exc}") from None
-    host = parts.hostname
-    if parts.scheme not in ("http", "https") or not host:
-        raise RequestFailed("invalid URL: not an http(s) URL with a host")
-    default = 443 if parts.scheme == "https" else 80
-    port = port or default
-    literal = parse_ip_literal(host)
-    try:
-        ascii_host = host if literal is not None else host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise RequestFailed(f"invalid URL: host {host!r}: {exc}") from None
-    shown = f"[{literal}]" if isinstance(literal, ipaddress.IPv6Address) else ascii_host
-    if port != default:
-        shown = f"{shown}:{port}"
-    path = quote(parts.path or "/", safe=_PATH_SAFE)
-    if parts.query:
-        path += "?" + quote(parts.query, safe=_QUERY_SAFE)
-    prefix = f"POST {path} HTTP/1.1\r\nHost: {shown}\r\n".encode("ascii")
-    return Target(parts.scheme, ascii_host, port, str(literal) if literal else None, prefix)
-
-
-class Response(NamedTuple):
-    """What came back (a tuple: one is made per attempt)."""
-
-    status: int
-    body: bytes  # at most the client's body_limit bytes
-    retry_after: str | None
-    location: str | None
-
-
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection; carries one request at a time."""
-
-    __slots__ = (
-        "_body",
-        "_body_limit",
-        "_drain_limit",
-        "_head",
-        "_headers_done",
-        "_location",
-        "_parser",
-        "_retry_after",
-        "_seen",
-        "_status",
-        "_timer",
-        "_waiter",
-        "_wire",
-        "closed",
-        "got_bytes",
-        "idle_since",
-        "keep_alive",
-        "transport",
-    )
-
-    def __init__(self, body_limit: int, drain_limit: int) -> None:
-        self._body_limit = body_limit
-        self._drain_limit = drain_limit
-        self._parser = httptools.HttpResponseParser(self)
-        self._head = HeadLimit()
-        self._wire = 0  # bytes of the answer in progress read off the wire
-        self.transport: asyncio.Transport | None = None
-        self._waiter: asyncio.Future[Response] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self.closed = False
-        self.keep_alive = False
-        self.got_bytes = False
-        self.idle_since = 0.0
-        self._reset()
-
-    def _reset(self) -> None:
-        self._status = 0
-        self._body: list[bytes] = []
-        self._seen = 0
-        self._retry_after: str | None = None
-        self._location: str | None = None
-        self._headers_done = False
-        self._head.reset()
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        if self._waiter is None or self._waiter.done():
-            self.abort()  # bytes nobody asked for: this connection cannot be trusted any more
-            return
-        self.got_bytes = True
-        self._wire += len(data)
-        try:
-            self._feed(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(_Closed("the server switched protocols"))
-        except httptools.HttpParserError as exc:
-            self._fail(RequestFailed(f"invalid HTTP answer: {describe(exc)}"))
-        except HeadTooLarge as exc:
-            self._fail(RequestFailed(str(exc)))
-        if self._wire > self._drain_limit + MAX_HEAD and not self.closed:
-            self._cut()  # interim answers, chunk framing or trailers past any sane size
-
-    def _feed(self, data: bytes) -> None:
-        """Give ``data`` to the parser, a head's bytes only once the head bound allows them."""
-        while data and not self.closed:
-            if self._headers_done:
-                self._parser.feed_data(data)
-                return
-            end = self._head.scan(data)
-            if end < 0:
-                self._parser.feed_data(data)
-                return
-            self._parser.feed_data(data[:end])
-            data = data[end:]
-            self._head.reset()  # an interim 1xx answer: the next head is counted afresh
-
-    def _cut(self) -> None:
-        """Stop reading: the answer so far is the answer if its head is in, else a failure."""
-        if self._headers_done and self._status >= 200:
-            self.keep_alive = False
-            self._finish()
-            self.abort()
-        else:
-            self._fail(RequestFailed(f"answer longer than {self._drain_limit} bytes"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        if self._headers_done and self._status >= 200:
-            # the answer is in (a body that ends with the connection, or one cut short)
-            self.keep_alive = False
-            self._finish()
-        else:
-            self._fail(_Closed(describe(exc) if exc else "the server closed the connection"))
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        waiter = self._waiter
-        if waiter is None or waiter.done():  # a second answer to one request: do not reuse
-            self.keep_alive = False
-            self.abort()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) == 11 and name.lower() == b"retry-after":
-            self._retry_after = value.decode("latin-1")
-        elif len(name) == 8 and name.lower() == b"location":
-            self._location = value.decode("latin-1")
-
-    def on_headers_complete(self) -> None:
-        self._status = self._parser.get_status_code()
-        self._headers_done = True
-
-    def on_body(self, body: bytes) -> None:
-        if self._seen < self._body_limit:
-            self._body.append(body[: self._body_limit - self._seen])
-        self._seen += len(body)
-        if self._seen > self._drain_limit:
-            self._cut()
-
-    def on_message_complete(self) -> None:
-        if self._status < 200:  # 100 Continue, 103 Early Hints: the answer is still to come
-            self._reset()
-            return
-        self.keep_alive = self._parser.should_keep_alive()
-        self._finish()
-
-    # the request
-    def request(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
-        """Write one request; the future gets its answer, or TimeoutError at ``deadline``
-        (event loop time), which also closes the connection."""
-        assert self.transport is not None
-        self._reset()
-        self._wire = 0
-        self.got_bytes = False
-        self.keep_alive = False
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        self._timer = loop.call_at(deadline, self._timed_out)
-        self.transport.write(data)
-        return waiter
-
-    def _timed_out(self) -> None:
-        self._timer = None
-        self._fail(TimeoutError())
-
-    def stop_timer(self) -> None:
-        """Cancel the deadline of the request in progress (it ended some other way)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _finish(self) -> None:
-        self.stop_timer()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            body = b"".join(self._body) if self._body else b""
-            waiter.set_result(Response(self._status, body, self._retry_after, self._location))
-
-    def _fail(self, exc: Exception) -> None:
-        self.stop_timer()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-        self.abort()
-
-    def abort(self) -> None:
-        """Close at once, without waiting for buffers."""
-        self.closed = True
-        if self.transport is not None:
-            self.transport.abort()
 
 
 def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
@@ -316,11 +72,11 @@ class Http1Client:
         self._body_limit = body_limit
         self._drain_limit = drain_limit
         self._keepalive = keepalive_seconds
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._busy: set[_Connection] = set()
+        self._idle: dict[tuple[str, str, int], list[Connection]] = {}
+        self._busy: set[Connection] = set()
         self._dialer = Dialer(policy, proxy)
         self._swept = time.monotonic()
-        self._new_connection: Callable[[], _Connection] = lambda: _Connection(
+        self._new_connection: Callable[[], Connection] = lambda: Connection(
             self._body_limit, self._drain_limit
         )
 
@@ -347,7 +103,7 @@ class Http1Client:
                 response = await conn.request(data, deadline)
                 ok = True
                 return response
-            except _Closed as exc:
+            except ConnectionClosed as exc:
                 if not (reused and not conn.got_bytes):
                     raise RequestFailed(f"connection closed before an answer: {exc}") from None
             finally:
@@ -361,7 +117,7 @@ class Http1Client:
             conn = await self._connect_before(target, deadline)
             reused = False
 
-    def _take_idle(self, origin: tuple[str, str, int]) -> _Connection | None:
+    def _take_idle(self, origin: tuple[str, str, int]) -> Connection | None:
         idle = self._idle.get(origin)
         if not idle:
             return None
@@ -373,7 +129,7 @@ class Http1Client:
             conn.abort()
         return None
 
-    def _give_back(self, origin: tuple[str, str, int], conn: _Connection) -> None:
+    def _give_back(self, origin: tuple[str, str, int], conn: Connection) -> None:
         now = time.monotonic()
         conn.idle_since = now
         idle = self._idle.get(origin)
@@ -400,11 +156,11 @@ class Http1Client:
             else:
                 del self._idle[origin]
 
-    async def _connect_before(self, target: Target, deadline: float) -> _Connection:
+    async def _connect_before(self, target: Target, deadline: float) -> Connection:
         async with asyncio.timeout_at(deadline):
             return await self._connect(target)
 
-    async def _connect(self, target: Target) -> _Connection:
+    async def _connect(self, target: Target) -> Connection:
         sock = await self._dialer.open(target.host, target.ip, target.port)
         tls = self._ssl_context() if target.scheme == "https" else None
         try:

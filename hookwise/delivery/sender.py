@@ -7,7 +7,8 @@ import time
 from typing import NamedTuple
 
 from hookwise.delivery.dialer import EgressProxy
-from hookwise.delivery.http1 import Http1Client, RequestFailed, Target, parse_target
+from hookwise.delivery.http1 import Http1Client, RequestFailed
+from hookwise.delivery.target import Target, parse_target
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.domain.signing import Signer

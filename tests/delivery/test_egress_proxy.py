@@ -28,7 +28,8 @@ from pydantic import ValidationError
 
 from hookwise.composition import open_services
 from hookwise.delivery.dialer import EgressProxy
-from hookwise.delivery.http1 import Http1Client, RequestFailed, parse_target, tls_context
+from hookwise.delivery.http1 import Http1Client, RequestFailed, tls_context
+from hookwise.delivery.target import parse_target
 from hookwise.domain.errors import InvalidInput
 from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings

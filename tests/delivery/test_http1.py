@@ -34,17 +34,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook
 
+from hookwise.delivery.connection import Response
 from hookwise.delivery.dialer import dial, interleave
 from hookwise.delivery.head_limit import HeadLimit
-from hookwise.delivery.http1 import (
-    Http1Client,
-    RequestFailed,
-    Response,
-    Target,
-    parse_target,
-    tls_context,
-)
+from hookwise.delivery.http1 import Http1Client, RequestFailed, tls_context
 from hookwise.delivery.sender import USER_AGENT, HttpSender
+from hookwise.delivery.target import Target, parse_target
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
