@@ -4,8 +4,8 @@ This module is the pool and a request's life; ``hookwise.delivery.connection`` i
 connection and its parser, ``hookwise.delivery.target`` a URL taken apart.
 
 Why not aiohttp: on this workload (small POSTs, 64-1,024 in flight, one event loop) aiohttp's
-request path was 55-60 % of the worker's CPU; this client does the same wire work with a
-fraction of the objects per request (see bench/README.md for the side-by-side figures).
+request path was most of the worker's CPU; this client does the same wire work with a fraction
+of the objects per request (bench/README.md has the figures).
 
 What it does and does not do, on purpose:
 - ``POST`` only, with a ``Content-Length`` body; no redirects (a 3xx is the answer), no cookies,

@@ -6,7 +6,7 @@ global (the standard library's ``is_global``, backed by the IANA special-purpose
 older Pythons), not multicast, and every IPv4 address it embeds, in any IPv6 form, must pass too.
 
 Checked when an endpoint is created and again at connect time, on the addresses actually
-connected to (``hookwise.delivery.http1`` filters what a name resolves to), so DNS rebinding
+connected to (``hookwise.delivery.dialer`` filters what a name resolves to), so DNS rebinding
 cannot slip past the first check.
 """
 
