@@ -1,4 +1,4 @@
-"""Job rows to domain values, and the shared steps of the job operations (both backends)."""
+"""Job rows to domain values, and the cursors of the job lists (both backends)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ import math
 
 import orjson
 
-from hookwise.domain.errors import Conflict, InvalidInput, NotFound
-from hookwise.domain.ids import new_id
-from hookwise.domain.models import Job, JobItem, JobResult
+from hookwise.domain.errors import InvalidInput
+from hookwise.domain.models import Job, JobResult
 from hookwise.domain.text import is_decimal
-from hookwise.jobs import ITEM_FINISHED, item_event
 from hookwise.store.rows import Row, ts, ts_or_none
 
 MAX_SEQ = 2**31 - 1  # job_results.seq is a 32-bit integer on both stores
-
-# a job event about to be enqueued: (message id, event type, body, created_at)
-Event = tuple[str, str, bytes, float]
 
 
 def job(r: Row) -> Job:
@@ -55,40 +50,6 @@ def job_result(r: Row) -> JobResult:
     )
 
 
-def running(r: Row | None, job_id: str, doing: str) -> Job:
-    """The job of row ``r`` if it is still running; NotFound or Conflict otherwise."""
-    if r is None:
-        raise NotFound("job", job_id)
-    found = job(r)
-    if found.finished:
-        raise Conflict(
-            f"job {job_id!r} is already {found.status}; {doing}",
-            details={"reason": "job_finished", "job_id": job_id, "status": found.status},
-        )
-    return found
-
-
-def check_total(found: Job, new_items: int) -> None:
-    """Conflict when ``new_items`` more results would exceed the job's announced total."""
-    if found.total is not None and found.reported + new_items > found.total:
-        raise Conflict(
-            f"job {found.id!r} has total {found.total} and {found.reported} items reported;"
-            f" {new_items} more would exceed it",
-            details={
-                "reason": "total_exceeded",
-                "job_id": found.id,
-                "total": found.total,
-                "reported": found.reported,
-            },
-        )
-
-
-def counted(found: Job, items: list[JobItem]) -> tuple[int, int]:
-    """The job's (succeeded, failed) once ``items`` are added."""
-    ok = sum(1 for i in items if i.status == "succeeded")
-    return found.succeeded + ok, found.failed + len(items) - ok
-
-
 def job_cursor(r: Row) -> str:
     """The cursor after row ``r`` of the jobs list (newest first: created_at, then id)."""
     return f"{float(r['created_at'])!r}~{r['id']}"
@@ -114,20 +75,3 @@ def parse_seq_cursor(cursor: str | None) -> int:
     if not 0 <= seq <= MAX_SEQ:
         raise InvalidInput("cursor", "is not a cursor this list returned")
     return seq
-
-
-def item_events(job: Job, items: list[JobItem], now: float) -> list[Event]:
-    """One ``job.item_finished`` per item, each with the progress counts including it."""
-    at = ts(now)
-    succeeded, failed = job.succeeded, job.failed
-    out = []
-    for item in items:
-        if item.status == "succeeded":
-            succeeded += 1
-        else:
-            failed += 1
-        msg_id = new_id("msg")
-        out.append(
-            (msg_id, ITEM_FINISHED, item_event(msg_id, at, job, item, succeeded, failed), now)
-        )
-    return out

@@ -111,3 +111,27 @@ async def test_an_array_parameter_matches_its_members(store: Store) -> None:
         return [r["name"] for r in rows]
 
     assert await db.read(pick) == ["a.1", "a.3"]
+
+
+async def test_rows_inserted_at_once_take_their_fields_and_constants(store: Store) -> None:
+    db = _handle(store)
+    into = "job_results (app_id, job_id, seq, item_id, status, result, error, created_at)"
+    values = "$1, 'j', $2, $3, 'failed', NULL, $4, $5"
+    types = ("text", "int", "text", "text", "float8")
+    rows = [("app", n, f"i{n}", None if n % 2 else '{"n": 1}', n / 2) for n in range(1, 4)]
+
+    def tx() -> Tx[list[Any]]:
+        yield db.dialect.insert_rows(into, values, types, rows)
+        yield db.dialect.insert_rows(into, values, types, [])
+        found: list[Any] = yield fetch("SELECT * FROM job_results ORDER BY seq")
+        return found
+
+    got = [
+        (r["app_id"], r["job_id"], r["seq"], r["item_id"], r["status"], r["error"], r["created_at"])
+        for r in await db.write(tx)
+    ]
+    assert got == [
+        ("app", "j", 1, "i1", "failed", None, 0.5),
+        ("app", "j", 2, "i2", "failed", '{"n": 1}', 1.0),
+        ("app", "j", 3, "i3", "failed", None, 1.5),
+    ]

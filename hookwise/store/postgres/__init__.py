@@ -8,8 +8,8 @@ leases with ``FOR UPDATE SKIP LOCKED`` (see ``queue``), wake-ups use ``LISTEN/NO
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store.jobs import SqlJobs
 from hookwise.store.postgres.handle import PostgresHandle
-from hookwise.store.postgres.jobs import PostgresJobs
 from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
@@ -24,7 +24,6 @@ class PostgresStore(
     PostgresMessages,
     PostgresQueue,
     PostgresRetention,
-    PostgresJobs,
     PostgresKeyring,
 ):
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
@@ -41,13 +40,13 @@ class PostgresStore(
         # one object plays every role until each role is its own
         self.messages: Messages = self
         self.queue: Queue = self
-        self.jobs: Jobs = self
         self.retention: Retention = self
         self.keyring: Keyring = self
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
         self.resources: Resources = SqlResources(self._handle, self._box)
+        self.jobs: Jobs = SqlJobs(self._handle, self._box)
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""
