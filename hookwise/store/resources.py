@@ -23,10 +23,6 @@ _APP_TABLES = (
     "api_keys",
 )  # fmt: skip
 _ENDPOINT = "SELECT * FROM endpoints WHERE app_id = $1 AND id = $2"
-_JOB_TARGET = (
-    "SELECT * FROM endpoints WHERE app_id = $1 AND kind = 'job_target' AND url = $2"
-    " ORDER BY id LIMIT 1"
-)
 
 
 def _assign(sets: dict[str, Any], first: int) -> str:
@@ -352,20 +348,3 @@ class SqlResources:
             return self._endpoint(out)
 
         return await self._db.write(tx)
-
-    async def job_target_endpoint(self, app_id: str, url: str, secret: str) -> Endpoint:
-        def find() -> Tx[Any]:
-            return (yield fetchrow(_JOB_TARGET, app_id, url))
-
-        found = await self._db.read(find)
-        if found:
-            return self._endpoint(found)
-        ep = await self.create_endpoint(
-            NewEndpoint(app_id=app_id, url=url, secret=secret, kind="job_target")
-        )
-        # two concurrent creators: both see both rows now; the oldest wins, the other goes
-        winner = await self._db.write(find)
-        if winner is not None and winner["id"] != ep.id:
-            await self.delete_endpoint(app_id, ep.id)
-            return self._endpoint(winner)
-        return ep

@@ -157,9 +157,6 @@ class Resources(Protocol):
         self, app_id: str, endpoint_id: str, new_secret: str, old_valid_until: float
     ) -> Endpoint: ...
 
-    async def job_target_endpoint(self, app_id: str, url: str, secret: str) -> Endpoint:
-        """The hidden endpoint that delivers to a job's one-off ``webhook_url`` (created once)."""
-
 
 class Messages(Protocol):
     """Accepting messages, and the log of their deliveries and attempts."""

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hookwise.delivery.worker import worker_name
 from hookwise.domain.errors import InvalidInput, NotFound
-from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
+from hookwise.domain.models import (
+    ClaimedDelivery,
+    DeliveryFilter,
+    NewEndpoint,
+    NewJob,
+    NewMessage,
+)
 from hookwise.store import Store, roles
 from hookwise.store.migrate import sqlalchemy_url, upgrade
 from hookwise.store.postgres import PostgresStore
@@ -441,10 +447,15 @@ async def test_a_success_resets_and_a_pause_reason_pauses_at_once(store: Store) 
 
 async def test_job_targets_are_never_auto_paused(store: Store) -> None:
     app_id, _ = await _app_with_endpoint(store)
-    target = await store.resources.job_target_endpoint(app_id, "http://127.0.0.1:9/job", "whsec_j")
-    assert (
-        await store.resources.job_target_endpoint(app_id, "http://127.0.0.1:9/job", "x")
-    ).id == target.id
+    url = "http://127.0.0.1:9/job"
+    made = [
+        await store.jobs.create_job(NewJob(app_id=app_id, id=j, type="t", webhook_url=url))
+        for j in "ab"
+    ]
+    target_id = made[0].job.webhook_endpoint_id
+    assert target_id is not None and made[1].job.webhook_endpoint_id == target_id  # made once
+    target = await store.resources.get_endpoint(app_id, target_id)
+    assert target.kind == "job_target"
     await store.messages.enqueue_message(
         NewMessage(app_id=app_id, event_type="job.completed", body=b"{}",
                    only_endpoint_id=target.id)
