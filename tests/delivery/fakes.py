@@ -1,6 +1,8 @@
 """An in-memory delivery queue: exactly the store operations the worker calls, no database.
 
-Time is the wall clock (the worker compares due times with it) but never waited for:
+It follows the rules the stores follow (``hookwise.store.rules``): leases and in-flight caps,
+where a recorded attempt moves its delivery, failure counting and auto-pause. Time is the wall
+clock (the worker compares due times with it) but never waited for:
 ``fast_forward`` makes every lease run out and every scheduled retry due now. Tests steer it
 with ``hold`` (an operation waits for an event), ``fail`` (the next calls raise) and ``until``
 (wait for a condition, re-checked whenever the queue changes).
@@ -18,6 +20,7 @@ from dataclasses import dataclass, replace
 from hookwise.delivery.turns import WriteTurn
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.store.roles import FinishedIds, Turn
+from hookwise.store.rules import attempts, leases
 
 
 @dataclass
@@ -25,10 +28,9 @@ class Row:
     """One delivery: its claim as the store would read it, and its state."""
 
     claim: ClaimedDelivery
-    status: str = "pending"  # pending, delivered, failed
-    due: float = 0.0
+    status: str = "pending"  # pending, held, delivered, failed
+    due: float = 0.0  # while leased: the lease's end, as the stores keep it
     lease_owner: str | None = None
-    lease_until: float = 0.0
     attempts: int = 0
 
 
@@ -56,8 +58,9 @@ def claim_for(i: int, *, endpoint: str = "ep_1", **fields: object) -> ClaimedDel
 
 
 class MemoryQueue:
-    """The delivery queue's operations over dicts, with the leases and in-flight caps of the
-    real stores, and a log of what the worker asked (``calls``, ``records``, ``steps``)."""
+    """The delivery queue's operations over dicts, with the leases, in-flight caps and pauses
+    of the real stores, and a log of what the worker asked (``calls``, ``records``,
+    ``steps``)."""
 
     def __init__(self, *, overlapping_writes: int = 1, max_in_flight: int = 1_000_000) -> None:
         self.overlapping_writes = overlapping_writes
@@ -70,6 +73,8 @@ class MemoryQueue:
         self.steps: list[tuple[str, int]] = []  # (step, write number) of record-and-claims
         self.slots: list[float] = []  # what reserve_send_slots answers next (then: now)
         self.failures: dict[str, list[BaseException]] = {}  # what the next calls raise
+        self.counters: Counter[str] = Counter()  # each endpoint's consecutive failures
+        self.paused: dict[str, str] = {}  # paused endpoints, with their reason
         self.peak_leased = 0
         self.writes = 0  # record-and-claims begun
         self._holds: dict[str, tuple[int, asyncio.Event]] = {}
@@ -113,15 +118,15 @@ class MemoryQueue:
     def leased(self) -> set[str]:
         """Deliveries under a valid lease."""
         now = time.time()
-        return {i for i, r in self.rows.items() if r.lease_owner and r.lease_until > now}
+        return {i for i, r in self.rows.items() if r.lease_owner and r.due > now}
 
     def due_now(self) -> set[str]:
         """Deliveries a claim would take now (in-flight caps aside)."""
         now = time.time()
-        return {r.claim.delivery_id for r in self._pending() if self._claimable(r, now)}
+        return {i for i, r in self.rows.items() if leases.due(r.status, r.due, now)}
 
     def status(self, status: str) -> set[str]:
-        """Deliveries in ``status`` (pending, delivered, failed)."""
+        """Deliveries in ``status`` (pending, held, delivered, failed)."""
         return {i for i, r in self.rows.items() if r.status == status}
 
     # the worker's operations ------------------------------------------------------------
@@ -139,7 +144,7 @@ class MemoryQueue:
 
     async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
         await self._enter("record_attempts")
-        self._record(results)
+        self._record(results, pause_after)
 
     async def record_and_claim(
         self,
@@ -161,7 +166,7 @@ class MemoryQueue:
         self.steps.append(("record", n))
         try:
             await self._enter("record_and_claim")
-            self._record(results)
+            self._record(results, pause_after)
         finally:
             self.steps.append(("recorded", n))
             turn.recorded()
@@ -183,8 +188,7 @@ class MemoryQueue:
 
     async def next_due_at(self) -> float | None:
         await self._enter("next_due_at")
-        dues = [r.lease_until if r.lease_owner else r.due for r in self._pending()]
-        return min(dues, default=None)
+        return min((r.due for r in self.rows.values() if r.status == "pending"), default=None)
 
     async def wait_for_work(self, timeout: float) -> None:
         self._changed.clear()
@@ -209,45 +213,56 @@ class MemoryQueue:
         self.peak_leased = max(self.peak_leased, len(self.leased()))
         self._changed.set()
 
-    @staticmethod
-    def _claimable(r: Row, now: float) -> bool:
-        return r.due <= now and not (r.lease_owner and r.lease_until > now)
-
-    def _pending(self) -> list[Row]:
-        return [r for r in self.rows.values() if r.status == "pending"]
-
     def _claim(
         self, worker_id: str, limit: int, lease_seconds: float, finished: FinishedIds | None
     ) -> list[ClaimedDelivery]:
-        """Due deliveries, oldest first, no endpoint past ``max_in_flight`` (valid leases less
-        those the worker says are finished)."""
+        """Due deliveries, oldest first, no endpoint past ``max_in_flight`` (``leases``)."""
         now = time.time()
-        done = set(finished()) if finished is not None else set()
-        busy = Counter(self.rows[i].claim.endpoint_id for i in self.leased() - done)
-        due = sorted((r for r in self._pending() if self._claimable(r, now)), key=lambda r: r.due)
+        done = set(leases.finished_ids(finished))
+        busy = Counter(
+            r.claim.endpoint_id
+            for i, r in self.rows.items()
+            if leases.in_flight(
+                r.lease_owner, r.due, i, worker_id=worker_id, finished=done, now=now
+            )
+        )
+        due = sorted(
+            (r for r in self.rows.values() if leases.due(r.status, r.due, now)), key=lambda r: r.due
+        )
         taken: list[ClaimedDelivery] = []
         for r in due:
             if len(taken) >= limit:
                 break
-            if busy[r.claim.endpoint_id] >= self.max_in_flight:
+            if leases.room(self.max_in_flight, busy[r.claim.endpoint_id]) == 0:
                 continue
             busy[r.claim.endpoint_id] += 1
-            r.lease_owner, r.lease_until = worker_id, now + lease_seconds
+            r.lease_owner, r.due = worker_id, leases.lease_end(now, lease_seconds)
             taken.append(replace(r.claim, attempt_count=r.attempts))
         self.claimed.append([c.delivery_id for c in taken])
         self._change()
         return taken
 
-    def _record(self, results: Sequence[AttemptResult]) -> None:
+    def _record(self, results: Sequence[AttemptResult], pause_after: int) -> None:
         for res in results:
             row = self.rows[res.claimed.delivery_id]
             row.attempts += 1
             row.lease_owner = None
-            if res.succeeded:
-                row.status = "delivered"
-            elif res.next_attempt_at is None:
-                row.status = "failed"
+            outcome, next_at = attempts.outcome(res)
+            if outcome == "retry":
+                assert next_at is not None
+                row.due = next_at
             else:
-                row.due = res.next_attempt_at.timestamp()
+                row.status = "delivered" if outcome == "succeeded" else "failed"
+        for (_, endpoint), streak in attempts.streaks(results).items():
+            n = self.counters[endpoint] = attempts.counter(streak, self.counters[endpoint])
+            status = "paused" if endpoint in self.paused else "active"
+            why = attempts.pause(
+                streak, failures=n, status=status, kind="endpoint", pause_after=pause_after
+            )
+            if why is not None:
+                self.paused[endpoint] = why
+                for r in self.rows.values():
+                    if r.claim.endpoint_id == endpoint and r.status == "pending":
+                        r.status = "held"
         self.records.append([r.claimed.delivery_id for r in results])
         self._change()
