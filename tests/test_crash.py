@@ -180,7 +180,7 @@ async def test_an_opening_store_takes_back_only_gone_holders(tmp_path: Path) -> 
         app_id, _ = await _app_with_endpoint(live)
         await _send(live, app_id, 4)
         for store in (live, dead):
-            owner = f"{store.lease_holder}:0"  # type: ignore[attr-defined]
+            owner = f"{store.queue.lease_holder}:0"
             assert (
                 len(await store.queue.claim_due(worker_id=owner, limit=2, lease_seconds=300)) == 2
             )
@@ -189,11 +189,10 @@ async def test_an_opening_store_takes_back_only_gone_holders(tmp_path: Path) -> 
         third = await open_store(db)
         try:
             leases = _leases(tmp_path / "holders.db")
-            assert leases == {f"{live.lease_holder}:0": 2}  # type: ignore[attr-defined]
+            assert leases == {f"{live.queue.lease_holder}:0": 2}
             holders = sorted(p.name for p in tmp_path.glob("holders.db-holder-*.lock"))
             assert holders == sorted(
-                f"holders.db-holder-{s.lease_holder}.lock"  # type: ignore[attr-defined]
-                for s in (live, third)
+                f"holders.db-holder-{s.queue.lease_holder}.lock" for s in (live, third)
             )  # the dead one's file is gone, the live ones' kept
             assert await third.queue.next_due_at() is not None
             assert (await third.queue.queue_stats()).in_flight == 2

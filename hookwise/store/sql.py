@@ -99,6 +99,7 @@ class Dialect:
 
     name: Literal["sqlite", "postgresql"]
     for_update: str  # appended to a SELECT that locks the rows it reads until the commit
+    skip_locked: str  # the same, passing over rows that others hold locked (batches of cleanup)
 
     def any(self, column: str, mark: str) -> str:
         """``column`` is one of the values of the array parameter ``mark`` (see ``array``)."""
@@ -130,8 +131,10 @@ class Dialect:
         )
 
 
-SQLITE = Dialect(name="sqlite", for_update="")
-POSTGRES = Dialect(name="postgresql", for_update=" FOR UPDATE")
+SQLITE = Dialect(name="sqlite", for_update="", skip_locked="")
+POSTGRES = Dialect(
+    name="postgresql", for_update=" FOR UPDATE", skip_locked=" FOR UPDATE SKIP LOCKED"
+)
 
 _MARK = re.compile(r"\$(\d+)")
 

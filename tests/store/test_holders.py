@@ -86,12 +86,12 @@ async def test_a_closing_store_gives_back_its_leases(tmp_path: Path) -> None:
         app_id, _ = await _app_with_endpoint(live)
         await _send(live, app_id, 4)
         mine = await closing.queue.claim_due(
-            worker_id=f"{closing.lease_holder}:0",  # type: ignore[attr-defined]
+            worker_id=f"{closing.queue.lease_holder}:0",
             limit=2,
             lease_seconds=300,
         )
         theirs = await live.queue.claim_due(
-            worker_id=f"{live.lease_holder}:0",  # type: ignore[attr-defined]
+            worker_id=f"{live.queue.lease_holder}:0",
             limit=2,
             lease_seconds=300,
         )
@@ -105,7 +105,7 @@ async def test_a_closing_store_gives_back_its_leases(tmp_path: Path) -> None:
             assert _lease_of(db_file, c.delivery_id)[0] is not None
         again = await live.queue.claim_due(worker_id="w", limit=4, lease_seconds=300)
         assert {c.delivery_id for c in again} == {c.delivery_id for c in mine}
-        kept = f"close.db-holder-{live.lease_holder}.lock"  # type: ignore[attr-defined]
+        kept = f"close.db-holder-{live.queue.lease_holder}.lock"
         assert _lock_files(db_file) == [kept]
     finally:
         await live.close()
@@ -121,7 +121,7 @@ async def test_taking_back_drops_only_the_lease(tmp_path: Path) -> None:
     try:
         app_id, _ = await _app_with_endpoint(store)
         await _send(store, app_id, 2)
-        holder = store.lease_holder
+        holder = store.queue.lease_holder
         assert holder is not None
         leased, later = await store.queue.claim_due(
             worker_id=f"{holder}:0", limit=2, lease_seconds=300
@@ -129,7 +129,7 @@ async def test_taking_back_drops_only_the_lease(tmp_path: Path) -> None:
         slot = time.time() + 120
         await store.queue.release([later], at=slot)
         t0 = time.time()
-        assert await store.take_back_leases([holder]) == 1
+        assert await store._hot_path.take_back_leases([holder]) == 1
         owner, at = _lease_of(db_file, leased.delivery_id)
         assert owner is None
         assert t0 <= at <= time.time()
@@ -180,20 +180,20 @@ async def test_leases_a_close_cannot_give_back_are_taken_back_at_the_next_start(
     assert isinstance(closing, SqliteStore)
     app_id, _ = await _app_with_endpoint(closing)
     await _send(closing, app_id, 1)
-    holder = closing.lease_holder
+    holder = closing.queue.lease_holder
     [claim] = await closing.queue.claim_due(worker_id=f"{holder}:0", limit=1, lease_seconds=300)
 
     async def failing(holders: Any) -> int:
         raise Injected("take back")
 
-    monkeypatch.setattr(closing, "take_back_leases", failing)
+    monkeypatch.setattr(closing._hot_path, "take_back_leases", failing)
     await closing.close()
     assert _lock_files(db_file) == [f"keep.db-holder-{holder}.lock"]
     assert _lease_of(db_file, claim.delivery_id)[0] == f"{holder}:0"
     after = await open_store(db)
     try:
         assert _lease_of(db_file, claim.delivery_id)[0] is None
-        kept = f"keep.db-holder-{after.lease_holder}.lock"  # type: ignore[attr-defined]
+        kept = f"keep.db-holder-{after.queue.lease_holder}.lock"
         assert _lock_files(db_file) == [kept]
     finally:
         await after.close()

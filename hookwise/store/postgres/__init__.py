@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.jobs import SqlJobs
+from hookwise.store.keyring_rows import SqlKeyring
 from hookwise.store.postgres.handle import PostgresHandle
-from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Pools
-from hookwise.store.postgres.queue import PostgresQueue
-from hookwise.store.postgres.retention import PostgresRetention
+from hookwise.store.postgres.queue import PostgresHotPath
+from hookwise.store.queue import SqlQueue
 from hookwise.store.resources import SqlResources
+from hookwise.store.retention import SqlRetention
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 
 
-class PostgresStore(
-    PostgresMessages,
-    PostgresQueue,
-    PostgresRetention,
-    PostgresKeyring,
-):
+class PostgresStore(PostgresMessages):
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
-
-    overlapping_writes = 2
-    lease_holder: str | None = None  # leases only expire (no process can see another gone)
 
     def __init__(
         self, url: str, *, secret_box: SecretBox | None = None, pool_size: int = 10
@@ -39,14 +32,15 @@ class PostgresStore(
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
         self.messages: Messages = self
-        self.queue: Queue = self
-        self.retention: Retention = self
-        self.keyring: Keyring = self
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
         self.resources: Resources = SqlResources(self._handle, self._box)
         self.jobs: Jobs = SqlJobs(self._handle, self._box)
+        hot_path = PostgresHotPath(self._handle, self._box)
+        self.queue: Queue = SqlQueue(self._handle, self._box, hot_path)
+        self.retention: Retention = SqlRetention(self._handle)
+        self.keyring: Keyring = SqlKeyring(self._handle)
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""
@@ -75,11 +69,6 @@ class PostgresStore(
     def _notify_soon(self) -> None:
         # other processes: a coalesced NOTIFY after the commit (see listener.Notifier)
         self._notifier.poke()
-
-    async def wait_for_work(self, timeout: float) -> None:
-        """Return at the next wake-up (a NOTIFY, or this process made work due) or after
-        ``timeout`` seconds; the first call starts the LISTEN connection."""
-        await self._listener.wait(timeout)
 
 
 __all__ = ["PostgresStore"]

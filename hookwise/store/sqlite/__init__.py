@@ -9,21 +9,21 @@ from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
 from hookwise.store.jobs import SqlJobs
+from hookwise.store.keyring_rows import SqlKeyring
+from hookwise.store.queue import SqlQueue
 from hookwise.store.resources import SqlResources
+from hookwise.store.retention import SqlRetention
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
-from hookwise.store.sqlite.keyring import SqliteKeyring
 from hookwise.store.sqlite.messages import SqliteMessages
-from hookwise.store.sqlite.queue import SqliteQueue
+from hookwise.store.sqlite.queue import SqliteHotPath
 
 log = logging.getLogger("hookwise.store")
 
 
-class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
+class SqliteStore(SqliteMessages):
     """The Store on one SQLite file; writes on one thread with group commit."""
-
-    overlapping_writes = 1
 
     def __init__(
         self, url: str, *, secret_box: SecretBox | None = None, synchronous: str = "FULL"
@@ -33,19 +33,14 @@ class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
         self.messages: Messages = self
-        self.queue: Queue = self
-        self.retention: Retention = self
-        self.keyring: Keyring = self
         self._handle = SqliteHandle(self._db)
         self.resources: Resources = SqlResources(self._handle, self._box)
         self.jobs: Jobs = SqlJobs(self._handle, self._box)
         self._holder = Holder(self._db.path)
-
-    @property
-    def lease_holder(self) -> str | None:
-        """This store's holder id (``holders.py``): workers that lease under ids starting with
-        it and ``:`` have their leases taken back at once when this process is gone."""
-        return self._holder.id
+        self._hot_path = SqliteHotPath(self._handle, self._box, self._holder)
+        self.queue: Queue = SqlQueue(self._handle, self._box, self._hot_path)
+        self.retention: Retention = SqlRetention(self._handle)
+        self.keyring: Keyring = SqlKeyring(self._handle)
 
     async def open(self) -> None:
         """Start the database threads (the schema must be migrated already), become a lease
@@ -54,7 +49,7 @@ class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
         await asyncio.to_thread(self._holder.hold)
         for gone in await asyncio.to_thread(self._holder.gone):
             try:
-                n = await self.take_back_leases([gone.id])
+                n = await self._hot_path.take_back_leases([gone.id])
             except BaseException:
                 gone.keep()
                 raise
@@ -71,7 +66,7 @@ class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
         taken_back = holder is None
         if holder is not None:
             try:
-                n = await self.take_back_leases([holder])
+                n = await self._hot_path.take_back_leases([holder])
                 taken_back = True
                 if n:
                     log.info("gave back %d deliveries still leased on close", n)
@@ -95,10 +90,6 @@ class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
 
     def _wake(self) -> None:
         self._handle.wake()
-
-    async def wait_for_work(self, timeout: float) -> None:
-        """Return at the next wake-up (a commit that made work due) or after ``timeout``."""
-        await self._handle.wait_for_wake(timeout)
 
 
 __all__ = ["SqliteStore"]

@@ -1,4 +1,12 @@
-"""SQLite: the delivery queue's hot path (claim, record, release) and retention."""
+"""SQLite: the delivery queue's hot path (claim, record) and the leases of gone processes.
+
+Hand-tuned per backend: measured. A claim and a record are one operation each on the file's
+writer thread, group-committed with whatever else is queued and not fsynced (``durable=False``:
+at-least-once work that a power cut only makes happen again), written against ``sqlite3``
+directly: a claim of 64 is a few dozen statements, and running them through the statements of
+``store.sql`` would cost more than the statements themselves. What the attempts and leases mean
+is decided in ``rules``; the rest of the queue is ``store.queue``'s, written once.
+"""
 
 from __future__ import annotations
 
@@ -10,363 +18,202 @@ from typing import Any
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
-from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import rows
-from hookwise.store.roles import FinishedIds, QueueStats, Turn
+from hookwise.store.queue import Ask, claimed
+from hookwise.store.roles import Turn
+from hookwise.store.rules import attempts, leases
+from hookwise.store.sql import SQLITE, Tx, execute, fetchval, sqlite_marks
+from hookwise.store.sqlite.handle import SqliteHandle
+from hookwise.store.sqlite.holders import Holder
 
-_CLAIMED_COLUMNS = (
-    "d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count, d.retry_base,"
-    " d.trigger, m.body, m.created_at AS msg_created_at, e.url, e.secret, e.previous_secrets,"
-    " e.headers, e.timeout_seconds, e.retry_schedule, e.rate_limit_per_second"
+# $1 now, $2 worker, $3 its finished deliveries: each endpoint's attempts in flight
+_IN_FLIGHT = sqlite_marks(
+    "SELECT d.endpoint_id, count(*) FROM deliveries AS d INDEXED BY ix_deliveries_leased WHERE "
+    + leases.in_flight_sql(SQLITE, "d", now="$1", worker="$2", finished="$3")
+    + " GROUP BY d.endpoint_id"
+)
+_READY = (
+    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active' AND EXISTS"
+    " (SELECT 1 FROM deliveries d WHERE d.status = 'pending' AND d.endpoint_id = e.id"
+    " AND d.next_attempt_at <= ?)"
+)
+_DUE = (
+    "SELECT next_attempt_at, app_id, id FROM deliveries WHERE status = 'pending'"
+    " AND endpoint_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
+)
+_LEASE = "UPDATE deliveries SET lease_owner = ?, next_attempt_at = ? WHERE app_id = ? AND id = ?"
+_LEASED = claimed("deliveries") + (
+    " WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?))"
+)
+
+_INSERT_ATTEMPTS = (
+    f"INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+# $5 the outcome (``attempts.outcome``): a retry keeps the status (pending, or held meanwhile)
+_MOVE = sqlite_marks(
+    "UPDATE deliveries SET attempt_count = $1, last_attempt_at = $2, last_status_code = $3,"
+    " updated_at = $4, lease_owner = NULL, trigger = 'scheduled',"
+    " status = CASE $5 WHEN 'retry' THEN status ELSE $5 END, next_attempt_at = $6"
+    " WHERE app_id = $7 AND id = $8 AND status IN ('pending', 'held')"
+)
+_ENDPOINT = "SELECT consecutive_failures, status, kind FROM endpoints WHERE app_id = ? AND id = ?"
+_COUNT = "UPDATE endpoints SET consecutive_failures = ? WHERE app_id = ? AND id = ?"
+_PAUSE = (
+    "UPDATE endpoints SET consecutive_failures = ?, status = 'paused', paused_reason = ?,"
+    " updated_at = ? WHERE app_id = ? AND id = ?"
+)
+_HOLD = (
+    "UPDATE deliveries SET status = 'held', updated_at = ? WHERE app_id = ? AND endpoint_id = ?"
+    " AND status = 'pending'"
+)
+
+_NEXT_DUE = "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+
+# $1 now, $2 holder, $3 its length + 1, $4 holder + ':'
+_TAKE_BACK = (
+    "UPDATE deliveries SET lease_owner = NULL, next_attempt_at = $1"
+    " WHERE lease_owner IS NOT NULL AND status IN ('pending', 'held')"
+    " AND (lease_owner = $2 OR substr(lease_owner, 1, $3) = $4)"
 )
 
 
-class SqliteQueue:
-    """Claiming, recording and releasing deliveries."""
+class SqliteHotPath:
+    """Claiming and recording on one SQLite file; ``holder`` is this store's lease holder."""
 
-    _db: SqliteFile
-    _box: SecretBox
+    #: One writer thread: a second write under way would only wait for the first.
+    overlapping_writes = 1
 
-    def _wake(self) -> None:
-        raise NotImplementedError
+    def __init__(self, handle: SqliteHandle, box: SecretBox, holder: Holder) -> None:
+        self._db = handle
+        self._file = handle.file
+        self._decrypt = box.decrypt
+        self._holder = holder
 
-    def _dec(self, stored: str) -> str:
-        raise NotImplementedError
+    @property
+    def lease_holder(self) -> str | None:
+        """This store's holder id (``holders``): workers that lease under ids starting with it
+        and ``:`` have their leases taken back at once when this process is gone."""
+        return self._holder.id
 
-    async def claim_due(
-        self,
-        *,
-        worker_id: str,
-        limit: int,
-        lease_seconds: float,
-        finished: FinishedIds | None = None,
-    ) -> list[ClaimedDelivery]:
-        return await self._db.write(
-            lambda c: self._claim(c, worker_id, limit, lease_seconds, finished), durable=False
-        )
+    async def claim(self, ask: Ask) -> list[ClaimedDelivery]:
+        return await self._file.write(lambda c: self._claim(c, ask), durable=False)
 
-    def _claim(
-        self,
-        c: sqlite3.Connection,
-        worker_id: str,
-        limit: int,
-        lease_seconds: float,
-        finished: FinishedIds | None,
-    ) -> list[ClaimedDelivery]:
+    def _claim(self, c: sqlite3.Connection, ask: Ask) -> list[ClaimedDelivery]:
         """Per endpoint with room and due work, its oldest due deliveries, merged by due time.
 
         Walking endpoints (an index probe each) rather than the global due order keeps a claim
         cheap when one endpoint sits at its in-flight cap over a large backlog: its rows are
-        never scanned, and everyone else's are reached at once. An endpoint's attempts in
-        flight are its valid leases less those the worker says are finished, not yet recorded.
+        never scanned, and everyone else's are reached at once.
         """
-        now = time.time()
-        done = rows.dumps(list(finished())) if finished is not None else "[]"
-        in_flight = dict(
-            c.execute(
-                "SELECT endpoint_id, count(*) FROM deliveries INDEXED BY ix_deliveries_leased"
-                " WHERE lease_owner IS NOT NULL AND next_attempt_at > ? AND NOT (lease_owner = ?"
-                " AND id IN (SELECT value FROM json_each(?))) GROUP BY endpoint_id",
-                (now, worker_id, done),
-            ).fetchall()
-        )
-        ready = c.execute(
-            "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active' AND EXISTS"
-            " (SELECT 1 FROM deliveries d WHERE d.status = 'pending' AND d.endpoint_id = e.id"
-            " AND d.next_attempt_at <= ?)",
-            (now,),
-        ).fetchall()
-        rooms = [(r[0], r[1] - in_flight.get(r[0], 0)) for r in ready]
+        now, limit = time.time(), ask.limit
+        done = rows.dumps(leases.finished_ids(ask.finished))
+        in_flight = dict(c.execute(_IN_FLIGHT, (now, ask.worker_id, done)).fetchall())
+        ready = c.execute(_READY, (now,)).fetchall()
+        rooms = [(ep, leases.room(cap, in_flight.get(ep, 0))) for ep, cap in ready]
         rooms = [(ep, room) for ep, room in rooms if room > 0]
         if not rooms:
             return []
-        share = max(1, -(-limit * 2 // len(rooms)))  # twice a fair share: room to merge
+        share = leases.share(limit, len(rooms))
         candidates: list[tuple[float, str, str]] = []
         for ep, room in rooms:
             candidates += [
-                (r[0], r[1], r[2])
-                for r in c.execute(
-                    "SELECT next_attempt_at, app_id, id FROM deliveries WHERE status = 'pending'"
-                    " AND endpoint_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at"
-                    " LIMIT ?",
-                    (ep, now, min(room, share, limit)),
-                )
+                (r[0], r[1], r[2]) for r in c.execute(_DUE, (ep, now, min(room, share, limit)))
             ]
         candidates.sort()
         chosen = [(a, d) for _, a, d in candidates[:limit]]
-        return self._lease(c, chosen, worker_id, now, lease_seconds)
-
-    def _lease(
-        self,
-        c: sqlite3.Connection,
-        chosen: list[tuple[str, str]],
-        worker_id: str,
-        now: float,
-        lease_seconds: float,
-    ) -> list[ClaimedDelivery]:
-        until = now + lease_seconds
-        c.executemany(
-            "UPDATE deliveries SET lease_owner = ?, next_attempt_at = ? WHERE app_id = ?"
-            " AND id = ?",
-            [(worker_id, until, a, d) for a, d in chosen],
-        )
+        until = leases.lease_end(now, ask.lease_seconds)
+        c.executemany(_LEASE, [(ask.worker_id, until, a, d) for a, d in chosen])
         by_app: dict[str, list[str]] = defaultdict(list)
         for a, d in chosen:
             by_app[a].append(d)
         out: list[Any] = []
         for app_id, ids in by_app.items():  # app_id first: the primary key's order
-            out += c.execute(
-                f"SELECT {_CLAIMED_COLUMNS} FROM deliveries d"
-                " JOIN messages m ON m.app_id = d.app_id AND m.id = d.message_id"
-                " JOIN endpoints e ON e.id = d.endpoint_id"
-                " WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?))",
-                (app_id, rows.dumps(ids)),
-            ).fetchall()
-        return rows.claimed_all(out, now, self._dec)
+            out += c.execute(_LEASED, (app_id, rows.dumps(ids))).fetchall()
+        return rows.claimed_all(out, now, self._decrypt)
 
-    async def claim_delivery(
-        self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float
-    ) -> ClaimedDelivery | None:
-        def op(c: sqlite3.Connection) -> ClaimedDelivery | None:
-            now = time.time()
-            r = c.execute(
-                "SELECT 1 FROM deliveries WHERE app_id = ? AND id = ? AND status IN"
-                " ('pending', 'held') AND (lease_owner IS NULL OR next_attempt_at <= ?)",
-                (app_id, delivery_id, now),
-            ).fetchone()
-            if r is None:
-                return None
-            got = self._lease(c, [(app_id, delivery_id)], worker_id, now, lease_seconds)
-            return got[0] if got else None
-
-        return await self._db.write(op)
-
-    async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
-        if results:
-            resumed = await self._db.write(
-                lambda c: _record(c, results, pause_after), durable=False
-            )
-            if resumed:
-                self._wake()
+    async def record(self, results: Sequence[AttemptResult], pause_after: int) -> None:
+        due_now = await self._file.write(lambda c: _record(c, results, pause_after), durable=False)
+        if due_now:
+            self._db.wake()
 
     async def record_and_claim(
-        self,
-        results: Sequence[AttemptResult],
-        *,
-        pause_after: int,
-        worker_id: str,
-        limit: int,
-        lease_seconds: float,
-        finished: FinishedIds | None = None,
-        turn: Turn | None = None,
+        self, results: Sequence[AttemptResult], pause_after: int, ask: Ask, turn: Turn
     ) -> list[ClaimedDelivery]:
-        if turn is not None:  # one writer thread: writes never overlap, take the turn first
-            await turn.before_record()
-            turn.recorded()
-            await turn.before_claim()
+        # one writer thread: writes never overlap, take the whole turn first
+        await turn.before_record()
+        turn.recorded()
+        await turn.before_claim()
 
         def op(c: sqlite3.Connection) -> tuple[bool, list[ClaimedDelivery]]:
-            resumed = bool(results) and _record(c, results, pause_after)
-            if limit <= 0:
-                return resumed, []
-            return resumed, self._claim(c, worker_id, limit, lease_seconds, finished)
+            due_now = bool(results) and _record(c, results, pause_after)
+            return due_now, (self._claim(c, ask) if ask.limit > 0 else [])
 
-        resumed, claims = await self._db.write(op, durable=False)
-        if resumed:
-            self._wake()
+        due_now, claims = await self._file.write(op, durable=False)
+        if due_now:
+            self._db.wake()
         return claims
 
-    async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
-        if not claims:
-            return
+    async def next_due_at(self) -> float | None:
+        """The earliest pending delivery's due time, leased or not: an endpoint at its cap over
+        a backlog is looked at again soon, as this process's records wake nobody else."""
 
-        def op(c: sqlite3.Connection) -> None:
-            c.executemany(
-                "UPDATE deliveries SET lease_owner = NULL, next_attempt_at = ? WHERE app_id = ?"
-                " AND id = ? AND status IN ('pending', 'held')",
-                [(at, x.app_id, x.delivery_id) for x in claims],
-            )
+        def tx() -> Tx[float | None]:
+            r = yield fetchval(_NEXT_DUE)
+            return None if r is None else float(r)
 
-        await self._db.write(op, durable=False)
-        self._wake()
+        return await self._db.read(tx)
 
     async def take_back_leases(self, holders: Sequence[str]) -> int:
         """Make due now the deliveries leased by workers of ``holders`` (gone processes, or
-        this store closing, see ``holders.py``): their worker ids are a holder id or start
-        with one and ``:``. Only those: another holder's leases are left to run (or be
-        recorded).
+        this store closing, see ``holders``): their worker ids are a holder id or start with
+        one and ``:``. Only those: another holder's leases are left to run (or be recorded).
 
-        Only the lease is dropped: a leased row's ``next_attempt_at`` is its lease's expiry
-        (the time it was due, at most its claim's time, is overwritten by the claim), so
-        "now" is max(its due time, now). Scheduled retries and rate-limit slots handed back
-        to later (``release``) are not leased and keep their time; a slot reserved for an
-        attempt that never ran stays reserved in the endpoint's ``rl_next_at``."""
+        Only the lease is dropped (``rules.leases``): a leased row is due now. Scheduled retries
+        and rate-limit slots handed back to later (``release``) are not leased and keep their
+        time; a slot reserved for an attempt that never ran stays reserved."""
 
-        def op(c: sqlite3.Connection) -> int:
-            now = time.time()
-            return sum(
-                c.execute(
-                    "UPDATE deliveries SET lease_owner = NULL, next_attempt_at = ?"
-                    " WHERE lease_owner IS NOT NULL AND status IN ('pending', 'held')"
-                    " AND (lease_owner = ? OR substr(lease_owner, 1, ?) = ?)",
-                    (now, h, len(h) + 1, f"{h}:"),
-                ).rowcount
-                for h in holders
-            )
+        def tx() -> Tx[int]:
+            now, taken = time.time(), 0
+            for h in holders:
+                taken += yield execute(_TAKE_BACK, now, h, len(h) + 1, f"{h}:")
+            return taken
 
-        taken = await self._db.write(op)
+        taken = await self._db.write(tx)
         if taken:
-            self._wake()
+            self._db.wake()
         return taken
-
-    async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
-        interval = 1.0 / per_second
-
-        def op(c: sqlite3.Connection) -> float:
-            now = time.time()
-            r = c.execute(
-                "UPDATE endpoints SET rl_next_at = max(rl_next_at, ?) + ? WHERE id = ?"
-                " RETURNING rl_next_at",
-                (now, count * interval, endpoint_id),
-            ).fetchone()
-            return now if r is None else float(r[0]) - count * interval
-
-        return await self._db.write(op, durable=False)
-
-    async def next_due_at(self) -> float | None:
-        def op(c: sqlite3.Connection) -> float | None:
-            r = c.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
-            ).fetchone()
-            return None if r is None or r[0] is None else float(r[0])
-
-        return await self._db.read(op)
-
-    async def queue_stats(self, app_id: str | None = None) -> QueueStats:
-        def op(c: sqlite3.Connection) -> QueueStats:
-            now = time.time()
-            one_app = "" if app_id is None else " AND app_id = ?"
-            r = c.execute(
-                "SELECT"
-                " sum(status = 'pending'),"
-                " sum(status = 'pending' AND next_attempt_at <= ?),"
-                " sum(status = 'held'),"
-                " sum(status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at > ?)"
-                " FROM deliveries WHERE status IN ('pending', 'held')" + one_app,
-                (now, now) if app_id is None else (now, now, app_id),
-            ).fetchone()
-            return QueueStats(*(int(x or 0) for x in r))
-
-        return await self._db.read(op)
-
-    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
-        def op(c: sqlite3.Connection) -> int:
-            n = c.execute(
-                "DELETE FROM attempts WHERE rowid IN (SELECT rowid FROM attempts"
-                " WHERE started_at < ? LIMIT ?)",
-                (older_than, batch),
-            ).rowcount
-            old = c.execute(
-                "SELECT app_id, id FROM messages m WHERE created_at < ? AND NOT EXISTS"
-                " (SELECT 1 FROM deliveries d WHERE d.app_id = m.app_id AND d.message_id = m.id"
-                " AND d.status IN ('pending', 'held')) LIMIT ?",
-                (older_than, batch),
-            ).fetchall()
-            pairs = [(r[0], r[1]) for r in old]
-            c.executemany("DELETE FROM deliveries WHERE app_id = ? AND message_id = ?", pairs)
-            c.executemany("DELETE FROM message_tags WHERE app_id = ? AND message_id = ?", pairs)
-            c.executemany("DELETE FROM messages WHERE app_id = ? AND id = ?", pairs)
-            return n + len(pairs)
-
-        total = 0
-        while True:
-            n = await self._db.write(op)
-            total += n
-            if n == 0:
-                return total
 
 
 def _record(c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int) -> bool:
-    """Insert the attempts, move deliveries on, count endpoint failures. True if anything is due
-    again at once (a failure whose retry is already due)."""
+    """Insert the attempts, move their deliveries on, count endpoint failures. True if a retry
+    is due at once."""
     now = time.time()
-    attempt_rows = []
-    done, retry, failed = [], [], []
+    c.executemany(_INSERT_ATTEMPTS, [attempts.attempt_row(r) for r in results])
+    moves = []
     for res in results:
-        cl = res.claimed
-        number = cl.attempt_count + 1
-        started = res.started_at.timestamp()
-        attempt_rows.append(
-            (cl.app_id, res.attempt_id, cl.delivery_id, cl.message_id, cl.endpoint_id,
-             cl.job_id, number, "succeeded" if res.succeeded else "failed", res.status_code,
-             res.response_body, res.error_message, res.duration_ms, started, cl.url, cl.trigger)
-        )  # fmt: skip
-        key = (number, started, res.status_code, now)
-        if res.succeeded:
-            done.append((*key, cl.app_id, cl.delivery_id))
-        elif res.next_attempt_at is not None:
-            retry.append((*key, res.next_attempt_at.timestamp(), cl.app_id, cl.delivery_id))
-        else:
-            failed.append((*key, cl.app_id, cl.delivery_id))
-    c.executemany(
-        "INSERT INTO attempts (app_id, id, delivery_id, message_id, endpoint_id, job_id,"
-        " attempt_number, status, response_status_code, response_body, error_message,"
-        " duration_ms, started_at, url, trigger) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        attempt_rows,
-    )
-    base = (
-        "UPDATE deliveries SET attempt_count = ?, last_attempt_at = ?, last_status_code = ?,"
-        " updated_at = ?, lease_owner = NULL, trigger = 'scheduled', "
-    )
-    c.executemany(
-        base + "status = 'succeeded', next_attempt_at = NULL WHERE app_id = ? AND id = ?"
-        " AND status IN ('pending', 'held')",
-        done,
-    )
-    c.executemany(
-        base + "next_attempt_at = ? WHERE app_id = ? AND id = ? AND status IN ('pending','held')",
-        retry,
-    )
-    c.executemany(
-        base + "status = 'failed', next_attempt_at = NULL WHERE app_id = ? AND id = ?"
-        " AND status IN ('pending', 'held')",
-        failed,
-    )
+        cl, (what, next_at) = res.claimed, attempts.outcome(res)
+        moves.append((cl.attempt_count + 1, res.started_at.timestamp(), res.status_code, now,
+                      what, next_at, cl.app_id, cl.delivery_id))  # fmt: skip
+    c.executemany(_MOVE, moves)
     _count_failures(c, results, pause_after, now)
-    return bool(retry) and min(r[4] for r in retry) <= now
+    earliest = attempts.earliest_retry(results)
+    return earliest is not None and earliest <= now
 
 
 def _count_failures(
     c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int, now: float
 ) -> None:
-    """Per endpoint: reset the counter on success, add failures, pause at the threshold."""
-    per_ep: dict[tuple[str, str], tuple[bool, int, str | None]] = {}
-    for res in results:
-        key = (res.claimed.app_id, res.claimed.endpoint_id)
-        reset, n, reason = per_ep.get(key, (False, 0, None))
-        if res.succeeded:
-            per_ep[key] = (True, 0, reason)
-        elif res.counts_as_failure or res.pause_reason:
-            per_ep[key] = (reset, n + 1, res.pause_reason or reason)
-    for (app_id, ep_id), (reset, n, reason) in per_ep.items():
-        r = c.execute(
-            "UPDATE endpoints SET consecutive_failures = CASE WHEN ? THEN ? ELSE"
-            " consecutive_failures + ? END WHERE app_id = ? AND id = ?"
-            " RETURNING consecutive_failures, status, kind",
-            (reset, n, n, app_id, ep_id),
-        ).fetchone()
-        if r is None or r["status"] != "active" or r["kind"] != "endpoint":
+    """Each endpoint's streak (``rules.attempts``) on its counter; pause those it pauses."""
+    for (app_id, ep_id), streak in attempts.streaks(results).items():
+        if not streak.counts:
             continue
-        if reason is None and (n == 0 or r["consecutive_failures"] < pause_after):
+        r = c.execute(_ENDPOINT, (app_id, ep_id)).fetchone()
+        if r is None:
             continue
-        why = reason or f"{r['consecutive_failures']} consecutive failed attempts"
-        c.execute(
-            "UPDATE endpoints SET status = 'paused', paused_reason = ?, updated_at = ?"
-            " WHERE app_id = ? AND id = ?",
-            (why, now, app_id, ep_id),
-        )
-        c.execute(
-            "UPDATE deliveries SET status = 'held', updated_at = ? WHERE app_id = ?"
-            " AND endpoint_id = ? AND status = 'pending'",
-            (now, app_id, ep_id),
-        )
+        n = attempts.counter(streak, r[0])
+        why = attempts.pause(streak, failures=n, status=r[1], kind=r[2], pause_after=pause_after)
+        if why is not None:
+            c.execute(_PAUSE, (n, why, now, app_id, ep_id))
+            c.execute(_HOLD, (now, app_id, ep_id))
+        elif n != r[0]:
+            c.execute(_COUNT, (n, app_id, ep_id))

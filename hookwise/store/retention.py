@@ -1,0 +1,71 @@
+"""The ``Retention`` role, written once for both databases: old history goes in small batches.
+
+Each batch is its own short transaction that deletes at most ``batch`` attempts and ``batch``
+messages (with their deliveries and tags) by primary key, skipping rows someone else holds
+locked (PostgreSQL), so pruning a large history never holds long locks or blocks the workers,
+and its cost stays flat however long the history grows. A message goes only once every one of
+its deliveries is finished.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import orjson
+
+from hookwise.store.sql import Handle, Tx, execute, fetch
+
+_ATTEMPTS = (
+    "DELETE FROM attempts WHERE (app_id, id) IN"
+    " (SELECT app_id, id FROM attempts WHERE started_at < $1 LIMIT $2{skip_locked})"
+)
+_MESSAGES = (
+    "SELECT m.app_id, m.id, m.tags FROM messages m WHERE m.created_at < $1 AND NOT EXISTS"
+    " (SELECT 1 FROM deliveries d WHERE d.app_id = m.app_id AND d.message_id = m.id"
+    " AND d.status IN ('pending', 'held')) LIMIT $2{skip_locked}"
+)
+# $1 app, $2 its messages' ids (``Dialect.array``)
+_DELIVERIES = "DELETE FROM deliveries WHERE app_id = $1 AND {any}"
+_MESSAGES_GONE = "DELETE FROM messages WHERE app_id = $1 AND {any}"
+# by the tags' full primary key ($2 the tag), read from the message's own ``tags`` column
+_TAGS = "DELETE FROM message_tags WHERE app_id = $1 AND tag = $2 AND {any}"
+
+
+class SqlRetention:
+    """Pruning old history over one database ``Handle``."""
+
+    def __init__(self, db: Handle) -> None:
+        self._db = db
+        d = db.dialect
+        self._attempts = _ATTEMPTS.format(skip_locked=d.skip_locked)
+        self._messages = _MESSAGES.format(skip_locked=d.skip_locked)
+        self._deliveries = _DELIVERIES.format(any=d.any("message_id", "$2"))
+        self._gone = _MESSAGES_GONE.format(any=d.any("id", "$2"))
+        self._tags = _TAGS.format(any=d.any("message_id", "$3"))
+
+    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+        array = self._db.dialect.array
+
+        def tx() -> Tx[tuple[int, int]]:
+            attempts = yield execute(self._attempts, older_than, batch)
+            old = yield fetch(self._messages, older_than, batch)
+            # one statement per app (and tag) of the batch, not per message
+            ids: dict[str, list[str]] = defaultdict(list)
+            tagged: dict[tuple[str, str], list[str]] = defaultdict(list)
+            for r in old:
+                ids[r["app_id"]].append(r["id"])
+                for tag in orjson.loads(r["tags"]):
+                    tagged[(r["app_id"], tag)].append(r["id"])
+            for app_id, messages in ids.items():
+                yield execute(self._deliveries, app_id, array(messages))
+                yield execute(self._gone, app_id, array(messages))
+            for (app_id, tag), messages in tagged.items():
+                yield execute(self._tags, app_id, tag, array(messages))
+            return attempts, len(old)
+
+        total = 0
+        while True:
+            attempts, messages = await self._db.write(tx)
+            total += attempts + messages
+            if attempts < batch and messages < batch:
+                return total
