@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.jobs import SqlJobs
+from hookwise.store.messages import SqlMessages
+from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.keyring import PostgresKeyring
 from hookwise.store.postgres.listener import Listener, Notifier
-from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresQueue
 from hookwise.store.postgres.retention import PostgresRetention
@@ -21,7 +22,6 @@ from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Rete
 
 
 class PostgresStore(
-    PostgresMessages,
     PostgresQueue,
     PostgresRetention,
     PostgresKeyring,
@@ -38,7 +38,6 @@ class PostgresStore(
         self._db = Pools(url, max_size=pool_size)
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
-        self.messages: Messages = self
         self.queue: Queue = self
         self.retention: Retention = self
         self.keyring: Keyring = self
@@ -47,6 +46,7 @@ class PostgresStore(
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
         self.resources: Resources = SqlResources(self._handle, self._box)
         self.jobs: Jobs = SqlJobs(self._handle, self._box)
+        self.messages: Messages = SqlMessages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""

@@ -9,18 +9,19 @@ from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
 from hookwise.store.jobs import SqlJobs
+from hookwise.store.messages import SqlMessages
 from hookwise.store.resources import SqlResources
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
+from hookwise.store.sqlite.enqueue import SqliteEnqueue
 from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
 from hookwise.store.sqlite.keyring import SqliteKeyring
-from hookwise.store.sqlite.messages import SqliteMessages
 from hookwise.store.sqlite.queue import SqliteQueue
 
 log = logging.getLogger("hookwise.store")
 
 
-class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
+class SqliteStore(SqliteQueue, SqliteKeyring):
     """The Store on one SQLite file; writes on one thread with group commit."""
 
     overlapping_writes = 1
@@ -32,13 +33,13 @@ class SqliteStore(SqliteMessages, SqliteQueue, SqliteKeyring):
         self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
         # one object plays every role until each role is its own
-        self.messages: Messages = self
         self.queue: Queue = self
         self.retention: Retention = self
         self.keyring: Keyring = self
         self._handle = SqliteHandle(self._db)
         self.resources: Resources = SqlResources(self._handle, self._box)
         self.jobs: Jobs = SqlJobs(self._handle, self._box)
+        self.messages: Messages = SqlMessages(self._handle, SqliteEnqueue(self._db))
         self._holder = Holder(self._db.path)
 
     @property
