@@ -1,39 +1,42 @@
-"""SQL WHERE clauses for the deliveries and attempts lists, shared by both backends."""
+"""The WHERE clauses of the messages, deliveries and attempts lists (``$n`` marks)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from hookwise.domain.models import DeliveryFilter
 
+# the messages tagged ``{}``, within the app of mark $1
+TAGGED = "SELECT message_id FROM message_tags WHERE app_id = $1 AND tag = {}"
 
-def delivery_where(
-    app_id: str, f: DeliveryFilter, cursor: str | None, param: Callable[[int], str]
-) -> tuple[str, list[Any]]:
-    """``WHERE`` text and its arguments; ``param(n)`` renders the n-th placeholder (1-based)."""
-    args: list[Any] = [app_id]
-    parts = [f"app_id = {param(1)}"]
 
-    def add(sql: str, value: Any) -> None:
-        args.append(value)
-        parts.append(sql.format(param(len(args))))
+class Where:
+    """Conditions on one app's rows (``app_id = $1``), added one at a time."""
 
-    if f.message_id:
-        add("message_id = {}", f.message_id)
-    if f.endpoint_id:
-        add("endpoint_id = {}", f.endpoint_id)
-    if f.status:
-        add("status = {}", f.status)
-    if f.job_id:
-        add("job_id = {}", f.job_id)
+    def __init__(self, app_id: str) -> None:
+        self.args: list[Any] = [app_id]
+        self._parts = ["app_id = $1"]
+
+    def add(self, condition: str, value: Any) -> None:
+        """AND ``condition``, whose ``{}`` is the mark of ``value``."""
+        self.args.append(value)
+        self._parts.append(condition.format(f"${len(self.args)}"))
+
+    def page(self, table: str, cursor: str | None) -> str:
+        """The page's statement: the rows after ``cursor``, newest first, ``LIMIT`` the mark
+        after the arguments."""
+        if cursor:
+            self.add("id < {}", cursor)
+        where = " AND ".join(self._parts)
+        return f"SELECT * FROM {table} WHERE {where} ORDER BY id DESC LIMIT ${len(self.args) + 1}"
+
+
+def delivery_where(app_id: str, f: DeliveryFilter) -> Where:
+    """The conditions of a deliveries or attempts list."""
+    w = Where(app_id)
+    for column in ("message_id", "endpoint_id", "status", "job_id"):
+        if value := getattr(f, column):
+            w.add(f"{column} = {{}}", value)
     if f.tag:
-        args += [app_id, f.tag]
-        n = len(args)
-        parts.append(
-            f"message_id IN (SELECT message_id FROM message_tags WHERE app_id = {param(n - 1)}"
-            f" AND tag = {param(n)})"
-        )
-    if cursor:
-        add("id < {}", cursor)
-    return " AND ".join(parts), args
+        w.add(f"message_id IN ({TAGGED})", f.tag)
+    return w

@@ -10,9 +10,10 @@ from __future__ import annotations
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store.jobs import SqlJobs
 from hookwise.store.keyring_rows import SqlKeyring
+from hookwise.store.messages import SqlMessages
+from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.listener import Listener, Notifier
-from hookwise.store.postgres.messages import PostgresMessages
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresHotPath
 from hookwise.store.queue import SqlQueue
@@ -21,7 +22,7 @@ from hookwise.store.retention import SqlRetention
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
 
 
-class PostgresStore(PostgresMessages):
+class PostgresStore:
     """The Store on PostgreSQL, through asyncpg: separate pools for claims and records."""
 
     def __init__(
@@ -30,8 +31,6 @@ class PostgresStore(PostgresMessages):
         self.url = url
         self._db = Pools(url, max_size=pool_size)
         self._box = secret_box or SecretBox()
-        # one object plays every role until each role is its own
-        self.messages: Messages = self
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
@@ -41,6 +40,7 @@ class PostgresStore(PostgresMessages):
         self.queue: Queue = SqlQueue(self._handle, self._box, hot_path)
         self.retention: Retention = SqlRetention(self._handle)
         self.keyring: Keyring = SqlKeyring(self._handle)
+        self.messages: Messages = SqlMessages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""

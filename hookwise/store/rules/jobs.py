@@ -12,11 +12,11 @@ from typing import Any, NamedTuple
 import orjson
 
 from hookwise.domain.errors import Conflict, NotFound
-from hookwise.domain.events import matches
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobItem, NewJob
 from hookwise.jobs import ITEM_FINISHED, item_event
 from hookwise.store import rows
+from hookwise.store.rules.messages import targets
 
 Secrets = tuple[str, list[tuple[str, datetime]]]
 
@@ -112,20 +112,17 @@ def fan_out(
     events: Sequence[JobEvent], endpoints: Sequence[Mapping[str, Any]], target: str | None
 ) -> list[tuple[JobEvent, str, str]]:
     """(event, endpoint id, status) of each delivery of ``events``: every ordinary endpoint
-    subscribed to the event type, plus the job's own ``target`` (which takes all its events).
+    subscribed to the event type, plus the job's own ``target`` (which takes all its events),
+    as for any message (``rules.messages.targets``).
     ``endpoints`` are rows with ``id``, ``kind``, ``events`` and ``status``; a paused endpoint's
     delivery waits ``held`` until it is resumed."""
-    own = [e for e in endpoints if e["id"] == target]
+    own = () if target is None else (target,)
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     out = []
     for event in events:
         to = by_type.get(event.event_type)
         if to is None:
-            to = by_type[event.event_type] = [
-                e
-                for e in endpoints
-                if e["kind"] == "endpoint" and matches(orjson.loads(e["events"]), event.event_type)
-            ] + own
+            to = by_type[event.event_type] = targets(endpoints, event.event_type, None, own)
         out += [(event, e["id"], "held" if e["status"] == "paused" else "pending") for e in to]
     return out
 

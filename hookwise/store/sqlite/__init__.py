@@ -10,19 +10,20 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
 from hookwise.store.jobs import SqlJobs
 from hookwise.store.keyring_rows import SqlKeyring
+from hookwise.store.messages import SqlMessages
 from hookwise.store.queue import SqlQueue
 from hookwise.store.resources import SqlResources
 from hookwise.store.retention import SqlRetention
 from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
+from hookwise.store.sqlite.enqueue import SqliteEnqueue
 from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
-from hookwise.store.sqlite.messages import SqliteMessages
 from hookwise.store.sqlite.queue import SqliteHotPath
 
 log = logging.getLogger("hookwise.store")
 
 
-class SqliteStore(SqliteMessages):
+class SqliteStore:
     """The Store on one SQLite file; writes on one thread with group commit."""
 
     def __init__(
@@ -31,8 +32,6 @@ class SqliteStore(SqliteMessages):
         self.url = url
         self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
-        # one object plays every role until each role is its own
-        self.messages: Messages = self
         self._handle = SqliteHandle(self._db)
         self.resources: Resources = SqlResources(self._handle, self._box)
         self.jobs: Jobs = SqlJobs(self._handle, self._box)
@@ -41,6 +40,7 @@ class SqliteStore(SqliteMessages):
         self.queue: Queue = SqlQueue(self._handle, self._box, self._hot_path)
         self.retention: Retention = SqlRetention(self._handle)
         self.keyring: Keyring = SqlKeyring(self._handle)
+        self.messages: Messages = SqlMessages(self._handle, SqliteEnqueue(self._db))
 
     async def open(self) -> None:
         """Start the database threads (the schema must be migrated already), become a lease

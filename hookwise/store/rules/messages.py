@@ -1,0 +1,34 @@
+"""Rules of accepting a message: which endpoints it goes to, whatever the database."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from hookwise.domain.events import matches
+
+Row = Mapping[str, Any]
+
+
+def targets(
+    endpoints: Sequence[Row], event_type: str, only: str | None, extra: Collection[str]
+) -> list[Row]:
+    """The endpoints a new message goes to, in order: ``only`` alone when it is given (a test
+    ping, a job's own target); else every regular endpoint (``kind`` ``endpoint``) subscribed
+    to ``event_type``, then the ``extra`` ones not among them. ``endpoints`` are the rows read
+    for the message (``id``, ``kind``, ``events``); an id that is not among them (deleted)
+    gets no delivery, and no endpoint gets two."""
+    if only is not None:
+        return [e for e in endpoints if e["id"] == only]
+    chosen = [
+        e
+        for e in endpoints
+        if e["kind"] == "endpoint" and matches(orjson.loads(e["events"]), event_type)
+    ]
+    if extra:
+        by_id = {e["id"]: e for e in endpoints}
+        seen = {e["id"] for e in chosen}
+        chosen += [by_id[x] for x in dict.fromkeys(extra) if x in by_id and x not in seen]
+    return chosen
