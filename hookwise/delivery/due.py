@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from hookwise.delivery.queue import Queue
 from hookwise.domain.models import AttemptResult
-from hookwise.store.roles import Queue
 
 _REUSE = 0.25  # seconds an answer of next_due_at is reused while attempts are in flight
 

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from hookwise.delivery import metrics
 from hookwise.delivery.capacity import Capacity
 from hookwise.delivery.due import NextDue
+from hookwise.delivery.queue import Queue
 from hookwise.delivery.tasks import log_failure
 from hookwise.delivery.turns import WriteTurn
 from hookwise.domain.errors import InvalidInput, StoreUnavailable
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
-from hookwise.store.roles import Queue
 
 log = logging.getLogger("hookwise.worker")
 

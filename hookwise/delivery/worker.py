@@ -20,12 +20,12 @@ from hookwise.delivery import metrics
 from hookwise.delivery.capacity import Capacity
 from hookwise.delivery.due import NextDue
 from hookwise.delivery.outcome import decide
+from hookwise.delivery.queue import Queue
 from hookwise.delivery.recorder import Recorder
 from hookwise.delivery.sender import SendResult
 from hookwise.delivery.tasks import first_of, log_failure, wait_or
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
-from hookwise.store.roles import Queue
 
 log = logging.getLogger("hookwise.worker")
 

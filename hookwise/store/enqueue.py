@@ -3,7 +3,7 @@
 Accepting a message is the ingest hot path, so each database commits it with its own
 hand-tuned statements (``sqlite.enqueue``, ``postgres.enqueue``). What they have in common is
 written here once: the message's id and time, which endpoints it goes to and in what status
-and the answer to a repeated ``event_id`` (``Draft``); in ``SqlMessages``, the wake-up when a
+and the answer to a repeated ``event_id`` (``Draft``); in ``Messages``, the wake-up when a
 delivery is due.
 """
 
@@ -104,7 +104,7 @@ class Accepted(NamedTuple):
 class Enqueue(Protocol):
     """A backend's enqueue: commit ``draft`` and one delivery per target in one transaction,
     or answer the first message of a repeated ``event_id`` (``Draft.repeated``); raise
-    ``Draft.taken`` when the message id exists already. It wakes nobody: ``SqlMessages`` does,
+    ``Draft.taken`` when the message id exists already. It wakes nobody: ``Messages`` does,
     once committed."""
 
     async def __call__(self, draft: Draft) -> Accepted: ...

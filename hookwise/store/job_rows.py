@@ -4,50 +4,27 @@ from __future__ import annotations
 
 import math
 
-import orjson
-
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import Job, JobResult
 from hookwise.domain.text import is_decimal
-from hookwise.store.rows import Row, ts, ts_or_none
+from hookwise.store.rows import Row, decoder, json_column
 
 MAX_SEQ = 2**31 - 1  # job_results.seq is a 32-bit integer on both stores
 
 
-def job(r: Row) -> Job:
-    """A Job from its row."""
-    summary = r["summary"]
-    return Job(
-        id=r["id"],
-        app_id=r["app_id"],
-        type=r["type"],
-        status=r["status"],
-        total=r["total"],
-        webhook_url=r["webhook_url"],
-        webhook_endpoint_id=r["webhook_endpoint_id"],
-        item_events=bool(r["item_events"]),
-        custom=orjson.loads(r["custom"]),
-        metadata=orjson.loads(r["metadata"]),
-        summary=orjson.loads(summary) if summary is not None else None,
-        succeeded=r["succeeded"],
-        failed=r["failed"],
-        created_at=ts(r["created_at"]),
-        updated_at=ts(r["updated_at"]),
-        completed_at=ts_or_none(r["completed_at"]),
-    )
-
-
-def job_result(r: Row) -> JobResult:
-    """A JobResult from its row."""
-    return JobResult(
-        job_id=r["job_id"],
-        seq=r["seq"],
-        id=r["item_id"],
-        status=r["status"],
-        result_json=r["result"],
-        error_json=r["error"],
-        created_at=ts(r["created_at"]),
-    )
+job = decoder(
+    Job,
+    item_events=lambda r: bool(r["item_events"]),
+    custom=json_column("custom"),
+    metadata=json_column("metadata"),
+    summary=json_column("summary"),
+)
+job_result = decoder(
+    JobResult,
+    id=lambda r: r["item_id"],
+    result_json=lambda r: r["result"],
+    error_json=lambda r: r["error"],
+)
 
 
 def job_cursor(r: Row) -> str:

@@ -85,7 +85,7 @@ def _job(r: Any) -> Job | None:
     return None if r is None else job_rows.job(r)
 
 
-class SqlJobs:
+class Jobs:
     """Job operations over one database ``Handle``; ``box`` seals the job secret at rest."""
 
     def __init__(self, db: Handle, box: SecretBox) -> None:
@@ -94,6 +94,10 @@ class SqlJobs:
 
     # jobs ----------------------------------------------------------------------------------
     async def create_job(self, new: NewJob) -> JobCreated:
+        """Commit a running job; for a ``webhook_url``, find or make its hidden ``job_target``
+        endpoint (one per app, URL, retry schedule and timeout, signed with the app's job
+        secret) in the same transaction. Idempotent on ``(app_id, id)``: a repeat returns the
+        first job with ``created=False``."""
         now = time.time()
         target = rules.target_of(new)
 
@@ -150,6 +154,7 @@ class SqlJobs:
         status: str | None = None,
         type: str | None = None,
     ) -> Page[Job]:
+        """The app's jobs, newest first."""
         sql = "SELECT * FROM jobs WHERE app_id = $1"
         args: list[Any] = [app_id]
         if status:
@@ -182,6 +187,7 @@ class SqlJobs:
         cursor: str | None,
         status: str | None = None,
     ) -> Page[JobResult]:
+        """A job's results in report order; the cursor is the last ``seq`` seen."""
         sql = "SELECT * FROM job_results WHERE app_id = $1 AND job_id = $2 AND seq > $3"
         args: list[Any] = [app_id, job_id, job_rows.parse_seq_cursor(cursor)]
         if status:
@@ -200,6 +206,12 @@ class SqlJobs:
     async def report_job_items(
         self, app_id: str, job_id: str, items: Sequence[JobItem]
     ) -> ItemsReported:
+        """Store a batch of finished items and update the counts, atomically; when the job asked
+        for item events, commit one ``job.item_finished`` per new item in the same transaction.
+
+        Items whose id is stored already are skipped (a retried batch). Conflict when the job
+        is finished or the batch would go past its ``total``; NotFound for an unknown job.
+        """
         lock = self._db.dialect.for_update
         among = self._db.dialect.any("item_id", "$3")
         ids = self._db.dialect.array([i.id for i in items])
@@ -247,6 +259,8 @@ class SqlJobs:
         return reported
 
     async def finish_job(self, app_id: str, job_id: str, finish: JobFinish) -> JobFinished:
+        """Set the final status and summary and commit the completion event (its results cut
+        to the inline budget) in one transaction. Conflict when already finished."""
         lock = self._db.dialect.for_update
 
         def tx() -> Tx[JobFinished]:
@@ -329,6 +343,9 @@ class SqlJobs:
         return sealed, "[]"
 
     async def job_secret(self, app_id: str) -> rules.Secrets:
+        """The secret that signs the app's job webhook_urls (made on first use), and older
+        ones still valid after a rotation."""
+
         def stored() -> Tx[tuple[str, str] | None]:
             r = yield fetchrow(_APP_SECRET, app_id)
             if r is None or r["job_secret"] is None:
@@ -344,6 +361,8 @@ class SqlJobs:
     async def rotate_job_secret(
         self, app_id: str, new_secret: str, old_valid_until: float
     ) -> rules.Secrets:
+        """Replace the app's job secret on every job target; the old one keeps signing
+        until ``old_valid_until``."""
         now = time.time()
         sealed = self._box.encrypt(new_secret)
 

@@ -15,13 +15,15 @@ with the new one; ``secret_key_next`` marks it as under way, and stores refuse t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hookwise.domain.errors import SecretKeyError
 from hookwise.domain.secretbox import SecretBox
-from hookwise.store.roles import Keyring
+
+if TYPE_CHECKING:  # the keyring role runs these rules on its rows
+    from hookwise.store.keyring_rows import Keyring
 
 CHECK = "secret_key_check"
 NEXT = "secret_key_next"

@@ -11,13 +11,15 @@ from hookwise.store.sql import Handle, Tx, execute, fetch, fetchval
 _READ = "SELECT value FROM meta WHERE name = $1"
 
 
-class SqlKeyring:
+class Keyring:
     """The ``meta`` table and the sealed columns over one database ``Handle``."""
 
     def __init__(self, db: Handle) -> None:
         self._db = db
 
     async def read_meta(self, name: str) -> str | None:
+        """The ``meta`` row ``name``, or None."""
+
         def tx() -> Tx[str | None]:
             value = yield fetchval(_READ, name)
             return None if value is None else str(value)
@@ -25,6 +27,8 @@ class SqlKeyring:
         return await self._db.read(tx)
 
     async def init_meta(self, name: str, value: str) -> str:
+        """Write ``meta`` row ``name`` unless it exists; the value it holds afterwards."""
+
         def tx() -> Tx[str]:
             yield execute(
                 "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -36,6 +40,8 @@ class SqlKeyring:
         return await self._db.write(tx)
 
     async def write_meta(self, values: Mapping[str, str | None]) -> None:
+        """Set (None: delete) ``meta`` rows, in one transaction."""
+
         def tx() -> Tx[None]:
             for name, value in values.items():
                 if value is None:
@@ -51,6 +57,8 @@ class SqlKeyring:
         await self._db.write(tx)
 
     async def sealed_sample(self) -> str | None:
+        """One encrypted secret of the database, if it has any."""
+
         def tx() -> Tx[str | None]:
             value = yield fetchval(keyring.SAMPLE_SQL)
             return None if value is None else str(value)
@@ -60,6 +68,9 @@ class SqlKeyring:
     async def reseal_secrets(
         self, table: str, after: str | None, limit: int, reseal: keyring.Reseal
     ) -> list[str]:
+        """Rewrite the sealed columns (``keyring.SEALED``) of ``table``'s next ``limit`` rows
+        after id ``after`` with what ``reseal`` makes of them, in one transaction; answer their
+        ids in order (none: the table is done)."""
         select = keyring.select_sql(table, ("$1", "$2")) + self._db.dialect.for_update
 
         def tx() -> Tx[list[str]]:

@@ -34,7 +34,7 @@ _REQUEUE = (
 )
 
 
-class SqlMessages:
+class Messages:
     """Messages, deliveries and attempts over one database ``Handle``; ``enqueue`` is the
     database's own way of committing a message."""
 
@@ -43,6 +43,11 @@ class SqlMessages:
         self._enqueue = enqueue
 
     async def enqueue_message(self, new: NewMessage) -> Enqueued:
+        """Commit the message and one delivery per matching endpoint in one transaction.
+
+        Deduplicates on ``(app_id, event_id)``: a repeat returns the first message with
+        ``created=False``. Deliveries to paused endpoints are created ``held``.
+        """
         at = time.time() if new.created_at is None else new.created_at.timestamp()
         got = await self._enqueue(Draft(new, new.message_id or new_id("msg"), at))
         if got.due:
@@ -74,6 +79,7 @@ class SqlMessages:
     async def resend_message(
         self, app_id: str, message_id: str, endpoint_id: str | None = None
     ) -> int:
+        """Make the message's deliveries due now with a fresh schedule (trigger ``manual``)."""
         which, args = "message_id = $3 AND status <> 'canceled'", [message_id]
         if endpoint_id:
             which += " AND endpoint_id = $4"
@@ -81,6 +87,7 @@ class SqlMessages:
         return await self._requeue(app_id, "messages", "message", message_id, which, args)
 
     async def recover_endpoint(self, app_id: str, endpoint_id: str, since: float) -> int:
+        """Re-queue the endpoint's failed deliveries created since ``since``; return how many."""
         which = "endpoint_id = $3 AND status = 'failed' AND created_at >= $4"
         args = [endpoint_id, since]
         return await self._requeue(app_id, "endpoints", "endpoint", endpoint_id, which, args)

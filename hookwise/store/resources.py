@@ -35,7 +35,7 @@ def _one(r: Any, what: str, key: str) -> Any:
     return r
 
 
-class SqlResources:
+class Resources:
     """CRUD of the slow-changing resources over one database ``Handle``; ``box`` seals the
     secrets and custom headers at rest."""
 
@@ -151,6 +151,8 @@ class SqlResources:
         return await self._db.write(tx)
 
     async def delete_app(self, app_id: str) -> None:
+        """Delete the app and everything it owns."""
+
         def tx() -> Tx[None]:
             if (yield execute("DELETE FROM apps WHERE id = $1", app_id)) == 0:
                 raise NotFound("app", app_id)
@@ -273,6 +275,8 @@ class SqlResources:
     async def update_endpoint(
         self, app_id: str, endpoint_id: str, changes: dict[str, Any]
     ) -> Endpoint:
+        """Change fields. ``status: paused`` holds pending deliveries; ``status: active``
+        resets ``consecutive_failures`` and makes held deliveries due now."""
         now = time.time()
         sets = rules.endpoint_sets(changes, self._box.encrypt, now)
         then = rules.deliveries_on_status(changes)
@@ -309,6 +313,7 @@ class SqlResources:
         return ep
 
     async def delete_endpoint(self, app_id: str, endpoint_id: str) -> None:
+        """Delete it; its pending and held deliveries become ``canceled``."""
         now = time.time()
 
         def tx() -> Tx[None]:

@@ -31,7 +31,7 @@ _MESSAGES_GONE = "DELETE FROM messages WHERE app_id = $1 AND {any}"
 _TAGS = "DELETE FROM message_tags WHERE app_id = $1 AND tag = $2 AND {any}"
 
 
-class SqlRetention:
+class Retention:
     """Pruning old history over one database ``Handle``."""
 
     def __init__(self, db: Handle) -> None:
@@ -44,6 +44,8 @@ class SqlRetention:
         self._tags = _TAGS.format(any=d.any("message_id", "$3"))
 
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+        """Delete attempts, and messages whose deliveries are all finished, older than
+        ``older_than``; in batches; return how many rows went."""
         array = self._db.dialect.array
 
         def tx() -> Tx[tuple[int, int]]:

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from hookwise.delivery import metrics
+from hookwise.delivery.queue import Queue
 from hookwise.delivery.sender import SendResult
 from hookwise.delivery.worker import Worker, WorkerConfig
 from hookwise.domain.models import ClaimedDelivery, DeliveryFilter, NewEndpoint, NewMessage
 from hookwise.store import Store, open_store
-from hookwise.store.roles import Queue
 
 N = 20
 LEASE = 1.0

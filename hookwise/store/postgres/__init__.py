@@ -8,18 +8,17 @@ leases with ``FOR UPDATE SKIP LOCKED`` (see ``queue``), wake-ups use ``LISTEN/NO
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
-from hookwise.store.jobs import SqlJobs
-from hookwise.store.keyring_rows import SqlKeyring
-from hookwise.store.messages import SqlMessages
+from hookwise.store.jobs import Jobs
+from hookwise.store.keyring_rows import Keyring
+from hookwise.store.messages import Messages
 from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresHotPath
 from hookwise.store.queue import SqlQueue
-from hookwise.store.resources import SqlResources
-from hookwise.store.retention import SqlRetention
-from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
+from hookwise.store.resources import Resources
+from hookwise.store.retention import Retention
 
 
 class PostgresStore:
@@ -34,13 +33,13 @@ class PostgresStore:
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
-        self.resources: Resources = SqlResources(self._handle, self._box)
-        self.jobs: Jobs = SqlJobs(self._handle, self._box)
+        self.resources: Resources = Resources(self._handle, self._box)
+        self.jobs: Jobs = Jobs(self._handle, self._box)
         hot_path = PostgresHotPath(self._handle, self._box)
-        self.queue: Queue = SqlQueue(self._handle, self._box, hot_path)
-        self.retention: Retention = SqlRetention(self._handle)
-        self.keyring: Keyring = SqlKeyring(self._handle)
-        self.messages: Messages = SqlMessages(self._handle, PostgresEnqueue(self._db))
+        self.queue = SqlQueue(self._handle, self._box, hot_path)
+        self.retention: Retention = Retention(self._handle)
+        self.keyring: Keyring = Keyring(self._handle)
+        self.messages: Messages = Messages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:
         """Create the pools (the schema must be migrated already)."""

@@ -7,7 +7,7 @@ endpoint row by that statement (``held_or_pending``), and a target deleted meanw
 gets no delivery. A repeated ``event_id`` inserts nothing; a concurrent twin waits for the first
 to commit, then the shared ``Draft.repeated`` answers. The statement does not ``NOTIFY``: a
 transaction that notifies takes a cluster-wide lock while it commits, which would put every
-accepted message in one line; ``SqlMessages`` wakes the workers after the commit instead, by
+accepted message in one line; ``Messages`` wakes the workers after the commit instead, by
 the coalesced ``NOTIFY`` of ``listener.Notifier``.
 """
 
@@ -51,7 +51,7 @@ SELECT (SELECT count(*) FROM m) AS created,
 
 
 class PostgresEnqueue:
-    """Commits messages on ``pools``' connections (the ``Enqueue`` of ``SqlMessages``)."""
+    """Commits messages on ``pools``' connections (the ``Enqueue`` of ``Messages``)."""
 
     def __init__(self, pools: Pools) -> None:
         self._pools = pools

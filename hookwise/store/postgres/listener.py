@@ -26,6 +26,7 @@ import asyncpg
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.store.postgres.pool import DRIVER_ERRORS, Pools
+from hookwise.store.wakeups import Waiters
 
 log = logging.getLogger("hookwise.store.postgres")
 
@@ -39,7 +40,7 @@ class Listener:
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._waiters = Waiters()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.connected = asyncio.Event()
@@ -47,23 +48,13 @@ class Listener:
 
     def wake(self) -> None:
         """Wake every waiter of this process now."""
-        waiters, self._waiters = self._waiters, set()
-        for w in waiters:
-            if not w.done():
-                w.set_result(None)
+        self._waiters.wake()
 
     async def wait(self, timeout: float) -> None:
         """Return at the next wake-up or after ``timeout`` seconds."""
         if self._task is None and not self._closed:
             self._task = asyncio.create_task(self._listen(), name="hookwise-pg-listener")
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(fut)
+        await self._waiters.wait(timeout)
 
     async def close(self) -> None:
         """Stop listening and release every waiter."""

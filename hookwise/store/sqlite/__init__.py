@@ -8,13 +8,12 @@ import logging
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
-from hookwise.store.jobs import SqlJobs
-from hookwise.store.keyring_rows import SqlKeyring
-from hookwise.store.messages import SqlMessages
+from hookwise.store.jobs import Jobs
+from hookwise.store.keyring_rows import Keyring
+from hookwise.store.messages import Messages
 from hookwise.store.queue import SqlQueue
-from hookwise.store.resources import SqlResources
-from hookwise.store.retention import SqlRetention
-from hookwise.store.roles import Jobs, Keyring, Messages, Queue, Resources, Retention
+from hookwise.store.resources import Resources
+from hookwise.store.retention import Retention
 from hookwise.store.sqlite.enqueue import SqliteEnqueue
 from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
@@ -33,14 +32,14 @@ class SqliteStore:
         self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
         self._handle = SqliteHandle(self._db)
-        self.resources: Resources = SqlResources(self._handle, self._box)
-        self.jobs: Jobs = SqlJobs(self._handle, self._box)
+        self.resources: Resources = Resources(self._handle, self._box)
+        self.jobs: Jobs = Jobs(self._handle, self._box)
         self._holder = Holder(self._db.path)
         self._hot_path = SqliteHotPath(self._handle, self._box, self._holder)
-        self.queue: Queue = SqlQueue(self._handle, self._box, self._hot_path)
-        self.retention: Retention = SqlRetention(self._handle)
-        self.keyring: Keyring = SqlKeyring(self._handle)
-        self.messages: Messages = SqlMessages(self._handle, SqliteEnqueue(self._db))
+        self.queue = SqlQueue(self._handle, self._box, self._hot_path)
+        self.retention: Retention = Retention(self._handle)
+        self.keyring: Keyring = Keyring(self._handle)
+        self.messages: Messages = Messages(self._handle, SqliteEnqueue(self._db))
 
     async def open(self) -> None:
         """Start the database threads (the schema must be migrated already), become a lease

@@ -32,7 +32,7 @@ _DELIVERY = (
 
 
 class SqliteEnqueue:
-    """Commits messages on ``file``'s writer thread (the ``Enqueue`` of ``SqlMessages``)."""
+    """Commits messages on ``file``'s writer thread (the ``Enqueue`` of ``Messages``)."""
 
     def __init__(self, file: SqliteFile) -> None:
         self._file = file

@@ -8,12 +8,12 @@ embedded store has no other process to tell.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from typing import Any, TypeVar
 
 from hookwise.sqlite.writer import SqliteFile
 from hookwise.store.sql import SQLITE, Statement, Tx, TxFn, sqlite_marks, throw_duplicate
+from hookwise.store.wakeups import Waiters
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ class SqliteHandle:
 
     def __init__(self, file: SqliteFile) -> None:
         self.file = file
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._waiters = Waiters()
 
     async def read(self, tx: TxFn[T]) -> T:
         return await self.file.read(lambda c: run(c, tx()))
@@ -68,18 +68,8 @@ class SqliteHandle:
         return await self.file.write(lambda c: run(c, tx()), durable=durable)
 
     def wake(self) -> None:
-        waiters, self._waiters = self._waiters, set()
-        for w in waiters:
-            if not w.done():
-                w.set_result(None)
+        self._waiters.wake()
 
     async def wait_for_wake(self, timeout: float) -> None:
         """Return at the next ``wake`` or after ``timeout`` seconds."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(fut)
+        await self._waiters.wait(timeout)
