@@ -25,8 +25,37 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.sql.schema import SchemaItem
 
 metadata = MetaData()
+
+
+def _tenant_table(name: str, *items: SchemaItem, id_length: int = 40) -> Table:
+    """A table that grows with its tenant: ``app_id`` first in its primary key (the
+    distribution column on Citus), then the row's ``id``."""
+    return Table(
+        name,
+        metadata,
+        Column("app_id", String(40), nullable=False),
+        Column("id", String(id_length), nullable=False),
+        *items,
+        PrimaryKeyConstraint("app_id", "id"),
+    )
+
+
+def _refs() -> list[Column[str]]:
+    """The columns that tie a delivery or an attempt to its message, endpoint and job."""
+    return [
+        Column("message_id", String(40), nullable=False),
+        Column("endpoint_id", String(40), nullable=False),
+        Column("job_id", String(64), nullable=True),
+    ]
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of only the rows ``where`` holds, on both databases."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
 
 # facts about the database itself, one row each (e.g. the secret key check value)
 meta = Table(
@@ -74,11 +103,8 @@ event_types = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-endpoints = Table(
+endpoints = _tenant_table(
     "endpoints",
-    metadata,
-    Column("app_id", String(40), nullable=False),
-    Column("id", String(40), nullable=False),
     Column("url", Text, nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("events", Text, nullable=False, server_default="[]"),
@@ -96,22 +122,17 @@ endpoints = Table(
     Column("rl_next_at", Float, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    PrimaryKeyConstraint("app_id", "id"),
     Index("ix_endpoints_id", "id", unique=True),
 )
 
-messages = Table(
+messages = _tenant_table(
     "messages",
-    metadata,
-    Column("app_id", String(40), nullable=False),
-    Column("id", String(40), nullable=False),
     Column("event_type", String(256), nullable=False),
     Column("event_id", String(256), nullable=True),
     Column("body", LargeBinary, nullable=False),
     Column("tags", Text, nullable=False, server_default="[]"),
     Column("job_id", String(64), nullable=True),
     Column("created_at", Float, nullable=False),
-    PrimaryKeyConstraint("app_id", "id"),
     UniqueConstraint("app_id", "event_id", name="uq_messages_event_id"),
     Index("ix_messages_created", "created_at"),
 )
@@ -125,14 +146,9 @@ message_tags = Table(
     PrimaryKeyConstraint("app_id", "tag", "message_id"),
 )
 
-deliveries = Table(
+deliveries = _tenant_table(
     "deliveries",
-    metadata,
-    Column("app_id", String(40), nullable=False),
-    Column("id", String(40), nullable=False),
-    Column("message_id", String(40), nullable=False),
-    Column("endpoint_id", String(40), nullable=False),
-    Column("job_id", String(64), nullable=True),
+    *_refs(),
     Column("status", String(10), nullable=False),
     Column("attempt_count", Integer, nullable=False, server_default="0"),
     Column("retry_base", Integer, nullable=False, server_default="0"),
@@ -143,35 +159,18 @@ deliveries = Table(
     Column("last_status_code", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    PrimaryKeyConstraint("app_id", "id"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_endpoint_due", "status", "endpoint_id", "next_attempt_at"),
     Index("ix_deliveries_message", "app_id", "message_id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
-    Index(
-        "ix_deliveries_job",
-        "app_id",
-        "job_id",
-        postgresql_where=text("job_id IS NOT NULL"),
-        sqlite_where=text("job_id IS NOT NULL"),
-    ),
-    Index(
-        "ix_deliveries_leased",
-        "endpoint_id",
-        postgresql_where=text("lease_owner IS NOT NULL"),
-        sqlite_where=text("lease_owner IS NOT NULL"),
-    ),
+    _partial("ix_deliveries_job", "app_id", "job_id", where="job_id IS NOT NULL"),
+    _partial("ix_deliveries_leased", "endpoint_id", where="lease_owner IS NOT NULL"),
 )
 
-attempts = Table(
+attempts = _tenant_table(
     "attempts",
-    metadata,
-    Column("app_id", String(40), nullable=False),
-    Column("id", String(40), nullable=False),
     Column("delivery_id", String(40), nullable=False),
-    Column("message_id", String(40), nullable=False),
-    Column("endpoint_id", String(40), nullable=False),
-    Column("job_id", String(64), nullable=True),
+    *_refs(),
     Column("attempt_number", Integer, nullable=False),
     Column("status", String(10), nullable=False),
     Column("response_status_code", Integer, nullable=True),
@@ -181,25 +180,15 @@ attempts = Table(
     Column("started_at", Float, nullable=False),
     Column("url", Text, nullable=False),
     Column("trigger", String(10), nullable=False),
-    PrimaryKeyConstraint("app_id", "id"),
     Index("ix_attempts_message", "app_id", "message_id"),
     Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
-    Index(
-        "ix_attempts_job",
-        "app_id",
-        "job_id",
-        postgresql_where=text("job_id IS NOT NULL"),
-        sqlite_where=text("job_id IS NOT NULL"),
-    ),
+    _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),
     Index("ix_attempts_delivery", "app_id", "delivery_id"),
     Index("ix_attempts_started", "started_at"),
 )
 
-jobs = Table(
+jobs = _tenant_table(
     "jobs",
-    metadata,
-    Column("app_id", String(40), nullable=False),
-    Column("id", String(64), nullable=False),
     Column("type", String(200), nullable=False),
     Column("status", String(32), nullable=False),
     Column("total", Integer, nullable=True),
@@ -214,8 +203,8 @@ jobs = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("completed_at", Float, nullable=True),
-    PrimaryKeyConstraint("app_id", "id"),
     Index("ix_jobs_created", "app_id", "created_at"),
+    id_length=64,
 )
 
 job_results = Table(
