@@ -54,8 +54,7 @@ FOR NO KEY UPDATE OF e SKIP LOCKED
 
 # The claim re-checks its picked rows by primary key, with a condition the planner cannot
 # serve from the status indexes: said as ``= 'pending'``, right after a burst (statistics not
-# yet analyzed) it joined them against a scan of every due delivery (~70 ms per claim of 3,000
-# rows analyzed while they were held).
+# yet analyzed) it joined them against a scan of every due delivery (bench/README.md: figures).
 _NOT_PENDING = "'held', 'succeeded', 'failed', 'canceled'"
 
 # $1 now, $2 locked endpoint ids, $3 share per endpoint, $4 limit, $5 worker, $6 lease end,

@@ -30,7 +30,7 @@ _ATTEMPT_TYPES = (
 # A delivery still to be attempted (pending or held), said as "not finished": a condition the
 # planner cannot serve from the status indexes, so the batch is always found by primary key.
 # Said as ``IN ('pending', 'held')``, right after a burst (statistics not yet analyzed, too few
-# pending rows estimated) it hashed every pending delivery instead: 8-16 ms per batch of 60.
+# pending rows estimated) it hashed every pending delivery instead (bench/README.md: figures).
 _FINISHED = "'succeeded', 'failed', 'canceled'"
 
 # Lock the endpoints whose counter may change ($16-$19: failing, or reset from non-zero),
