@@ -35,6 +35,7 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.domain.signing import new_secret
 from hookwise.jobs import Completion, final_summary, result_row
 from hookwise.store import job_rows, rows
+from hookwise.store.enqueue import held_or_pending
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as endpoint_rules
 from hookwise.store.rules import jobs as rules
@@ -72,6 +73,12 @@ _MESSAGES = (
     "messages (app_id, id, event_type, event_id, body, tags, job_id, created_at)",
     "$1, $2, $3, NULL, $4, '[]', $5, $6",
     ("text", "text", "text", "bytea", "text", "float8"),
+)
+# the endpoints a job event may go to, with the status each delivery starts in (the message rule)
+_STARTS = held_or_pending("endpoints", "'scheduled'")
+_EVENT_ENDPOINTS = (
+    f"SELECT id, kind, events, {_STARTS} AS status FROM endpoints"
+    " WHERE app_id = $1 AND (kind = 'endpoint' OR id = $2)"
 )
 _DELIVERIES = (
     "deliveries (app_id, id, message_id, endpoint_id, job_id, status, attempt_count, retry_base,"
@@ -309,11 +316,7 @@ class Jobs:
         job's own webhook_url target (``rules.fan_out``), in the caller's transaction."""
         if not events:
             return
-        endpoints = yield fetch(
-            "SELECT id, kind, events, status FROM endpoints WHERE app_id = $1"
-            " AND (kind = 'endpoint' OR id = $2)",
-            job.app_id, job.webhook_endpoint_id,
-        )  # fmt: skip
+        endpoints = yield fetch(_EVENT_ENDPOINTS, job.app_id, job.webhook_endpoint_id)
         insert = self._db.dialect.insert_rows
         yield insert(
             *_MESSAGES,

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from hookwise.domain.errors import Conflict
-from hookwise.domain.models import JobFinish, JobItem, NewJob
+from hookwise.domain.models import DeliveryFilter, JobFinish, JobItem, NewEndpoint, NewJob
 from hookwise.store import Store, open_store
 
 OpenStore = Callable[[], Coroutine[Any, Any, Store]]
@@ -130,3 +130,29 @@ async def test_a_batch_racing_the_finish_is_in_it_or_refused(stores: OpenStore) 
         assert len(body["results"]) == len(stored) == body["summary"]["total"]
         with pytest.raises(Conflict):
             await s2.jobs.finish_job(app.id, job_id, finish)
+
+
+async def test_job_events_to_a_paused_endpoint_wait_held(stores: OpenStore) -> None:
+    # the same rule as any message's: a paused endpoint's deliveries start held, its target's not
+    store = await stores()
+    app = await store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=1024
+    )
+    paused = await store.resources.create_endpoint(
+        NewEndpoint(app_id=app.id, url="http://127.0.0.1:9/p", secret="whsec_x", events=("job.*",))
+    )
+    await store.resources.update_endpoint(app.id, paused.id, {"status": "paused"})
+    made = await store.jobs.create_job(
+        NewJob(app_id=app.id, id="j", type="t", webhook_url=URL, item_events=True)
+    )
+    await store.jobs.report_job_items(app.id, "j", _items("i", 2))
+    await store.jobs.finish_job(app.id, "j", JobFinish("completed", {}, URL, 262144))
+    deliveries = (
+        await store.messages.list_deliveries(app.id, DeliveryFilter(), limit=100, cursor=None)
+    ).data
+    by_endpoint = {ep: sorted(d.status for d in deliveries if d.endpoint_id == ep)
+                   for ep in {d.endpoint_id for d in deliveries}}  # fmt: skip
+    assert by_endpoint == {
+        paused.id: ["held"] * 3,  # two item events and the completion
+        made.job.webhook_endpoint_id: ["pending"] * 3,
+    }

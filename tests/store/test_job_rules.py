@@ -93,7 +93,7 @@ def test_each_item_event_counts_its_own_item() -> None:
     ]
 
 
-def _endpoint(id: str, events: list[str], status: str = "active", kind: str = "endpoint") -> Any:
+def _endpoint(id: str, events: list[str], status: str = "pending", kind: str = "endpoint") -> Any:
     return {"id": id, "events": orjson.dumps(events).decode(), "status": status, "kind": kind}
 
 
@@ -101,7 +101,7 @@ def test_job_events_go_to_subscribers_and_the_jobs_own_target() -> None:
     endpoints = [
         _endpoint("all", []),
         _endpoint("items", ["job.item_finished"]),
-        _endpoint("done", ["job.*"], status="paused"),
+        _endpoint("done", ["job.*"], status="held"),  # paused: its deliveries start held
         _endpoint("other", ["invoice.paid"]),
         _endpoint("target", [], kind="job_target"),
         _endpoint("someone_elses", [], kind="job_target"),

@@ -114,8 +114,9 @@ def fan_out(
     """(event, endpoint id, status) of each delivery of ``events``: every ordinary endpoint
     subscribed to the event type, plus the job's own ``target`` (which takes all its events),
     as for any message (``rules.messages.targets``).
-    ``endpoints`` are rows with ``id``, ``kind``, ``events`` and ``status``; a paused endpoint's
-    delivery waits ``held`` until it is resumed."""
+    ``endpoints`` are rows with ``id``, ``kind``, ``events`` and ``status``, the status each
+    delivery starts in, read by the statement that selected them (``enqueue.held_or_pending``:
+    ``held`` while the endpoint is paused), as for any message."""
     own = () if target is None else (target,)
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     out = []
@@ -123,7 +124,7 @@ def fan_out(
         to = by_type.get(event.event_type)
         if to is None:
             to = by_type[event.event_type] = targets(endpoints, event.event_type, None, own)
-        out += [(event, e["id"], "held" if e["status"] == "paused" else "pending") for e in to]
+        out += [(event, e["id"], e["status"]) for e in to]
     return out
 
 
