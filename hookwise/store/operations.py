@@ -128,7 +128,7 @@ class Operations:
         """Return when an operation is started in this process, or after ``timeout``."""
         await self._started.wait(timeout)
 
-    async def get(self, app_id: str, operation_id: str) -> Operation | None:
+    async def get_operation(self, app_id: str, operation_id: str) -> Operation | None:
         def tx() -> Tx[Operation | None]:
             r = yield fetchrow(
                 "SELECT * FROM operations WHERE app_id = $1 AND id = $2", app_id, operation_id
