@@ -23,6 +23,7 @@ from hookwise.domain.errors import StoreUnavailable
 from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 from hookwise.store import Store, open_store
+from hookwise.store.stepper import Stepper
 
 log = logging.getLogger("hookwise")
 RETENTION_INTERVAL_SECONDS = 3600.0
@@ -84,9 +85,12 @@ class Services:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start_workers(self, count: int = 1) -> None:
-        """Run the delivery loop in the background (``count`` workers in this process), and
-        retention when ``HOOKWISE_RETENTION_DAYS`` is set."""
+        """Run the delivery loop in the background (``count`` workers in this process), the
+        stepper of bulk operations (a re-enabled endpoint's release), and retention when
+        ``HOOKWISE_RETENTION_DAYS`` is set."""
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker-0"))
+        stepper = Stepper(self.store.operations, poll_seconds=self.settings.poll_interval_seconds)
+        self._tasks.append(asyncio.create_task(stepper.run(self._stop), name="operations"))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         for i in range(1, count):

@@ -132,7 +132,7 @@ async def endpoint_action(
     store = _ctx(request).store
     if action == "enable":
         await store.resources.update_endpoint(app.id, endpoint_id, {"status": "active"})
-        note = "re-enabled; held deliveries are due now"
+        note = "re-enabled; held deliveries are being released"
     elif action == "pause":
         await store.resources.update_endpoint(
             app.id, endpoint_id, {"status": "paused", "paused_reason": "paused from the dashboard"}

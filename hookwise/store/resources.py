@@ -4,6 +4,7 @@ endpoints (the cold paths; what their changes mean is in ``rules.endpoints``).""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page, Scope
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
+from hookwise.store.operations import cancel_releases, start_release
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as rules
 from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow
@@ -20,7 +22,7 @@ from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow
 # what an app owns, deleted with it (no foreign keys: see ``tables``)
 _APP_TABLES = (
     "endpoints", "messages", "message_tags", "deliveries", "attempts", "jobs", "job_results",
-    "api_keys",
+    "api_keys", "operations",
 )  # fmt: skip
 _ENDPOINT = "SELECT * FROM endpoints WHERE app_id = $1 AND id = $2"
 
@@ -37,11 +39,15 @@ def _one(r: Any, what: str, key: str) -> Any:
 
 class Resources:
     """CRUD of the slow-changing resources over one database ``Handle``; ``box`` seals the
-    secrets and custom headers at rest."""
+    secrets and custom headers at rest; ``started`` wakes this process's stepper when a
+    re-enable leaves a release to run in the background (``operations``)."""
 
-    def __init__(self, db: Handle, box: SecretBox) -> None:
+    def __init__(
+        self, db: Handle, box: SecretBox, *, started: Callable[[], None] = lambda: None
+    ) -> None:
         self._db = db
         self._box = box
+        self._started = started
 
     def _endpoint(self, r: Any) -> Endpoint:
         return rows.endpoint(r, self._box.decrypt)
@@ -276,14 +282,15 @@ class Resources:
         self, app_id: str, endpoint_id: str, changes: dict[str, Any]
     ) -> Endpoint:
         """Change fields. ``status: paused`` holds pending deliveries; ``status: active``
-        resets ``consecutive_failures`` and makes held deliveries due now."""
+        resets ``consecutive_failures``, and the held deliveries become due (the oldest first):
+        a first step at once, the rest in the background, in bounded steps (``operations``)."""
         now = time.time()
         sets = rules.endpoint_sets(changes, self._box.encrypt, now)
         then = rules.deliveries_on_status(changes)
 
         # The endpoint row is locked first, then its deliveries: the same order as a record of
         # attempts, so a pause racing a batch of failures cannot deadlock.
-        def tx() -> Tx[Endpoint]:
+        def tx() -> Tx[tuple[Endpoint, bool]]:
             r = yield fetchrow(
                 f"UPDATE endpoints SET {_assign(sets, 3)} WHERE app_id = $1 AND id = $2"
                 " RETURNING *",
@@ -292,24 +299,23 @@ class Resources:
                 *sets.values(),
             )
             _one(r, "endpoint", endpoint_id)
+            running = False
             if then == "hold":
                 yield execute(
                     "UPDATE deliveries SET status = 'held', updated_at = $3 WHERE app_id = $1"
                     " AND endpoint_id = $2 AND status = 'pending'",
                     app_id, endpoint_id, now,
                 )  # fmt: skip
+                yield from cancel_releases(app_id, endpoint_id, now)
             elif then == "release":
-                yield execute(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = $3,"
-                    " retry_base = attempt_count, lease_owner = NULL, updated_at = $3"
-                    " WHERE app_id = $1 AND endpoint_id = $2 AND status = 'held'",
-                    app_id, endpoint_id, now,
-                )  # fmt: skip
-            return self._endpoint(r)
+                running = yield from start_release(app_id, endpoint_id, now)
+            return self._endpoint(r), running
 
-        ep = await self._db.write(tx)
+        ep, running = await self._db.write(tx)
         if then == "release":
             self._db.wake()
+        if running:
+            self._started()
         return ep
 
     async def delete_endpoint(self, app_id: str, endpoint_id: str) -> None:

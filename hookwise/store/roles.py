@@ -2,12 +2,12 @@
 
 A consumer asks only for the role it uses: the API's resource routes for ``Resources``, the
 worker for a ``Queue``, the job routes for ``Jobs``. ``Store`` bundles the roles of one database
-with its lifecycle. Five roles are written once for both databases over a ``Handle``
-(``resources``, ``messages``, ``jobs``, ``retention``, ``keyring_rows``): each class is its own
-contract. The queue (``queue.SqlQueue``, over either database's hand-tuned hot path) meets
-the ``Queue`` protocol its consumer declares, the worker's (``hookwise.delivery.queue``). Operations
-are named for what they mean (``enqueue_message``, ``claim_due``, ``record_attempts``), not for
-SQL. Times are ``float`` seconds since the epoch.
+with its lifecycle. Six roles are written once for both databases over a ``Handle``
+(``resources``, ``messages``, ``jobs``, ``retention``, ``keyring_rows``, ``operations``): each
+class is its own contract. The queue (``queue.SqlQueue``, over either database's hand-tuned hot
+path) meets the ``Queue`` protocol its consumer declares, the worker's
+(``hookwise.delivery.queue``). Operations are named for what they mean (``enqueue_message``,
+``claim_due``, ``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the role classes import this module's value types
     from hookwise.store.jobs import Jobs
     from hookwise.store.keyring_rows import Keyring
     from hookwise.store.messages import Messages
+    from hookwise.store.operations import Operations
     from hookwise.store.queue import SqlQueue
     from hookwise.store.resources import Resources
     from hookwise.store.retention import Retention
@@ -91,6 +92,7 @@ class Store(Protocol):
     jobs: Jobs
     retention: Retention
     keyring: Keyring
+    operations: Operations
 
     async def open(self) -> None:
         """Connect (and check the schema is migrated)."""

@@ -221,3 +221,20 @@ job_results = Table(
     PrimaryKeyConstraint("app_id", "job_id", "item_id"),
     Index("ix_job_results_seq", "app_id", "job_id", "seq", unique=True),
 )
+
+# bulk changes that run in the background in bounded steps (``store.operations``): one row
+# each, so that a release survives a restart and is finished by whichever process runs next
+operations = _tenant_table(
+    "operations",
+    Column("kind", String(16), nullable=False),
+    Column("endpoint_id", String(40), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("total", Integer, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    _partial("ix_operations_running", "created_at", where="status = 'running'"),
+    Index("ix_operations_endpoint", "app_id", "endpoint_id", "status"),
+)

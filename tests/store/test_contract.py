@@ -32,6 +32,7 @@ from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
 from hookwise.store.migrate import sqlalchemy_url, upgrade
+from hookwise.store.operations import Operations
 from hookwise.store.postgres import PostgresStore
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
@@ -44,6 +45,7 @@ WRITTEN_ONCE = {
     "jobs": Jobs,
     "retention": Retention,
     "keyring": Keyring,
+    "operations": Operations,
 }
 
 

@@ -11,6 +11,7 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
+from hookwise.store.operations import Operations
 from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.listener import Listener, Notifier
@@ -33,7 +34,10 @@ class PostgresStore:
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
-        self.resources: Resources = Resources(self._handle, self._box)
+        self.operations: Operations = Operations(self._handle)
+        self.resources: Resources = Resources(
+            self._handle, self._box, started=self.operations.started
+        )
         self.jobs: Jobs = Jobs(self._handle, self._box)
         hot_path = PostgresHotPath(self._handle, self._box)
         self.queue = SqlQueue(self._handle, self._box, hot_path)

@@ -11,6 +11,7 @@ from hookwise.sqlite.writer import SqliteFile, path_from_url
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
+from hookwise.store.operations import Operations
 from hookwise.store.queue import SqlQueue
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
@@ -32,7 +33,10 @@ class SqliteStore:
         self._db = SqliteFile(path_from_url(url), synchronous=synchronous)
         self._box = secret_box or SecretBox()
         self._handle = SqliteHandle(self._db)
-        self.resources: Resources = Resources(self._handle, self._box)
+        self.operations: Operations = Operations(self._handle)
+        self.resources: Resources = Resources(
+            self._handle, self._box, started=self.operations.started
+        )
         self.jobs: Jobs = Jobs(self._handle, self._box)
         self._holder = Holder(self._db.path)
         self._hot_path = SqliteHotPath(self._handle, self._box, self._holder)

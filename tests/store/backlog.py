@@ -1,0 +1,39 @@
+"""A held backlog written straight into the tables: tens of thousands of deliveries in a
+second, where enqueueing them one message at a time would take most of a test's time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hookwise.domain.ids import new_id
+from hookwise.store.sql import Tx
+
+
+async def hold_backlog(store: Any, app_id: str, endpoint_id: str, n: int) -> list[str]:
+    """``n`` messages to the endpoint, each with one ``held`` delivery, due in the order made;
+    the messages' ids (the endpoint should be paused, as it would be)."""
+    handle = store._handle
+    d = handle.dialect
+    now = time.time() - n * 1e-3
+    msgs = [(app_id, new_id("msg"), b'{"i": %d}' % i, now + i * 1e-3) for i in range(n)]
+    dlvs = [(app_id, new_id("dlv"), m[1], endpoint_id, m[3]) for m in msgs]
+
+    def tx() -> Tx[None]:
+        for at in range(0, n, 5000):
+            yield d.insert_rows(
+                "messages (app_id, id, event_type, body, tags, created_at)",
+                "$1, $2, 'order.created', $3, '[]', $4",
+                ("text", "text", "bytea", "float8"),
+                msgs[at : at + 5000],
+            )
+            yield d.insert_rows(
+                "deliveries (app_id, id, message_id, endpoint_id, status, attempt_count,"
+                " retry_base, trigger, next_attempt_at, created_at, updated_at)",
+                "$1, $2, $3, $4, 'held', 0, 0, 'scheduled', $5, $5, $5",
+                ("text", "text", "text", "text", "float8"),
+                dlvs[at : at + 5000],
+            )
+
+    await handle.write(tx)
+    return [m[1] for m in msgs]
