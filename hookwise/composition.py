@@ -63,10 +63,10 @@ def egress_proxy(settings: Settings) -> EgressProxy | None:
     return EgressProxy.from_url(url.get_secret_value()) if url is not None else None
 
 
-def worker_id(store: Store, n: int) -> str | None:
-    """The id of this process's ``n``-th worker on ``store``: under its lease holder where the
-    store has one (SQLite: the leases of a process found gone are taken back at its next
-    start), else None (the worker names itself; its leases expire)."""
+def worker_id(store: Store, n: int | str) -> str | None:
+    """The id of this process's ``n``-th worker (or its stepper) on ``store``: under its lease
+    holder where the store has one (SQLite: the leases of a process found gone are taken back
+    at its next start), else None (it names itself; its leases expire)."""
     holder = store.queue.lease_holder
     return None if holder is None else f"{holder}:{n}"
 
@@ -89,7 +89,11 @@ class Services:
         stepper of bulk operations (a re-enabled endpoint's release), and retention when
         ``HOOKWISE_RETENTION_DAYS`` is set."""
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker-0"))
-        stepper = Stepper(self.store.operations, poll_seconds=self.settings.poll_interval_seconds)
+        stepper = Stepper(
+            self.store.operations,
+            owner=worker_id(self.store, "operations"),
+            poll_seconds=self.settings.poll_interval_seconds,
+        )
         self._tasks.append(asyncio.create_task(stepper.run(self._stop), name="operations"))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._retention(), name="retention"))

@@ -187,6 +187,21 @@ class Operations:
             self._db.wake()
         return step
 
+    async def take_back(self, holder: str) -> int:
+        """Free the leases of steppers that ran under lease holder ``holder`` (owners
+        ``<holder>:…``), whose process is gone: the next step is anyone's at once, not after
+        the lease runs out. How many were freed."""
+
+        def tx() -> Tx[int]:
+            n: int = yield execute(
+                "UPDATE operations SET lease_owner = NULL, lease_until = NULL"
+                " WHERE status = 'running' AND substr(lease_owner, 1, length($1)) = $1",
+                f"{holder}:",
+            )
+            return n
+
+        return await self._db.write(tx)
+
     async def let_go(self, owner: str) -> None:
         """Give up ``owner``'s leases (a clean stop), so another process goes on at once."""
 

@@ -53,12 +53,16 @@ class SqliteStore:
         for gone in await asyncio.to_thread(self._holder.gone):
             try:
                 n = await self._hot_path.take_back_leases([gone.id])
+                ops = await self.operations.take_back(gone.id)
             except BaseException:
                 gone.keep()
                 raise
             gone.forget()
-            if n:
-                log.warning("took back %d deliveries leased by %s (process gone)", n, gone.id)
+            if n or ops:
+                log.warning(
+                    "took back %d deliveries and %d operations leased by %s (process gone)",
+                    n, ops, gone.id,
+                )  # fmt: skip
 
     async def close(self) -> None:
         """Take back this holder's leases still held (a give-back, a refused batch, a cancelled
