@@ -27,6 +27,11 @@ _MESSAGES = (
 # $1 app, $2 its messages' ids (``Dialect.array``)
 _DELIVERIES = "DELETE FROM deliveries WHERE app_id = $1 AND {any}"
 _MESSAGES_GONE = "DELETE FROM messages WHERE app_id = $1 AND {any}"
+# finished bulk operations (done or canceled): their record is history too
+_OPERATIONS = (
+    "DELETE FROM operations WHERE (app_id, id) IN (SELECT app_id, id FROM operations"
+    " WHERE status <> 'running' AND updated_at < $1 LIMIT $2{skip_locked})"
+)
 # by the tags' full primary key ($2 the tag), read from the message's own ``tags`` column
 _TAGS = "DELETE FROM message_tags WHERE app_id = $1 AND tag = $2 AND {any}"
 
@@ -39,17 +44,19 @@ class Retention:
         d = db.dialect
         self._attempts = _ATTEMPTS.format(skip_locked=d.skip_locked)
         self._messages = _MESSAGES.format(skip_locked=d.skip_locked)
+        self._operations = _OPERATIONS.format(skip_locked=d.skip_locked)
         self._deliveries = _DELIVERIES.format(any=d.any("message_id", "$2"))
         self._gone = _MESSAGES_GONE.format(any=d.any("id", "$2"))
         self._tags = _TAGS.format(any=d.any("message_id", "$3"))
 
     async def prune(self, *, older_than: float, batch: int = 5000) -> int:
-        """Delete attempts, and messages whose deliveries are all finished, older than
-        ``older_than``; in batches; return how many rows went."""
+        """Delete attempts, messages whose deliveries are all finished, and finished bulk
+        operations, older than ``older_than``; in batches; return how many rows went."""
         array = self._db.dialect.array
 
         def tx() -> Tx[tuple[int, int]]:
             attempts = yield execute(self._attempts, older_than, batch)
+            attempts += yield execute(self._operations, older_than, batch)
             old = yield fetch(self._messages, older_than, batch)
             # one statement per app (and tag) of the batch, not per message
             ids: dict[str, list[str]] = defaultdict(list)
