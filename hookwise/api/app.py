@@ -20,6 +20,7 @@ from hookwise.api.routes import (
     jobs,
     keys,
     messages,
+    operations,
 )
 from hookwise.api.schemas import refuse_nul
 
@@ -114,7 +115,17 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
     app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
-    for module in (keys, apps, event_types, endpoints, messages, deliveries, jobs, health):
+    for module in (
+        keys,
+        apps,
+        event_types,
+        endpoints,
+        messages,
+        deliveries,
+        jobs,
+        operations,
+        health,
+    ):
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing
         app.add_middleware(IngestFastPath, ctx=ctx)

@@ -18,6 +18,7 @@ from hookwise.domain.models import (
     Message,
     Page,
 )
+from hookwise.store.operations import Operation
 
 T = TypeVar("T")
 
@@ -121,4 +122,14 @@ def attempt(a: Attempt) -> dict[str, Any]:
         "response_status_code": a.response_status_code, "response_body": a.response_body,
         "error_message": a.error_message, "duration_ms": a.duration_ms,
         "started_at": iso(a.started_at), "url": a.url, "trigger": a.trigger,
+    }  # fmt: skip
+
+
+def operation(o: Operation) -> dict[str, Any]:
+    """A bulk change under way or finished: ``done`` of ``total`` rows (null until counted)."""
+    return {
+        "id": o.id, "kind": o.kind, "status": o.status, "done": o.done, "total": o.total,
+        "endpoint_id": o.endpoint_id,
+        "created_at": iso(datetime.fromtimestamp(o.created_at, UTC)),
+        "updated_at": iso(datetime.fromtimestamp(o.updated_at, UTC)),
     }  # fmt: skip

@@ -139,8 +139,10 @@ async def endpoint_action(
         )
         note = "paused; new deliveries are held"
     elif action == "recover":
-        n = await store.messages.recover_endpoint(app.id, endpoint_id, time.time() - 86400)
-        note = f"{n} failed deliveries of the last 24 h re-queued"
+        op = await store.operations.start_recover(app.id, endpoint_id, time.time() - 86400)
+        note = f"{op.done} failed deliveries of the last 24 h re-queued"
+        if op.status == "running":
+            note += f" so far; the rest in the background (operation {op.id})"
     else:
         return Response("unknown action", status_code=404)
     return templates.TemplateResponse(

@@ -1,5 +1,6 @@
 """The ``Messages`` role, written once for both databases: accepting messages, reading them with
-their deliveries and attempts, and making deliveries due again (resend, recover).
+their deliveries and attempts, and making a message's deliveries due again (a resend; an
+endpoint's recover runs in steps, as an ``operations`` one).
 
 Accepting is the ingest hot path: each database commits a message with its own hand-tuned
 ``Enqueue`` (``sqlite.enqueue``, ``postgres.enqueue``; what they share is in ``store.enqueue``).
@@ -18,20 +19,11 @@ from hookwise.store import rows
 from hookwise.store.enqueue import Draft, Enqueue
 from hookwise.store.filters import TAGGED, Where, delivery_where
 from hookwise.store.paging import page
+from hookwise.store.requeue import requeue
 from hookwise.store.roles import Enqueued
-from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval
+from hookwise.store.sql import Handle, Tx, fetch, fetchrow, fetchval
 
 T = TypeVar("T")
-
-# Made due again by hand: now, with a fresh retry schedule (``retry_base``: the attempts so
-# far), held instead while the endpoint is paused; the rows to change follow the WHERE.
-_REQUEUE = (
-    "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM endpoints e"
-    " WHERE e.app_id = deliveries.app_id AND e.id = deliveries.endpoint_id"
-    " AND e.status = 'paused') THEN 'held' ELSE 'pending' END, next_attempt_at = $1,"
-    " retry_base = attempt_count, trigger = 'manual', lease_owner = NULL, updated_at = $1"
-    " WHERE app_id = $2 AND "
-)
 
 
 class Messages:
@@ -86,12 +78,6 @@ class Messages:
             args.append(endpoint_id)
         return await self._requeue(app_id, "messages", "message", message_id, which, args)
 
-    async def recover_endpoint(self, app_id: str, endpoint_id: str, since: float) -> int:
-        """Re-queue the endpoint's failed deliveries created since ``since``; return how many."""
-        which = "endpoint_id = $3 AND status = 'failed' AND created_at >= $4"
-        args = [endpoint_id, since]
-        return await self._requeue(app_id, "endpoints", "endpoint", endpoint_id, which, args)
-
     async def get_delivery(self, app_id: str, delivery_id: str) -> Delivery:
         return await self._get("deliveries", "delivery", app_id, delivery_id, rows.delivery)
 
@@ -123,7 +109,7 @@ class Messages:
             )
             if not found:
                 raise NotFound(what, key)
-            n: int = yield execute(_REQUEUE + which, now, app_id, *args)
+            n = yield from requeue(app_id, which, args, now)
             return n
 
         n = await self._db.write(tx)

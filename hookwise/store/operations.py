@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hookwise.domain.errors import NotFound
 from hookwise.domain.ids import new_id
+from hookwise.store.recover import Went, Window, recover_step, remaining
 from hookwise.store.rules import operations as rules
 from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval
 from hookwise.store.wakeups import Waiters
@@ -60,12 +62,14 @@ class Operation:
     total: int | None
     created_at: float
     updated_at: float
+    since: float | None = None  # a recover: failed deliveries created since then
+    after_id: str | None = None  # a recover: the last delivery id its steps went through
 
 
 def _operation(r: Any) -> Operation:
     return Operation(
         r["app_id"], r["id"], r["kind"], r["endpoint_id"], r["status"], r["done"], r["total"],
-        r["created_at"], r["updated_at"],
+        r["created_at"], r["updated_at"], r["since"], r["after_id"],
     )  # fmt: skip
 
 
@@ -104,9 +108,10 @@ def cancel_releases(app_id: str, endpoint_id: str, now: float) -> Tx[None]:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one step did: rows released, and the operation's status after it."""
+    """What one step did: rows changed (released, re-queued), and the operation's status
+    after it."""
 
-    released: int
+    changed: int
     status: rules.Status
 
 
@@ -152,15 +157,46 @@ class Operations:
 
         return await self._db.read(tx)
 
+    async def start_recover(self, app_id: str, endpoint_id: str, since: float) -> Operation:
+        """Write down a recover of the endpoint's failed deliveries created since ``since`` (up
+        to now), and run its first step at once (all of a small one); the operation."""
+        now = time.time()
+        op_id = new_id("op")
+        d = self._db.dialect
+
+        def tx() -> Tx[tuple[Operation, int]]:
+            status = yield fetchval(self._lock_endpoint, app_id, endpoint_id)
+            if status is None:
+                raise NotFound("endpoint", endpoint_id)
+            w = Window(app_id, endpoint_id, since, now, "")
+            went = yield from recover_step(d, w, rules.FIRST, now)
+            after = rules.after_recover_step(status, went.seen, rules.FIRST)
+            r = yield fetchrow(
+                "INSERT INTO operations (app_id, id, kind, endpoint_id, status, done, total,"
+                " since, after_id, created_at, updated_at) VALUES ($1, $2, 'recover', $3, $4,"
+                " $5, $6, $7, $8, $9, $9) RETURNING *",
+                app_id, op_id, endpoint_id, after, went.requeued,
+                went.requeued if after == "done" else None, since, went.last_id, now,
+            )  # fmt: skip
+            return _operation(r), went.requeued
+
+        op, n = await self._db.write(tx)
+        if n:
+            self._db.wake()
+        if op.status == "running":
+            self.started()
+        return op
+
     async def step(
         self, op: Operation, *, owner: str, size: int, lease_seconds: float
     ) -> Step | None:
         """Run one step of ``op`` under ``owner``'s lease (taken or renewed, for
         ``lease_seconds``); None when another holds it or it is over."""
         app_id, endpoint_id = op.app_id, op.endpoint_id or ""
+        d = self._db.dialect
         total = op.total
         if total is None:  # how much there is, counted off the writer (an estimate)
-            total = op.done + await self._db.read(lambda: _count(app_id, endpoint_id))
+            total = op.done + await self._db.read(lambda: _left(op))
         now = time.time()
 
         # the endpoint's row first, then the operation's, then the deliveries: a re-enable or
@@ -170,20 +206,27 @@ class Operations:
             leased = yield fetchrow(_LEASE, app_id, op.id, owner, now + lease_seconds, now)
             if leased is None:
                 return None
-            n = 0
-            if status == "active":
-                n = yield from release_step(app_id, endpoint_id, size, now)
-            after = rules.after_release_step(status, n, size)
+            n, after_id = 0, leased["after_id"]
+            if op.kind == "recover":
+                went = Went(0, 0, after_id)
+                if status is not None:
+                    went = yield from recover_step(d, _window(_operation(leased)), size, now)
+                n, after_id = went.requeued, went.last_id
+                after = rules.after_recover_step(status, went.seen, size)
+            else:
+                if status == "active":
+                    n = yield from release_step(app_id, endpoint_id, size, now)
+                after = rules.after_release_step(status, n, size)
             yield execute(
                 "UPDATE operations SET done = done + $3, total = COALESCE(total, $4),"
-                " status = $5, updated_at = $6 WHERE app_id = $1 AND id = $2",
-                app_id, op.id, n, total, after, now,
+                " status = $5, updated_at = $6, after_id = $7 WHERE app_id = $1 AND id = $2",
+                app_id, op.id, n, total, after, now, after_id,
             )  # fmt: skip
             return Step(n, after)
 
         # not durable: a step lost to a power cut is done again from the state it left
         step = await self._db.write(tx, durable=False)
-        if step is not None and step.released:
+        if step is not None and step.changed:
             self._db.wake()
         return step
 
@@ -215,6 +258,16 @@ class Operations:
         await self._db.write(tx)
 
 
-def _count(app_id: str, endpoint_id: str) -> Tx[int]:
-    n = yield fetchval(_HELD, app_id, endpoint_id)
+def _window(op: Operation) -> Window:
+    """The failed deliveries a recover has left to re-queue."""
+    return Window(
+        op.app_id, op.endpoint_id or "", op.since or 0.0, op.created_at, op.after_id or ""
+    )
+
+
+def _left(op: Operation) -> Tx[int]:
+    """Statements: how many rows ``op`` has left to change (read off the writer: an estimate)."""
+    if op.kind == "recover":
+        return (yield from remaining(_window(op)))
+    n = yield fetchval(_HELD, op.app_id, op.endpoint_id)
     return int(n or 0)

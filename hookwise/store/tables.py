@@ -162,7 +162,7 @@ deliveries = _tenant_table(
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_endpoint_due", "status", "endpoint_id", "next_attempt_at"),
     Index("ix_deliveries_message", "app_id", "message_id"),
-    Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status"),
+    Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status", "id"),
     _partial("ix_deliveries_job", "app_id", "job_id", where="job_id IS NOT NULL"),
     _partial("ix_deliveries_leased", "endpoint_id", where="lease_owner IS NOT NULL"),
 )
@@ -231,6 +231,8 @@ operations = _tenant_table(
     Column("status", String(10), nullable=False),
     Column("done", Integer, nullable=False, server_default="0"),
     Column("total", Integer, nullable=True),
+    Column("since", Float, nullable=True),  # a recover: failed deliveries created since
+    Column("after_id", String(40), nullable=True),  # a recover: the last delivery stepped over
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", Float, nullable=True),
     Column("created_at", Float, nullable=False),

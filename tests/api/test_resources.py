@@ -110,7 +110,10 @@ async def test_resend_and_recover(api: Api, receiver: Receiver) -> None:
     r = await api.http.post(
         f"/v1/apps/{app['id']}/endpoints/{ep['id']}/recover", json={"since": "2000-01-01T00:00:00Z"}
     )
-    assert r.json() == {"requeued": 1}
+    assert r.status_code == 202
+    op = r.json()
+    assert (op["kind"], op["status"], op["done"], op["total"]) == ("recover", "done", 1, 1)
+    assert op["endpoint_id"] == ep["id"] and op["id"].startswith("op_")
     await api.drain()
     r = await api.http.post(f"/v1/apps/{app['id']}/messages/{msg['id']}/resend")
     assert r.json() == {"requeued": 1}

@@ -10,12 +10,24 @@ from hookwise.domain.ids import new_id
 from hookwise.store.sql import Tx
 
 
-async def hold_backlog(store: Any, app_id: str, endpoint_id: str, n: int) -> list[str]:
-    """``n`` messages to the endpoint, each with one ``held`` delivery, due in the order made;
-    the messages' ids (the endpoint should be paused, as it would be)."""
+async def hold_backlog(
+    store: Any,
+    app_id: str,
+    endpoint_id: str,
+    n: int,
+    *,
+    status: str = "held",
+    start: float | None = None,
+) -> list[str]:
+    """``n`` messages to the endpoint, each with one ``held`` delivery, due in the order made
+    (a millisecond apart, from ``start``: the last ones made just now by default); the messages'
+    ids (the endpoint should be paused, as it would be). With ``status="failed"``: deliveries
+    that failed after one attempt, for a recover."""
+    assert status in ("held", "failed")
+    attempts = 1 if status == "failed" else 0
     handle = store._handle
     d = handle.dialect
-    now = time.time() - n * 1e-3
+    now = time.time() - n * 1e-3 if start is None else start
     msgs = [(app_id, new_id("msg"), b'{"i": %d}' % i, now + i * 1e-3) for i in range(n)]
     dlvs = [(app_id, new_id("dlv"), m[1], endpoint_id, m[3]) for m in msgs]
 
@@ -30,7 +42,7 @@ async def hold_backlog(store: Any, app_id: str, endpoint_id: str, n: int) -> lis
             yield d.insert_rows(
                 "deliveries (app_id, id, message_id, endpoint_id, status, attempt_count,"
                 " retry_base, trigger, next_attempt_at, created_at, updated_at)",
-                "$1, $2, $3, $4, 'held', 0, 0, 'scheduled', $5, $5, $5",
+                f"$1, $2, $3, $4, '{status}', {attempts}, 0, 'scheduled', $5, $5, $5",
                 ("text", "text", "text", "text", "float8"),
                 dlvs[at : at + 5000],
             )

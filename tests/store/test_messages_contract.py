@@ -73,17 +73,19 @@ async def test_resend_and_recover_make_deliveries_due_again(store: Store) -> Non
     await store.queue.record_attempts([result(c, ok=False) for c in claims], pause_after=100)
     await store.resources.update_endpoint(app_id, paused, {"status": "paused"})
     with pytest.raises(NotFound):
-        await store.messages.recover_endpoint(app_id, "ep_gone", 0)
+        await store.operations.start_recover(app_id, "ep_gone", 0)
     with pytest.raises(NotFound):
         await store.messages.resend_message(app_id, "msg_gone")
-    assert await store.messages.recover_endpoint(app_id, ep, time.time() + 60) == 0
-    # every failed delivery of the endpoint: due now, with a fresh schedule, by hand
-    assert await store.messages.recover_endpoint(app_id, ep, 0) == 2
+    assert (await store.operations.start_recover(app_id, ep, time.time() + 60)).done == 0
+    # every failed delivery of the endpoint: due now, with a fresh schedule, by hand (a small
+    # recover is done in its first step, inside the call)
+    op = await store.operations.start_recover(app_id, ep, 0)
+    assert (op.kind, op.status, op.done, op.total) == ("recover", "done", 2, 2)
     again = await store.queue.claim_due(worker_id="w", limit=10, lease_seconds=30)
     assert sorted(c.endpoint_id for c in again) == [ep, ep]
     assert all(c.trigger == "manual" and c.retry_base == c.attempt_count == 1 for c in again)
     # to a paused endpoint they are held (and not woken for)
-    assert await store.messages.recover_endpoint(app_id, paused, 0) == 2
+    assert (await store.operations.start_recover(app_id, paused, 0)).done == 2
     assert await store.queue.claim_due(worker_id="w", limit=10, lease_seconds=30) == []
     # a resend of one message to one endpoint
     first = sent[0].message.id

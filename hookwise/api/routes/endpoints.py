@@ -207,12 +207,13 @@ async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
 
 @router.post("/v1/apps/{app}/endpoints/{endpoint_id}/recover", status_code=202)
 async def recover(app: ScopedApp, endpoint_id: str, body: RecoverIn, ctx: Ctx) -> Response:
-    """Re-queue the endpoint's failed deliveries created since ``since``."""
+    """Re-queue the endpoint's failed deliveries created since ``since``, in the background in
+    bounded steps: answers the operation at once (``GET /v1/apps/{app}/operations/{id}``)."""
     try:
         since = datetime.fromisoformat(body.since.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput("since", "must be an RFC 3339 time") from None
     if since.tzinfo is None:
         raise InvalidInput("since", "must carry a time zone (e.g. Z)")
-    n = await ctx.store.messages.recover_endpoint(app.id, endpoint_id, since.timestamp())
-    return views.json({"requeued": n}, 202)
+    op = await ctx.store.operations.start_recover(app.id, endpoint_id, since.timestamp())
+    return views.json(views.operation(op), 202)

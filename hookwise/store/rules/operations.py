@@ -1,10 +1,11 @@
 """Rules of the bulk operations that run in the background (``store.operations``): how big a
 step is, how long the stepper rests between steps, and what an operation's status is after one.
 
-A bulk change (releasing an endpoint's held backlog) runs in steps, each its own short
-transaction, so that the API's writes and the workers' records go between them. A step is sized
-to take about ``TARGET_SECONDS`` of database time and never more than ``MOST`` rows; the stepper
-then rests as long as the step took, so a bulk change has at most half of the database's time.
+A bulk change (releasing an endpoint's held backlog, recovering its failed deliveries) runs in
+steps, each its own short transaction, so that the API's writes and the workers' records go
+between them. A step is sized to take about ``TARGET_SECONDS`` of database time and never more
+than ``MOST`` rows; the stepper then rests as long as the step took, so a bulk change has at
+most half of the database's time.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def after_release_step(endpoint_status: str | None, released: int, size: int) ->
     if endpoint_status != "active":
         return "canceled"
     return "running" if released >= size else "done"
+
+
+def after_recover_step(endpoint_status: str | None, seen: int, size: int) -> Status:
+    """A recover's status after a step that went through ``seen`` of at most ``size`` failed
+    deliveries: done when fewer than asked were left; canceled when the endpoint is gone. A
+    paused endpoint's go on: they are re-queued held, and go out when it is re-enabled."""
+    if endpoint_status is None:
+        return "canceled"
+    return "running" if seen >= size else "done"
 
 
 def leasable(lease_owner: str | None, lease_until: float | None, owner: str, now: float) -> bool:

@@ -1,0 +1,29 @@
+"""Making deliveries due again by hand: the one transition a resend and a recover share.
+
+A delivery re-queued by hand is due now, with a fresh retry schedule (``retry_base``: the
+attempts so far) and trigger ``manual``; while its endpoint is paused it is held instead, and
+goes out when the endpoint is re-enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hookwise.store.sql import Tx, execute
+
+# $1 now, $2 app; the rows to change follow the WHERE (their marks from $3)
+_REQUEUE = (
+    "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM endpoints e"
+    " WHERE e.app_id = deliveries.app_id AND e.id = deliveries.endpoint_id"
+    " AND e.status = 'paused') THEN 'held' ELSE 'pending' END, next_attempt_at = $1,"
+    " retry_base = attempt_count, trigger = 'manual', lease_owner = NULL, updated_at = $1"
+    " WHERE app_id = $2 AND "
+)
+
+
+def requeue(app_id: str, which: str, args: Sequence[Any], now: float) -> Tx[int]:
+    """Statements: re-queue the app's deliveries that ``which`` selects (marks from ``$3``:
+    ``args``); how many changed."""
+    n: int = yield execute(_REQUEUE + which, now, app_id, *args)
+    return n
