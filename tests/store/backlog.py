@@ -1,13 +1,16 @@
 """A held backlog written straight into the tables: tens of thousands of deliveries in a
-second, where enqueueing them one message at a time would take most of a test's time."""
+second, where enqueueing them one message at a time would take most of a test's time; and a
+stepper run until the bulk operations over it are over."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from hookwise.domain.ids import new_id
 from hookwise.store.sql import Tx
+from hookwise.store.stepper import Stepper
 
 
 async def hold_backlog(
@@ -49,3 +52,11 @@ async def hold_backlog(
 
     await handle.write(tx)
     return [m[1] for m in msgs]
+
+
+async def step_to_end(stepper: Stepper, timeout: float = 30.0) -> None:
+    """Rounds until no operation is left to step (the stepper's loop without its rests)."""
+    deadline = time.monotonic() + timeout
+    while await stepper.round() or await stepper.operations.leasable(stepper.owner):
+        assert time.monotonic() < deadline, "the operation did not finish"
+        await asyncio.sleep(0.01)

@@ -28,6 +28,15 @@ def test_a_release_ends_when_fewer_were_held_than_asked_or_the_endpoint_is_pause
     assert rules.after_release_step(None, 0, 1000) == "canceled"  # the endpoint is gone
 
 
+def test_a_recover_ends_when_fewer_failed_were_left_than_asked_or_the_endpoint_is_gone() -> None:
+    assert rules.after_recover_step("active", 1000, 1000) == "running"
+    assert rules.after_recover_step("active", 999, 1000) == "done"
+    assert rules.after_recover_step("active", 0, 1000) == "done"
+    # a paused endpoint's recover goes on: its deliveries are re-queued held
+    assert rules.after_recover_step("paused", 1000, 1000) == "running"
+    assert rules.after_recover_step(None, 1000, 1000) == "canceled"
+
+
 def test_a_lease_is_free_mine_or_run_out() -> None:
     assert rules.leasable(None, None, "me", 10.0)
     assert rules.leasable("me", 99.0, "me", 10.0)

@@ -11,7 +11,7 @@ from hookwise.store import Store
 from hookwise.store.operations import Operation
 from hookwise.store.rules import operations as rules
 from hookwise.store.stepper import Stepper
-from tests.store.backlog import hold_backlog
+from tests.store.backlog import hold_backlog, step_to_end
 from tests.store.conftest import OpenStore, result
 
 N = 5000
@@ -34,14 +34,6 @@ async def _running(store: Store) -> Operation:
     return op
 
 
-async def _finish(stepper: Stepper, timeout: float = 30.0) -> None:
-    """Rounds until no operation is left to step (the stepper's loop without its rests)."""
-    deadline = time.monotonic() + timeout
-    while await stepper.round() or await stepper.operations.leasable(stepper.owner):
-        assert time.monotonic() < deadline, "the release did not finish"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_release_runs_in_steps_and_counts_each_delivery_once(store: Store) -> None:
     app_id, ep_id = await _paused_backlog(store)
     await store.resources.update_endpoint(app_id, ep_id, {"status": "active"})
@@ -49,7 +41,7 @@ async def test_a_release_runs_in_steps_and_counts_each_delivery_once(store: Stor
     assert (stats.pending, stats.held) == (rules.FIRST, N - rules.FIRST)  # a first step at once
     op = await _running(store)
     assert (op.kind, op.endpoint_id, op.done) == ("release", ep_id, rules.FIRST)
-    await _finish(Stepper(store.operations))
+    await step_to_end(Stepper(store.operations))
     stats = await store.queue.queue_stats()
     assert (stats.pending, stats.held) == (N, 0)
     done = await store.operations.get_operation(app_id, op.id)
@@ -111,7 +103,7 @@ async def test_a_release_left_by_a_dead_process_is_finished_once(stores: OpenSto
         assert time.monotonic() - began < 10
         await asyncio.sleep(0.02)
     assert time.monotonic() - began >= lease * 0.9
-    await _finish(heir)
+    await step_to_end(heir)
     stats = await alive.queue.queue_stats()
     assert (stats.pending, stats.held) == (N, 0)
     done = await alive.operations.get_operation(app_id, op.id)

@@ -6,14 +6,15 @@ import time
 
 from hookwise.store import Store
 from hookwise.store.stepper import Stepper
-from tests.store.test_operations import _finish, _paused_backlog, _running
+from tests.store.backlog import step_to_end
+from tests.store.test_operations import _paused_backlog, _running
 
 
 async def test_retention_prunes_finished_operations_and_keeps_running_ones(store: Store) -> None:
     done_app, done_ep = await _paused_backlog(store, 1500)
     await store.resources.update_endpoint(done_app, done_ep, {"status": "active"})
     finished = await _running(store)
-    await _finish(Stepper(store.operations))
+    await step_to_end(Stepper(store.operations))
     running_app, running_ep = await _paused_backlog(store, 1500)
     await store.resources.update_endpoint(running_app, running_ep, {"status": "active"})
     running = await _running(store)

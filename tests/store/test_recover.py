@@ -1,0 +1,96 @@
+"""Recovering an endpoint's failed deliveries in bounded steps, on every store: each failed
+delivery of the window re-queued exactly once (even one that fails again meanwhile), none
+outside it, held while the endpoint is paused, and stopped when the endpoint is deleted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hookwise.domain.models import NewEndpoint
+from hookwise.store import Store
+from hookwise.store.rules import operations as rules
+from hookwise.store.sql import Tx, fetch
+from hookwise.store.stepper import Stepper
+from tests.store.backlog import hold_backlog, step_to_end
+from tests.store.conftest import result
+
+N = 5000
+
+
+async def _endpoint(store: Store, app_id: str) -> str:
+    new = NewEndpoint(app_id=app_id, url="http://127.0.0.1:9/h", secret="whsec_x")
+    return (await store.resources.create_endpoint(new)).id
+
+
+async def _failed(store: Store, *, since: float) -> tuple[str, str, str]:
+    """An app whose endpoint has ``N`` failed deliveries since ``since``, 50 before it, and a
+    second endpoint with 30 failed; (app, endpoint, second endpoint)."""
+    app = await store.resources.create_app(
+        name="a", uid=None, metadata={}, results_inline_budget=262144
+    )
+    ep, other = await _endpoint(store, app.id), await _endpoint(store, app.id)
+    await hold_backlog(store, app.id, ep, N, status="failed", start=since + 1)
+    await hold_backlog(store, app.id, ep, 50, status="failed", start=since - 100)
+    await hold_backlog(store, app.id, other, 30, status="failed", start=since + 1)
+    return app.id, ep, other
+
+
+async def _counts(store: Any, app_id: str) -> dict[tuple[str, str, bool], int]:
+    """Deliveries by (endpoint, status, re-queued by hand with a fresh schedule)."""
+
+    def tx() -> Tx[dict[tuple[str, str, bool], int]]:
+        rs = yield fetch(
+            "SELECT endpoint_id, status, trigger = 'manual' AND retry_base = attempt_count"
+            " AS fresh, count(*) AS n FROM deliveries WHERE app_id = $1 GROUP BY 1, 2, 3",
+            app_id,
+        )
+        return {(r["endpoint_id"], r["status"], bool(r["fresh"])): r["n"] for r in rs}
+
+    return await store._handle.read(tx)  # type: ignore[no-any-return]
+
+
+async def test_a_recover_requeues_each_failed_delivery_of_its_window_once(store: Store) -> None:
+    since = time.time() - 3600
+    app_id, ep, other = await _failed(store, since=since)
+    op = await store.operations.start_recover(app_id, ep, since)
+    assert (op.kind, op.status, op.done, op.total) == ("recover", "running", rules.FIRST, None)
+    assert (await store.queue.queue_stats()).pending == rules.FIRST  # a first step at once
+    # some of those fail again while the recover runs: they are not re-queued twice
+    claims = await store.queue.claim_due(worker_id="w", limit=100, lease_seconds=30)
+    again = len(claims)  # the endpoint's max_in_flight at most
+    assert again > 10
+    await store.queue.record_attempts([result(c, ok=False) for c in claims], pause_after=10**6)
+    await step_to_end(Stepper(store.operations))
+    done = await store.operations.get_operation(app_id, op.id)
+    assert done is not None and (done.status, done.done, done.total) == ("done", N, N)
+    counts = await _counts(store, app_id)
+    assert counts == {
+        (ep, "pending", True): N - again,
+        (ep, "failed", False): again + 50,  # failed again, and those from before ``since``
+        (other, "failed", False): 30,  # another endpoint's: left alone
+    }
+
+
+async def test_a_recover_of_a_paused_endpoint_holds_its_deliveries(store: Store) -> None:
+    since = time.time() - 3600
+    app_id, ep, _ = await _failed(store, since=since)
+    op = await store.operations.start_recover(app_id, ep, since)
+    await store.resources.update_endpoint(app_id, ep, {"status": "paused"})  # mid-recover
+    await step_to_end(Stepper(store.operations))
+    done = await store.operations.get_operation(app_id, op.id)
+    assert done is not None and (done.status, done.done) == ("done", N)
+    counts = await _counts(store, app_id)
+    assert (counts.get((ep, "held", True)), counts.get((ep, "pending", True))) == (N, None)
+    assert await store.queue.claim_due(worker_id="w", limit=10, lease_seconds=30) == []
+
+
+async def test_deleting_the_endpoint_cancels_its_recover(store: Store) -> None:
+    since = time.time() - 3600
+    app_id, ep, _ = await _failed(store, since=since)
+    op = await store.operations.start_recover(app_id, ep, since)
+    await store.resources.delete_endpoint(app_id, ep)
+    assert await Stepper(store.operations).round() == 0.0
+    stopped = await store.operations.get_operation(app_id, op.id)
+    assert stopped is not None and (stopped.status, stopped.done) == ("canceled", rules.FIRST)
+    assert (await _counts(store, app_id)).get((ep, "failed", False)) == N - rules.FIRST + 50
