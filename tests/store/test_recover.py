@@ -1,9 +1,11 @@
 """Recovering an endpoint's failed deliveries in bounded steps, on every store: each failed
-delivery of the window re-queued exactly once (even one that fails again meanwhile), none
-outside it, held while the endpoint is paused, and stopped when the endpoint is deleted."""
+delivery of the window re-queued exactly once (even one that fails again meanwhile, or when
+the process stepping it dies), none outside it, held while the endpoint is paused, and stopped
+when the endpoint is deleted."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -13,7 +15,7 @@ from hookwise.store.rules import operations as rules
 from hookwise.store.sql import Tx, fetch
 from hookwise.store.stepper import Stepper
 from tests.store.backlog import hold_backlog, step_to_end
-from tests.store.conftest import result
+from tests.store.conftest import OpenStore, result
 
 N = 5000
 
@@ -94,3 +96,20 @@ async def test_deleting_the_endpoint_cancels_its_recover(store: Store) -> None:
     stopped = await store.operations.get_operation(app_id, op.id)
     assert stopped is not None and (stopped.status, stopped.done) == ("canceled", rules.FIRST)
     assert (await _counts(store, app_id)).get((ep, "failed", False)) == N - rules.FIRST + 50
+
+
+async def test_a_recover_left_by_a_dead_process_is_finished_once(stores: OpenStore) -> None:
+    dead, alive = await stores(), await stores()
+    since = time.time() - 3600
+    app_id, ep, _ = await _failed(dead, since=since)
+    op = await dead.operations.start_recover(app_id, ep, since)
+    assert await Stepper(dead.operations, owner="gone", lease_seconds=0.3).round() > 0
+    # the process dies holding the lease: the next one goes on once it runs out
+    heir, deadline = Stepper(alive.operations, owner="heir"), time.monotonic() + 10
+    while not await heir.round():
+        assert time.monotonic() < deadline, "the lease was never taken over"
+        await asyncio.sleep(0.02)
+    await step_to_end(heir)
+    done = await alive.operations.get_operation(app_id, op.id)
+    assert done is not None and (done.status, done.done) == ("done", N)  # none twice
+    assert (await _counts(alive, app_id))[(ep, "pending", True)] == N
