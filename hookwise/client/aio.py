@@ -50,6 +50,7 @@ class AsyncClient:
         self.attempts: resources.Attempts[One, Many] = resources.Attempts(self)
         self.deliveries: resources.Deliveries[One, Many] = resources.Deliveries(self)
         self.jobs: resources.Jobs[One, Many] = resources.Jobs(self)
+        self.operations: resources.Operations[One, Many] = resources.Operations(self)
 
     def __repr__(self) -> str:
         return f"AsyncClient({str(self._http.base_url)!r})"

@@ -5,6 +5,7 @@ iterator."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic
 
 from hookwise.client._core import (
@@ -104,6 +105,25 @@ class Endpoints(Generic[T, P]):
     def list(self, app: str, *, page_size: int = 100) -> P:
         """Every endpoint of the app."""
         return self._t.paginate(Request("GET", f"/v1/apps/{app}/endpoints", {"limit": page_size}))
+
+    def recover(self, app: str, endpoint_id: str, since: datetime | str) -> T:
+        """Re-queue the endpoint's failed deliveries created since ``since``: the operation
+        (``{"id", "kind": "recover", "status", "done", "total", …}``), finished in the
+        background; follow it with ``operations.get``."""
+        when = since.isoformat() if isinstance(since, datetime) else since
+        path = f"/v1/apps/{app}/endpoints/{endpoint_id}/recover"
+        return self._t.send(Request("POST", path, json={"since": when}))
+
+
+class Operations(Generic[T, P]):
+    """Bulk changes an app's calls started, running in the background in bounded steps."""
+
+    def __init__(self, transport: Transport[T, P]) -> None:
+        self._t = transport
+
+    def get(self, app: str, operation_id: str) -> T:
+        """An operation's progress: ``status`` (running, done, canceled), ``done``, ``total``."""
+        return self._t.send(Request("GET", f"/v1/apps/{app}/operations/{operation_id}"))
 
 
 class Messages(Generic[T, P]):

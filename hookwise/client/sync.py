@@ -51,6 +51,7 @@ class Client:
         self.attempts: resources.Attempts[Json, Many] = resources.Attempts(self)
         self.deliveries: resources.Deliveries[Json, Many] = resources.Deliveries(self)
         self.jobs: resources.Jobs[Json, Many] = resources.Jobs(self)
+        self.operations: resources.Operations[Json, Many] = resources.Operations(self)
 
     def __repr__(self) -> str:
         return f"Client({str(self._http.base_url)!r})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -97,6 +98,14 @@ async def test_async_client(api_factory: Any, receiver: Receiver) -> None:
         with pytest.raises(ApiError) as err:
             await hw.jobs.report(app["id"], job["id"], [{"id": "t2", "status": "succeeded"}])
         assert err.value.status == 409 and err.value.details["reason"] == "job_finished"
+        # a recover is an operation, answered at once and followed to its end
+        ep = await hw.endpoints.create(app["id"], receiver.url("/sub"))
+        op = await hw.endpoints.recover(app["id"], ep["id"], datetime.now(UTC) - timedelta(hours=1))
+        assert (op["kind"], op["endpoint_id"], op["done"]) == ("recover", ep["id"], 0)
+        assert await hw.operations.get(app["id"], op["id"]) == op  # nothing failed: done at once
+        with pytest.raises(ApiError) as err:
+            await hw.operations.get(app["id"], "op_nope")
+        assert err.value.status == 404 and err.value.details["resource"] == "operation"
         msg = await hw.messages.create(app["id"], "user.created", {"a": 1})
         assert msg["event_type"] == "user.created"
 
