@@ -8,6 +8,7 @@ import asyncio
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,12 +22,29 @@ N = 400
 LONG_LEASE = "300"  # far longer than any test waits: a lease that runs out fails the test
 
 
-async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
-    db = f"sqlite:///{tmp_path / 'crash.db'}"
-    key = admin_key(db)
+@dataclass(frozen=True)
+class Service:
+    """Where a test's ``hookwise serve`` runs: its SQLite file, an admin key, its base URL
+    and the environment of every process started on it."""
+
+    db_file: Path
+    db: str
+    key: str
+    base: str
+    environ: dict[str, str]
+
+
+def _service(tmp_path: Path, name: str, lease_seconds: str) -> Service:
+    db_file = tmp_path / name
+    db = f"sqlite:///{db_file}"
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    environ = env(db, HOOKWISE_LEASE_SECONDS="2", HOOKWISE_PORT=str(port))
+    environ = env(db, HOOKWISE_LEASE_SECONDS=lease_seconds, HOOKWISE_PORT=str(port))
+    return Service(db_file, db, admin_key(db), f"http://127.0.0.1:{port}", environ)
+
+
+async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
+    svc = _service(tmp_path, "crash.db", lease_seconds="2")
+    key, base, environ = svc.key, svc.base, svc.environ
     receiver.always("/hook", 200, delay=2.0)  # keep attempts in flight when the kill comes
 
     first = Proc(["serve"], environ, tmp_path / "serve1.log")
@@ -93,12 +111,8 @@ def _leases(db_file: Path) -> dict[str, int]:
 
 async def test_a_restart_after_sigkill_resumes_at_once(tmp_path: Path, receiver: Receiver) -> None:
     """The dead process's leases (300 s) are taken back at the restart, not waited out."""
-    db_file = tmp_path / "restart.db"
-    db = f"sqlite:///{db_file}"
-    key = admin_key(db)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    environ = env(db, HOOKWISE_LEASE_SECONDS=LONG_LEASE, HOOKWISE_PORT=str(port))
+    svc = _service(tmp_path, "restart.db", LONG_LEASE)
+    db_file, key, base, environ = svc.db_file, svc.key, svc.base, svc.environ
     receiver.always("/hook", 200, delay=600)  # hangs: the attempts stay in flight, leased
 
     first = Proc(["serve"], environ, tmp_path / "serve1.log")
@@ -211,12 +225,8 @@ async def test_a_release_killed_mid_way_finishes_after_the_restart(
     """kill -9 right after a re-enable: the release (a first step done, the rest an operation
     leased by the dead process's stepper) is finished by the next process at once, and every
     held delivery goes out."""
-    db_file = tmp_path / "release.db"
-    db = f"sqlite:///{db_file}"
-    key = admin_key(db)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    environ = env(db, HOOKWISE_LEASE_SECONDS=LONG_LEASE, HOOKWISE_PORT=str(port))
+    svc = _service(tmp_path, "release.db", LONG_LEASE)
+    db_file, db, key, base, environ = svc.db_file, svc.db, svc.key, svc.base, svc.environ
     receiver.always("/hook", 200)
     held = 20_000
 

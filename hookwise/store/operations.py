@@ -23,21 +23,20 @@ from hookwise.domain.errors import NotFound
 from hookwise.domain.ids import new_id
 from hookwise.store.recover import Went, Window, recover_step, remaining
 from hookwise.store.rules import operations as rules
-from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval
+from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval, still
 from hookwise.store.wakeups import Waiters
 
 # $1 app, $2 endpoint, $3 now, $4 rows at most: the oldest held first, in due order (the
 # ``ix_deliveries_endpoint_due`` index, no sort); a delivery keeps a due time already past, so
-# the steps keep the backlog's order. The status is checked again on the row updated: on
-# PostgreSQL a row that changed while the statement waited for its lock (a leased one, recorded
-# meanwhile) must stay as it is. ``|| ''`` keeps SQLite's planner from reading that check off
-# the status index (every held row of every endpoint) rather than the primary key.
+# the steps keep the backlog's order. The status is checked again on the row updated (``still``):
+# a row that changed while the statement waited for its lock (a leased one, recorded meanwhile)
+# must stay as it is.
 _RELEASE = (
     "UPDATE deliveries SET status = 'pending', retry_base = attempt_count, lease_owner = NULL,"
     " next_attempt_at = CASE WHEN next_attempt_at < $3 THEN next_attempt_at ELSE $3 END,"
     " updated_at = $3 WHERE (app_id, id) IN (SELECT app_id, id FROM deliveries"
     " WHERE status = 'held' AND endpoint_id = $2 AND app_id = $1"
-    " ORDER BY next_attempt_at LIMIT $4) AND status || '' = 'held'"
+    f" ORDER BY next_attempt_at LIMIT $4) AND {still('status', 'held')}"
 )
 _HELD = "SELECT count(*) FROM deliveries WHERE app_id = $1 AND endpoint_id = $2 AND status = 'held'"
 _RUNNING = "kind = 'release' AND status = 'running' AND app_id = $1 AND endpoint_id = $2"

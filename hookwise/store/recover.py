@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hookwise.store.requeue import requeue
-from hookwise.store.sql import Dialect, Tx, fetch, fetchval
+from hookwise.store.sql import Dialect, Tx, fetch, fetchval, still
 
 # $1 app, $2 endpoint, $3 after this id, $4 since, $5 until
 _FAILED = (
@@ -55,8 +55,7 @@ def recover_step(d: Dialect, w: Window, size: int, now: float) -> Tx[Went]:
     if not ids:
         return Went(0, 0, w.after_id)
     # checked again on the row changed: on PostgreSQL one may have changed since it was read
-    # (``|| ''`` keeps SQLite's planner on the primary key, off the status index)
-    which = d.any("id", "$3") + " AND status || '' = 'failed'"
+    which = f"{d.any('id', '$3')} AND {still('status', 'failed')}"
     n = yield from requeue(w.app_id, which, [d.array(ids)], now)
     return Went(len(ids), n, ids[-1])
 

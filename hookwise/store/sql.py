@@ -80,6 +80,14 @@ Tx = Generator[Statement, Any, T]
 TxFn = Callable[[], Tx[T]]
 
 
+def still(column: str, value: str) -> str:
+    """SQL: ``column`` still equals the literal ``value`` on the row being changed, a re-check
+    after the row was picked (on PostgreSQL it may have changed while the statement waited for
+    its lock). Written ``column || ''`` so that SQLite's planner does not serve the check from
+    the column's index (every such row of every endpoint) instead of the primary key."""
+    return f"{column} || '' = '{value}'"
+
+
 class Duplicate(Exception):
     """A unique constraint refused a row (thrown into the transaction at its statement)."""
 
@@ -179,5 +187,6 @@ __all__ = [
     "fetchrow",
     "fetchval",
     "sqlite_marks",
+    "still",
     "throw_duplicate",
 ]

@@ -17,7 +17,7 @@ from hookwise.sqlite.writer import SqliteFile
 from hookwise.store import rows
 from hookwise.store.enqueue import Accepted, Draft
 from hookwise.store.sql import SQLITE, sqlite_marks
-from hookwise.store.sqlite.handle import run
+from hookwise.store.sqlite.handle import is_duplicate, run
 
 _MESSAGE = (
     "INSERT INTO messages (app_id, id, event_type, event_id, body, tags, job_id, created_at)"
@@ -50,7 +50,7 @@ def _enqueue(c: sqlite3.Connection, d: Draft) -> Accepted:
              rows.dumps(list(new.tags)), new.job_id, at),
         ).rowcount  # fmt: skip
     except sqlite3.IntegrityError as exc:
-        if "UNIQUE" not in str(exc):
+        if not is_duplicate(exc):
             raise
         raise d.taken() from exc
     if not inserted:

@@ -18,6 +18,13 @@ from hookwise.store.wakeups import Waiters
 T = TypeVar("T")
 
 
+def is_duplicate(exc: sqlite3.IntegrityError) -> bool:
+    """Whether SQLite refused a row for a unique constraint (or primary key), not another
+    constraint (NOT NULL, CHECK)."""
+    text = str(exc)
+    return "UNIQUE" in text or "PRIMARY KEY" in text
+
+
 def run(conn: sqlite3.Connection, tx: Tx[T]) -> T:
     """Run the transaction ``tx`` to its end on ``conn`` (the caller owns BEGIN/COMMIT)."""
     try:
@@ -26,7 +33,7 @@ def run(conn: sqlite3.Connection, tx: Tx[T]) -> T:
             try:
                 result = _one(conn, stmt)
             except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc) and "PRIMARY KEY" not in str(exc):
+                if not is_duplicate(exc):
                     raise
                 throw_duplicate(tx, exc)
             stmt = tx.send(result)
