@@ -90,6 +90,12 @@ apps = Table(
     # signs every one-off webhook_url of the app's jobs (encrypted like endpoint secrets)
     Column("job_secret", Text, nullable=True),
     Column("job_previous_secrets", Text, nullable=False, server_default="[]"),
+    # the payload_format new endpoints get when they name none ('envelope' or 'raw')
+    Column("payload_format", String(10), nullable=False, server_default="envelope"),
+    # how the app's job webhooks look (JSON, jobs.profile.JobProfile; NULL = hookwise's shape)
+    Column("job_profile", Text, nullable=True),
+    # at most this many items per job (NULL = no cap)
+    Column("max_items_per_job", Integer, nullable=True),
 )
 
 event_types = Table(
@@ -119,6 +125,7 @@ endpoints = _tenant_table(
     Column("paused_reason", Text, nullable=True),
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     Column("kind", String(16), nullable=False, server_default="endpoint"),
+    Column("payload_format", String(10), nullable=False, server_default="envelope"),
     Column("rl_next_at", Float, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
@@ -180,6 +187,8 @@ attempts = _tenant_table(
     Column("started_at", Float, nullable=False),
     Column("url", Text, nullable=False),
     Column("trigger", String(10), nullable=False),
+    # the body this attempt sent: 'raw' when the message's payload alone, NULL as stored
+    Column("payload_format", String(10), nullable=True),
     Index("ix_attempts_message", "app_id", "message_id"),
     Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
     _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),
@@ -197,6 +206,8 @@ jobs = _tenant_table(
     Column("item_events", Boolean, nullable=False, server_default=text("false")),
     Column("custom", Text, nullable=False, server_default="{}"),
     Column("metadata", Text, nullable=False, server_default="{}"),
+    # extra top-level fields of every event of the job (JSON object, e.g. lead_list_id)
+    Column("fields", Text, nullable=False, server_default="{}"),
     Column("summary", Text, nullable=True),
     Column("succeeded", Integer, nullable=False, server_default="0"),
     Column("failed", Integer, nullable=False, server_default="0"),
