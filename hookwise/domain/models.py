@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from hookwise.domain.envelope import PayloadFormat
+
 T = TypeVar("T")
 
 Scope = Literal["admin", "app"]
@@ -52,6 +54,7 @@ class App:
     results_inline_budget: int
     created_at: datetime
     updated_at: datetime
+    payload_format: PayloadFormat = "envelope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Endpoint:
     kind: EndpointKind
     created_at: datetime
     updated_at: datetime
+    payload_format: PayloadFormat = "envelope"
 
     def valid_secrets(self, now: datetime) -> list[str]:
         """The current secret first, then older ones still inside their grace period."""
@@ -145,6 +149,8 @@ class Attempt:
     started_at: datetime
     url: str
     trigger: Trigger
+    #: "raw" when the attempt sent the message's payload alone; None: the body as stored
+    payload_format: PayloadFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,7 @@ class NewEndpoint:
     headers: dict[str, str] = field(default_factory=dict)
     status: EndpointStatus = "active"
     kind: EndpointKind = "endpoint"
+    payload_format: PayloadFormat = "envelope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +209,8 @@ class ClaimedDelivery:
     retry_schedule: tuple[float, ...]
     rate_limit_per_second: float | None
     msg_timestamp: int
+    #: "raw" when ``body`` is the message's payload alone; None: the body as stored
+    payload_format: PayloadFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
