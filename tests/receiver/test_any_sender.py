@@ -17,7 +17,7 @@ from aiohttp import web
 from hookwise.domain.errors import InvalidInput
 from hookwise.receiver import Event, Inbox, Processor, Receiver, Reconciler
 from hookwise.receiver.job_shape import JobShape, JobState, fill, status_url_template
-from tests.receiver.receiver_helpers import signed
+from tests.receiver.receiver_helpers import serve_aiohttp, signed
 
 API_KEY = "clapi_test_key"
 LEADS = [{"task_id": f"task_{n}", "primary_email": f"p{n}@acme.com"} for n in range(12)]
@@ -71,16 +71,8 @@ class SeedApis:
 @pytest.fixture
 async def apis() -> AsyncIterator[SeedApis]:
     fake = SeedApis()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    fake.base = f"http://{host}:{port}"
-    try:
+    async with serve_aiohttp(fake.app()) as fake.base:
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 def enrichment_receiver(inbox: Inbox, secret: str, apis: SeedApis) -> Receiver:
@@ -170,18 +162,26 @@ TASK_SHAPES: dict[str, Any] = {
 }
 
 
+def task_receiver(
+    inbox: Inbox, secret: str, apis: SeedApis, shape: str, default_event_type: str | None = None
+) -> Receiver:
+    """A receiver of seed 003's task webhooks, reading its ``/job-status/{task_id}``."""
+    return Receiver(
+        inbox=inbox,
+        secret=secret,
+        dedupe_key="task_id",
+        status_url=f"{apis.base}/job-status/{{id}}",
+        job_shape=TASK_SHAPES[shape],
+        default_event_type=default_event_type,
+    )
+
+
 @pytest.mark.parametrize("shape", TASK_SHAPES)
 async def test_an_overdue_task_is_reconciled_through_job_status(
     make_inbox: Callable[[], Inbox], secret: str, apis: SeedApis, shape: str
 ) -> None:
     apis.task_status = "failed"
-    receiver = Receiver(
-        inbox=make_inbox(),
-        secret=secret,
-        dedupe_key="task_id",
-        status_url=f"{apis.base}/job-status/{{id}}",
-        job_shape=TASK_SHAPES[shape],
-    )
+    receiver = task_receiver(make_inbox(), secret, apis, shape)
     seen: list[Event] = []
     receiver.on("job.failed")(seen.append)
     task_id = "task 7?x=1"  # quoted into the path: the template runs nothing
@@ -202,14 +202,7 @@ async def test_a_truncated_bulk_task_is_finished_from_job_status(
     make_inbox: Callable[[], Inbox], secret: str, apis: SeedApis, shape: str
 ) -> None:
     apis.running_polls = 0
-    receiver = Receiver(
-        inbox=make_inbox(),
-        secret=secret,
-        dedupe_key="task_id",
-        status_url=f"{apis.base}/job-status/{{id}}",
-        job_shape=TASK_SHAPES[shape],
-        default_event_type="task.finished",
-    )
+    receiver = task_receiver(make_inbox(), secret, apis, shape, "task.finished")
     seen: list[Event] = []
     receiver.on("task.finished")(seen.append)
     webhook = {

@@ -20,6 +20,7 @@ from hookwise.receiver import SqliteInbox
 from tests.receiver.receiver_helpers import (
     Http,
     http_client,
+    serve_aiohttp,
     serve_asgi,
     signed,
     wait_until,
@@ -90,17 +91,23 @@ async def expect_wf_1(inbox_path: Path) -> None:
     await inbox.close()
 
 
+async def service_env(tmp_path: Path, secret: str) -> dict[str, str]:
+    """The example service's environment, with wf_1 expected in its inbox."""
+    inbox_path = tmp_path / "inbox.db"
+    await expect_wf_1(inbox_path)
+    return {
+        "WEBHOOK_SECRET": secret,
+        "RECEIVER_INBOX": f"sqlite:///{inbox_path}",
+        "LEADS_DB": str(tmp_path / "leads.db"),
+    }
+
+
 @pytest.mark.parametrize("mode", ["one process", "receiver and --worker"])
 async def test_the_service_example_runs_under_hookwise_receive(
     tmp_path: Path, secret: str, mode: str
 ) -> None:
-    inbox_path, leads = tmp_path / "inbox.db", tmp_path / "leads.db"
-    await expect_wf_1(inbox_path)
-    env = {
-        "WEBHOOK_SECRET": secret,
-        "RECEIVER_INBOX": f"sqlite:///{inbox_path}",
-        "LEADS_DB": str(leads),
-    }
+    leads = tmp_path / "leads.db"
+    env = await service_env(tmp_path, secret)
     app = ["--app", f"{EXAMPLES / 'receiver_service.py'}:receiver"]
     split = mode != "one process"
     procs = []
@@ -208,33 +215,23 @@ async def test_hookwise_receive_reads_another_senders_api_from_flags(
 
     api = web.Application()
     api.router.add_get("/api/v1/public/enrich/status", status)
-    runner = web.AppRunner(api)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = "http://{}:{}".format(*runner.addresses[0][:2])
-    inbox_path, leads = tmp_path / "inbox.db", tmp_path / "leads.db"
-    await expect_wf_1(inbox_path)
-    env = {
-        "WEBHOOK_SECRET": secret,
-        "RECEIVER_INBOX": f"sqlite:///{inbox_path}",
-        "LEADS_DB": str(leads),
-        "API_KEY": "clapi_key",
-    }
-    flags = [
-        *("--app", f"{EXAMPLES / 'receiver_service.py'}:receiver", "--port", "0"),
-        *("--status-url", f"{base}/api/v1/public/enrich/status?workflow_id={{id}}"),
-        *("--job-shape", '{"job": "workflow", "paging": "single"}'),
-    ]
-    proc, line = await start(*flags, env=env)
-    try:
-        url = line.split("listening on ")[1].split()[0]
-        truncated = enrichment("wf_1") | {"results": [], "results_truncated": 2}
-        async with Http() as http:
-            assert (await http.post(url, *signed(truncated, secret))).status == 200
-        await wait_until(lambda: len(lead_emails(leads)) == 2, what="the rest fetched")
-    finally:
-        await stop(proc)
-        await runner.cleanup()
+    leads = tmp_path / "leads.db"
+    env = await service_env(tmp_path, secret) | {"API_KEY": "clapi_key"}
+    async with serve_aiohttp(api) as base:
+        flags = [
+            *("--app", f"{EXAMPLES / 'receiver_service.py'}:receiver", "--port", "0"),
+            *("--status-url", f"{base}/api/v1/public/enrich/status?workflow_id={{id}}"),
+            *("--job-shape", '{"job": "workflow", "paging": "single"}'),
+        ]
+        proc, line = await start(*flags, env=env)
+        try:
+            url = line.split("listening on ")[1].split()[0]
+            truncated = enrichment("wf_1") | {"results": [], "results_truncated": 2}
+            async with Http() as http:
+                assert (await http.post(url, *signed(truncated, secret))).status == 200
+            await wait_until(lambda: len(lead_emails(leads)) == 2, what="the rest fetched")
+        finally:
+            await stop(proc)
 
 
 @pytest.mark.parametrize(
