@@ -68,6 +68,12 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     )
 
 
+def id_floor(prefix: str, at: float) -> str:
+    """The id every ``prefix`` id minted at ``at`` (seconds, ms precision) or later sorts
+    after, and every one minted earlier before: a keyset bound by creation time."""
+    return f"{prefix}_{_encode(int(at * 1000) & (1 << 48) - 1, 5)}"
+
+
 def id_prefix(value: str) -> str | None:
     """The type prefix of ``value`` (``"app"`` for ``app_…``), or None if it has none."""
     head, sep, _ = value.partition("_")

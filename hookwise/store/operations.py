@@ -1,15 +1,17 @@
 """The ``Operations`` role, written once for both databases: bulk changes in bounded steps.
 
 Releasing an endpoint's held backlog touches as many rows as were held (300,000 froze every
-tenant's ingest on SQLite for ~2 s when done in one statement). So the API call only writes
-the change and an ``operations`` row (and releases a first step inline, which is all of a small
-backlog); a ``Stepper`` in a process that runs workers does the rest, step after step, each its
-own short transaction (SQLite: one writer-thread operation, so the API's writes go between
-steps; PostgreSQL: a few thousand row locks at most, for milliseconds).
+tenant's ingest on SQLite for ~2 s when done in one statement); so do holding a paused
+endpoint's pending deliveries, canceling a deleted one's (``store.backlog``), recovering an
+endpoint's failed deliveries (``store.recover``) and resending an app's (``store.resend``). So
+the API call only writes the change and an ``operations`` row (and runs a first step inline,
+which is all of a small one); a ``Stepper`` in a process that runs workers does the rest, step
+after step, each its own short transaction (SQLite: one writer-thread operation, so the API's
+writes go between steps; PostgreSQL: a few thousand row locks at most, for milliseconds).
 
-A step flips ``held`` deliveries to ``pending`` and adds their number to the operation's
-``done`` in the same transaction, so a step lost in a crash is simply done again and none is
-released twice; the operation's lease keeps two processes from stepping it at once, and runs
+A step changes deliveries (``held`` to ``pending``, say) and adds their number to the
+operation's ``done`` in the same transaction, so a step lost in a crash is simply done again and
+none is changed twice; the operation's lease keeps two processes from stepping it at once, and runs
 out when its holder dies, so whichever process runs next finishes it.
 """
 
@@ -21,25 +23,16 @@ from typing import Any
 
 from hookwise.domain.errors import NotFound
 from hookwise.domain.ids import new_id
-from hookwise.store.recover import Went, Window, recover_step, remaining
+from hookwise.domain.models import Page
+from hookwise.store.backlog import backlog_step, left
+from hookwise.store.paging import page
+from hookwise.store.recover import Window, recover_step, remaining
+from hookwise.store.resend import Resend, resend_step
+from hookwise.store.resend import remaining as resend_remaining
 from hookwise.store.rules import operations as rules
-from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval, still
+from hookwise.store.sql import Dialect, Handle, Tx, execute, fetch, fetchrow, fetchval
 from hookwise.store.wakeups import Waiters
 
-# $1 app, $2 endpoint, $3 now, $4 rows at most: the oldest held first, in due order (the
-# ``ix_deliveries_endpoint_due`` index, no sort); a delivery keeps a due time already past, so
-# the steps keep the backlog's order. The status is checked again on the row updated (``still``):
-# a row that changed while the statement waited for its lock (a leased one, recorded meanwhile)
-# must stay as it is.
-_RELEASE = (
-    "UPDATE deliveries SET status = 'pending', retry_base = attempt_count, lease_owner = NULL,"
-    " next_attempt_at = CASE WHEN next_attempt_at < $3 THEN next_attempt_at ELSE $3 END,"
-    " updated_at = $3 WHERE (app_id, id) IN (SELECT app_id, id FROM deliveries"
-    " WHERE status = 'held' AND endpoint_id = $2 AND app_id = $1"
-    f" ORDER BY next_attempt_at LIMIT $4) AND {still('status', 'held')}"
-)
-_HELD = "SELECT count(*) FROM deliveries WHERE app_id = $1 AND endpoint_id = $2 AND status = 'held'"
-_RUNNING = "kind = 'release' AND status = 'running' AND app_id = $1 AND endpoint_id = $2"
 _LEASE = (
     "UPDATE operations SET lease_owner = $3, lease_until = $4, updated_at = $5"
     " WHERE app_id = $1 AND id = $2 AND status = 'running' AND "
@@ -61,48 +54,33 @@ class Operation:
     total: int | None
     created_at: float
     updated_at: float
-    since: float | None = None  # a recover: failed deliveries created since then
-    after_id: str | None = None  # a recover: the last delivery id its steps went through
+    since: float | None = None  # a recover, a resend: deliveries created since then
+    after_id: str | None = None  # a recover, a resend: the last delivery id its steps went by
+    until: float | None = None  # a resend: deliveries created until then
+    event_type: str | None = None  # a resend: of this event type only
+    delivery_status: str | None = None  # a resend: which (``rules.RESENDS``)
 
 
 def _operation(r: Any) -> Operation:
     return Operation(
         r["app_id"], r["id"], r["kind"], r["endpoint_id"], r["status"], r["done"], r["total"],
-        r["created_at"], r["updated_at"], r["since"], r["after_id"],
+        r["created_at"], r["updated_at"], r["since"], r["after_id"], r["until"],
+        r["event_type"], r["delivery_status"],
     )  # fmt: skip
 
 
-def release_step(app_id: str, endpoint_id: str, size: int, now: float) -> Tx[int]:
-    """Statements: release at most ``size`` of the endpoint's held deliveries (the oldest
-    first); how many. The caller holds the endpoint's row (locked or just updated)."""
-    n: int = yield execute(_RELEASE, app_id, endpoint_id, now, size)
-    return n
+@dataclass(frozen=True, slots=True)
+class ResendFilter:
+    """What a bulk resend re-queues: the app's deliveries created since ``since`` (and until
+    ``until``, or the call), ``which`` of them (``rules.RESENDS``: failed, all finished), of
+    one endpoint or event type when set."""
 
-
-def start_release(app_id: str, endpoint_id: str, now: float) -> Tx[bool]:
-    """Statements, in the transaction that re-enables the endpoint: release a first step,
-    and write down a release for the rest if some may be left; whether one is running."""
-    n = yield from release_step(app_id, endpoint_id, rules.FIRST, now)
-    if rules.after_release_step("active", n, rules.FIRST) != "running":
-        return False
-    # a re-enable of an endpoint already being released goes on with the same operation
-    if (yield execute(f"UPDATE operations SET done = done + $3 WHERE {_RUNNING}", app_id,
-                      endpoint_id, n)) == 0:  # fmt: skip
-        yield execute(
-            "INSERT INTO operations (app_id, id, kind, endpoint_id, status, done, created_at,"
-            " updated_at) VALUES ($1, $2, 'release', $3, 'running', $4, $5, $5)",
-            app_id, new_id("op"), endpoint_id, n, now,
-        )  # fmt: skip
-    return True
-
-
-def cancel_releases(app_id: str, endpoint_id: str, now: float) -> Tx[None]:
-    """Statements, in the transaction that pauses the endpoint: its release stops here."""
-    yield execute(
-        "UPDATE operations SET status = 'canceled', lease_owner = NULL, lease_until = NULL,"
-        f" updated_at = $3 WHERE {_RUNNING}",
-        app_id, endpoint_id, now,
-    )  # fmt: skip
+    app_id: str
+    since: float
+    until: float | None = None
+    which: str = "failed"
+    endpoint_id: str | None = None
+    event_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,40 +164,85 @@ class Operations:
             self.started()
         return op
 
+    async def start_resend(self, f: ResendFilter) -> Operation:
+        """Write down a resend of the app's deliveries ``f`` selects (created up to now), and
+        run its first step at once (all of a small one); the operation."""
+        now = time.time()
+        op_id = new_id("op")
+        d = self._db.dialect
+
+        def tx() -> Tx[Operation]:
+            if f.endpoint_id is not None:
+                found = yield fetchval(self._lock_endpoint, f.app_id, f.endpoint_id)
+                if found is None:
+                    raise NotFound("endpoint", f.endpoint_id)
+            w = Resend.window(
+                f.app_id, f.since, f.until or now, f.which, f.endpoint_id, f.event_type,
+                asked_at=now,
+            )  # fmt: skip
+            went = yield from resend_step(d, w, rules.FIRST, now)
+            after = rules.after_resend_step(went.seen, rules.FIRST)
+            r = yield fetchrow(
+                "INSERT INTO operations (app_id, id, kind, endpoint_id, status, done, total,"
+                " since, until, event_type, delivery_status, after_id, created_at, updated_at)"
+                " VALUES ($1, $2, 'resend', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
+                " RETURNING *",
+                f.app_id, op_id, f.endpoint_id, after, went.requeued,
+                went.requeued if after == "done" else None, w.since, w.until, f.event_type,
+                f.which, went.last_id, now,
+            )  # fmt: skip
+            return _operation(r)
+
+        op = await self._db.write(tx)
+        if op.done:
+            self._db.wake()
+        if op.status == "running":
+            self.started()
+        return op
+
+    async def list_operations(
+        self, app_id: str, *, limit: int, cursor: str | None
+    ) -> Page[Operation]:
+        """The app's operations, newest first (running ones, and the finished ones retention
+        has not pruned yet)."""
+
+        def tx() -> Tx[Page[Operation]]:
+            rs = yield fetch(
+                "SELECT * FROM operations WHERE app_id = $1 AND id < $2 ORDER BY id DESC"
+                " LIMIT $3",
+                app_id, cursor or "~", limit + 1,
+            )  # fmt: skip
+            return page(rs, limit, _operation)
+
+        return await self._db.read(tx)
+
     async def step(
         self, op: Operation, *, owner: str, size: int, lease_seconds: float
     ) -> Step | None:
         """Run one step of ``op`` under ``owner``'s lease (taken or renewed, for
         ``lease_seconds``); None when another holds it or it is over."""
-        app_id, endpoint_id = op.app_id, op.endpoint_id or ""
         d = self._db.dialect
         total = op.total
         if total is None:  # how much there is, counted off the writer (an estimate)
-            total = op.done + await self._db.read(lambda: _left(op))
+            total = op.done + await self._db.read(lambda: _left(d, op))
         now = time.time()
+        locks = op.kind != "resend" and op.endpoint_id is not None
 
-        # the endpoint's row first, then the operation's, then the deliveries: a re-enable or
-        # a pause locks them in the same order, so a step never deadlocks with one
+        # the endpoint's row first, then the operation's, then the deliveries: a status change
+        # locks them in the same order, so a step never deadlocks with one
         def tx() -> Tx[Step | None]:
-            status = yield fetchval(self._lock_endpoint, app_id, endpoint_id)
-            leased = yield fetchrow(_LEASE, app_id, op.id, owner, now + lease_seconds, now)
+            status = None
+            if locks:
+                status = yield fetchval(self._lock_endpoint, op.app_id, op.endpoint_id)
+            leased = yield fetchrow(_LEASE, op.app_id, op.id, owner, now + lease_seconds, now)
             if leased is None:
                 return None
-            n, after_id = 0, leased["after_id"]
-            if op.kind == "recover":
-                went = Went(0, 0, after_id)
-                if status is not None:
-                    went = yield from recover_step(d, _window(_operation(leased)), size, now)
-                n, after_id = went.requeued, went.last_id
-                after = rules.after_recover_step(status, went.seen, size)
-            else:
-                if status == "active":
-                    n = yield from release_step(app_id, endpoint_id, size, now)
-                after = rules.after_release_step(status, n, size)
+            n, after_id, after = yield from _advance(d, _operation(leased), status, size, now)
             yield execute(
-                "UPDATE operations SET done = done + $3, total = COALESCE(total, $4),"
-                " status = $5, updated_at = $6, after_id = $7 WHERE app_id = $1 AND id = $2",
-                app_id, op.id, n, total, after, now, after_id,
+                "UPDATE operations SET done = done + $3, total = CASE WHEN $5 = 'done'"
+                " THEN done + $3 ELSE COALESCE(total, $4) END, status = $5, updated_at = $6,"
+                " after_id = $7 WHERE app_id = $1 AND id = $2",
+                op.app_id, op.id, n, total, after, now, after_id,
             )  # fmt: skip
             return Step(n, after)
 
@@ -264,9 +287,38 @@ def _window(op: Operation) -> Window:
     )
 
 
-def _left(op: Operation) -> Tx[int]:
+def _resend(op: Operation) -> Resend:
+    """The deliveries a resend has left to look at."""
+    return Resend.window(
+        op.app_id, op.since or 0.0, op.until or op.created_at, op.delivery_status or "failed",
+        op.endpoint_id, op.event_type, asked_at=op.created_at, after_id=op.after_id,
+    )  # fmt: skip
+
+
+def _advance(
+    d: Dialect, op: Operation, endpoint_status: str | None, size: int, now: float
+) -> Tx[tuple[int, str | None, rules.Status]]:
+    """Statements: one step of ``op`` (its endpoint's status as locked by the step); rows
+    changed, the cursor after it, and the operation's status."""
+    if op.kind == "resend":
+        went = yield from resend_step(d, _resend(op), size, now)
+        return went.requeued, went.last_id, rules.after_resend_step(went.seen, size)
+    if op.kind == "recover":
+        seen, n, after_id = 0, 0, op.after_id
+        if endpoint_status is not None:
+            w = yield from recover_step(d, _window(op), size, now)
+            seen, n, after_id = w.seen, w.requeued, w.last_id
+        return n, after_id, rules.after_recover_step(endpoint_status, seen, size)
+    n = 0
+    if endpoint_status == rules.GOES_ON_WHILE[op.kind]:
+        n = yield from backlog_step(op.kind, op.app_id, op.endpoint_id or "", size, now)
+    return n, op.after_id, rules.after_endpoint_step(op.kind, endpoint_status, n, size)
+
+
+def _left(d: Dialect, op: Operation) -> Tx[int]:
     """Statements: how many rows ``op`` has left to change (read off the writer: an estimate)."""
+    if op.kind == "resend":
+        return (yield from resend_remaining(_resend(op)))
     if op.kind == "recover":
         return (yield from remaining(_window(op)))
-    n = yield fetchval(_HELD, op.app_id, op.endpoint_id)
-    return int(n or 0)
+    return (yield from left(op.kind, op.app_id, op.endpoint_id or ""))

@@ -2,7 +2,8 @@
 
 A delivery re-queued by hand is due now, with a fresh retry schedule (``retry_base``: the
 attempts so far) and trigger ``manual``; while its endpoint is paused it is held instead, and
-goes out when the endpoint is re-enabled.
+goes out when the endpoint is re-enabled. A delivery whose endpoint is deleted stays as it is:
+nothing of a deleted endpoint is ever sent, nor left pending for ever.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ _REQUEUE = (
     " WHERE e.app_id = deliveries.app_id AND e.id = deliveries.endpoint_id"
     " AND e.status = 'paused') THEN 'held' ELSE 'pending' END, next_attempt_at = $1,"
     " retry_base = attempt_count, trigger = 'manual', lease_owner = NULL, updated_at = $1"
-    " WHERE app_id = $2 AND "
+    " WHERE app_id = $2 AND EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = deliveries.app_id"
+    " AND e.id = deliveries.endpoint_id) AND "
 )
 
 

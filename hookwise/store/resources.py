@@ -15,7 +15,7 @@ from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page, Scope
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
-from hookwise.store.operations import cancel_releases, start_release
+from hookwise.store.backlog import start
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as rules
 from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow
@@ -292,8 +292,10 @@ class Resources:
         self, app_id: str, endpoint_id: str, changes: dict[str, Any]
     ) -> Endpoint:
         """Change fields. ``status: paused`` holds pending deliveries; ``status: active``
-        resets ``consecutive_failures``, and the held deliveries become due (the oldest first):
-        a first step at once, the rest in the background, in bounded steps (``operations``)."""
+        resets ``consecutive_failures``, and the held deliveries become due (the oldest first).
+        Either takes effect with the endpoint's row (a claim takes only an active endpoint's
+        deliveries); the deliveries change a first step at once, the rest in the background in
+        bounded steps (``backlog``, ``operations``)."""
         now = time.time()
         sets = rules.endpoint_sets(changes, self._box.encrypt, now)
         then = rules.deliveries_on_status(changes)
@@ -310,15 +312,8 @@ class Resources:
             )
             _one(r, "endpoint", endpoint_id)
             running = False
-            if then == "hold":
-                yield execute(
-                    "UPDATE deliveries SET status = 'held', updated_at = $3 WHERE app_id = $1"
-                    " AND endpoint_id = $2 AND status = 'pending'",
-                    app_id, endpoint_id, now,
-                )  # fmt: skip
-                yield from cancel_releases(app_id, endpoint_id, now)
-            elif then == "release":
-                running = yield from start_release(app_id, endpoint_id, now)
+            if then is not None:
+                running = yield from start(then, app_id, endpoint_id, now)
             return self._endpoint(r), running
 
         ep, running = await self._db.write(tx)
@@ -329,23 +324,22 @@ class Resources:
         return ep
 
     async def delete_endpoint(self, app_id: str, endpoint_id: str) -> None:
-        """Delete it; its pending and held deliveries become ``canceled``."""
+        """Delete it; its pending and held deliveries become ``canceled``: a first step at
+        once, the rest in the background (none is sent meanwhile: a claim joins the
+        endpoint's row, which is gone)."""
         now = time.time()
 
-        def tx() -> Tx[None]:
+        def tx() -> Tx[bool]:
             n = yield execute(
                 "DELETE FROM endpoints WHERE app_id = $1 AND id = $2", app_id, endpoint_id
             )
             if n == 0:
                 raise NotFound("endpoint", endpoint_id)
-            yield execute(
-                "UPDATE deliveries SET status = 'canceled', lease_owner = NULL,"
-                " next_attempt_at = NULL, updated_at = $3 WHERE app_id = $1 AND endpoint_id = $2"
-                " AND status IN ('pending', 'held')",
-                app_id, endpoint_id, now,
-            )  # fmt: skip
+            running: bool = yield from start("cancel", app_id, endpoint_id, now)
+            return running
 
-        await self._db.write(tx)
+        if await self._db.write(tx):
+            self._started()
 
     async def rotate_endpoint_secret(
         self, app_id: str, endpoint_id: str, new_secret: str, old_valid_until: float

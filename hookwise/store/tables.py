@@ -242,8 +242,11 @@ operations = _tenant_table(
     Column("status", String(10), nullable=False),
     Column("done", Integer, nullable=False, server_default="0"),
     Column("total", Integer, nullable=True),
-    Column("since", Float, nullable=True),  # a recover: failed deliveries created since
-    Column("after_id", String(40), nullable=True),  # a recover: the last delivery stepped over
+    Column("since", Float, nullable=True),  # a recover, a resend: deliveries created since
+    Column("after_id", String(40), nullable=True),  # the last delivery stepped over
+    Column("until", Float, nullable=True),  # a resend: deliveries created until
+    Column("event_type", String(256), nullable=True),  # a resend: of this event type only
+    Column("delivery_status", String(10), nullable=True),  # a resend: failed, or all finished
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", Float, nullable=True),
     Column("created_at", Float, nullable=False),

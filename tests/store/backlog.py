@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from hookwise.domain.ids import new_id
-from hookwise.store.sql import Tx
+from hookwise.store.sql import Tx, fetch
 from hookwise.store.stepper import Stepper
 
 
@@ -21,13 +21,15 @@ async def hold_backlog(
     *,
     status: str = "held",
     start: float | None = None,
+    event_type: str = "order.created",
 ) -> list[str]:
     """``n`` messages to the endpoint, each with one ``held`` delivery, due in the order made
     (a millisecond apart, from ``start``: the last ones made just now by default); the messages'
-    ids (the endpoint should be paused, as it would be). With ``status="failed"``: deliveries
-    that failed after one attempt, for a recover."""
-    assert status in ("held", "failed")
-    attempts = 1 if status == "failed" else 0
+    ids (the endpoint should be paused, as it would be). With ``status="failed"`` (or
+    ``succeeded``): deliveries finished after one attempt, for a recover or a resend; with
+    ``pending``: due now, for an endpoint still active."""
+    assert status in ("held", "failed", "succeeded", "pending")
+    attempts = 1 if status in ("failed", "succeeded") else 0
     handle = store._handle
     d = handle.dialect
     now = time.time() - n * 1e-3 if start is None else start
@@ -38,7 +40,7 @@ async def hold_backlog(
         for at in range(0, n, 5000):
             yield d.insert_rows(
                 "messages (app_id, id, event_type, body, tags, created_at)",
-                "$1, $2, 'order.created', $3, '[]', $4",
+                f"$1, $2, '{event_type}', $3, '[]', $4",
                 ("text", "text", "bytea", "float8"),
                 msgs[at : at + 5000],
             )
@@ -60,3 +62,17 @@ async def step_to_end(stepper: Stepper, timeout: float = 30.0) -> None:
     while await stepper.round() or await stepper.operations.leasable(stepper.owner):
         assert time.monotonic() < deadline, "the operation did not finish"
         await asyncio.sleep(0.01)
+
+
+async def counts(store: Any, app_id: str) -> dict[tuple[str, str, bool], int]:
+    """The app's deliveries by (endpoint, status, re-queued by hand with a fresh schedule)."""
+
+    def tx() -> Tx[dict[tuple[str, str, bool], int]]:
+        rs = yield fetch(
+            "SELECT endpoint_id, status, trigger = 'manual' AND retry_base = attempt_count"
+            " AS fresh, count(*) AS n FROM deliveries WHERE app_id = $1 GROUP BY 1, 2, 3",
+            app_id,
+        )
+        return {(r["endpoint_id"], r["status"], bool(r["fresh"])): r["n"] for r in rs}
+
+    return await store._handle.read(tx)  # type: ignore[no-any-return]

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from hookwise.domain.models import NewEndpoint
 from hookwise.store import Store
 from hookwise.store.rules import operations as rules
-from hookwise.store.sql import Tx, fetch
 from hookwise.store.stepper import Stepper
-from tests.store.backlog import hold_backlog, step_to_end
+from tests.store.backlog import counts, hold_backlog, step_to_end
 from tests.store.conftest import OpenStore, result
 
 N = 5000
@@ -38,20 +36,6 @@ async def _failed(store: Store, *, since: float) -> tuple[str, str, str]:
     return app.id, ep, other
 
 
-async def _counts(store: Any, app_id: str) -> dict[tuple[str, str, bool], int]:
-    """Deliveries by (endpoint, status, re-queued by hand with a fresh schedule)."""
-
-    def tx() -> Tx[dict[tuple[str, str, bool], int]]:
-        rs = yield fetch(
-            "SELECT endpoint_id, status, trigger = 'manual' AND retry_base = attempt_count"
-            " AS fresh, count(*) AS n FROM deliveries WHERE app_id = $1 GROUP BY 1, 2, 3",
-            app_id,
-        )
-        return {(r["endpoint_id"], r["status"], bool(r["fresh"])): r["n"] for r in rs}
-
-    return await store._handle.read(tx)  # type: ignore[no-any-return]
-
-
 async def test_a_recover_requeues_each_failed_delivery_of_its_window_once(store: Store) -> None:
     since = time.time() - 3600
     app_id, ep, other = await _failed(store, since=since)
@@ -66,8 +50,8 @@ async def test_a_recover_requeues_each_failed_delivery_of_its_window_once(store:
     await step_to_end(Stepper(store.operations))
     done = await store.operations.get_operation(app_id, op.id)
     assert done is not None and (done.status, done.done, done.total) == ("done", N, N)
-    counts = await _counts(store, app_id)
-    assert counts == {
+    by = await counts(store, app_id)
+    assert by == {
         (ep, "pending", True): N - again,
         (ep, "failed", False): again + 50,  # failed again, and those from before ``since``
         (other, "failed", False): 30,  # another endpoint's: left alone
@@ -82,8 +66,8 @@ async def test_a_recover_of_a_paused_endpoint_holds_its_deliveries(store: Store)
     await step_to_end(Stepper(store.operations))
     done = await store.operations.get_operation(app_id, op.id)
     assert done is not None and (done.status, done.done) == ("done", N)
-    counts = await _counts(store, app_id)
-    assert (counts.get((ep, "held", True)), counts.get((ep, "pending", True))) == (N, None)
+    by = await counts(store, app_id)
+    assert (by.get((ep, "held", True)), by.get((ep, "pending", True))) == (N, None)
     assert await store.queue.claim_due(worker_id="w", limit=10, lease_seconds=30) == []
 
 
@@ -95,7 +79,7 @@ async def test_deleting_the_endpoint_cancels_its_recover(store: Store) -> None:
     assert await Stepper(store.operations).round() == 0.0
     stopped = await store.operations.get_operation(app_id, op.id)
     assert stopped is not None and (stopped.status, stopped.done) == ("canceled", rules.FIRST)
-    assert (await _counts(store, app_id)).get((ep, "failed", False)) == N - rules.FIRST + 50
+    assert (await counts(store, app_id)).get((ep, "failed", False)) == N - rules.FIRST + 50
 
 
 async def test_a_recover_left_by_a_dead_process_is_finished_once(stores: OpenStore) -> None:
@@ -112,4 +96,4 @@ async def test_a_recover_left_by_a_dead_process_is_finished_once(stores: OpenSto
     await step_to_end(heir)
     done = await alive.operations.get_operation(app_id, op.id)
     assert done is not None and (done.status, done.done) == ("done", N)  # none twice
-    assert (await _counts(alive, app_id))[(ep, "pending", True)] == N
+    assert (await counts(alive, app_id))[(ep, "pending", True)] == N

@@ -74,8 +74,9 @@ def endpoint_sets(
 
 
 def deliveries_on_status(changes: Mapping[str, Any]) -> Release | None:
-    """What a change does to the endpoint's deliveries: pausing holds the pending ones
-    (``hold``), resuming makes the held ones due now with a fresh schedule (``release``)."""
+    """What a change does to the endpoint's deliveries (the kind of ``store.backlog`` step it
+    runs): pausing holds the pending ones (``hold``), resuming makes the held ones due now with
+    a fresh schedule (``release``)."""
     status = changes.get("status")
     if status == "paused":
         return "hold"

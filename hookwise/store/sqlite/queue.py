@@ -67,7 +67,14 @@ _HOLD = (
     " AND status = 'pending'"
 )
 
-_NEXT_DUE = "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+# the earliest pending delivery of an endpoint that is active: a paused endpoint's pending
+# deliveries not yet held, and a deleted one's not yet canceled (``store.backlog``: in steps),
+# are never claimed, so they must not keep the workers polling (a drain would never end)
+_NEXT_DUE = (
+    "SELECT d.next_attempt_at FROM deliveries d WHERE d.status = 'pending' AND EXISTS"
+    " (SELECT 1 FROM endpoints e WHERE e.app_id = d.app_id AND e.id = d.endpoint_id"
+    " AND e.status = 'active') ORDER BY d.next_attempt_at LIMIT 1"
+)
 
 # $1 now, $2 holder, $3 its length + 1, $4 holder + ':'
 _TAKE_BACK = (
