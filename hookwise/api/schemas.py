@@ -170,6 +170,23 @@ class RecoverIn(Input):
     )
 
 
+class BulkResendIn(Input):
+    since: str = Field(
+        description="RFC 3339 time; deliveries created since are re-queued",
+        json_schema_extra={"format": "date-time"},
+    )
+    until: str | None = Field(
+        None,
+        description="RFC 3339 time; deliveries created later are left (default: the call)",
+        json_schema_extra={"format": "date-time"},
+    )
+    event_type: str | None = Field(None, min_length=1, max_length=256, json_schema_extra=EVENT_TYPE)
+    endpoint_id: str | None = Field(None, min_length=1, max_length=64)
+    status: Literal["failed", "all"] = Field(
+        "failed", description="`failed`: failed deliveries; `all`: every finished one"
+    )
+
+
 class MessageIn(Input):
     event_type: str = Field(min_length=1, max_length=256, json_schema_extra=EVENT_TYPE)
     payload: Any = Field(description="any JSON value: delivered as the body's `data`")

@@ -19,6 +19,11 @@ from hookwise.client._core import (
 )
 
 
+def _rfc3339(at: datetime | str) -> str:
+    """A time as the API reads it (a ``datetime`` should carry its zone)."""
+    return at.isoformat() if isinstance(at, datetime) else at
+
+
 class Apps(Generic[T, P]):
     """Apps (tenants)."""
 
@@ -125,9 +130,8 @@ class Endpoints(Generic[T, P]):
         """Re-queue the endpoint's failed deliveries created since ``since``: the operation
         (``{"id", "kind": "recover", "status", "done", "total", …}``), finished in the
         background; follow it with ``operations.get``."""
-        when = since.isoformat() if isinstance(since, datetime) else since
         path = f"/v1/apps/{app}/endpoints/{endpoint_id}/recover"
-        return self._t.send(Request("POST", path, json={"since": when}))
+        return self._t.send(Request("POST", path, json={"since": _rfc3339(since)}))
 
 
 class EventTypes(Generic[T, P]):
@@ -157,6 +161,10 @@ class Operations(Generic[T, P]):
     def get(self, app: str, operation_id: str) -> T:
         """An operation's progress: ``status`` (running, done, canceled), ``done``, ``total``."""
         return self._t.send(Request("GET", f"/v1/apps/{app}/operations/{operation_id}"))
+
+    def list(self, app: str, *, page_size: int = 100) -> P:
+        """The app's operations, newest first (running, and finished ones not pruned yet)."""
+        return self._t.paginate(Request("GET", f"/v1/apps/{app}/operations", {"limit": page_size}))
 
 
 class Messages(Generic[T, P]):
@@ -192,6 +200,20 @@ class Messages(Generic[T, P]):
         """The app's messages, newest first."""
         params = drop_none({"limit": page_size, "event_type": event_type, "job_id": job_id})
         return self._t.paginate(Request("GET", f"/v1/apps/{app}/messages", params))
+
+    def resend_many(
+        self, app: str, since: datetime | str, *, until: datetime | str | None = None,
+        event_type: str | None = None, endpoint_id: str | None = None, status: str = "failed",
+    ) -> T:  # fmt: skip
+        """Re-queue the app's deliveries created since ``since`` (until ``until``) that failed
+        (``status="all"``: every finished one), of one event type or endpoint if given: the
+        operation (``{"id", "kind": "resend", "status", "done", "total", …}``), finished in the
+        background; follow it with ``operations.get``."""
+        body = drop_none({
+            "since": _rfc3339(since), "until": None if until is None else _rfc3339(until),
+            "event_type": event_type, "endpoint_id": endpoint_id, "status": status,
+        })  # fmt: skip
+        return self._t.send(Request("POST", f"/v1/apps/{app}/resend", json=body))
 
 
 class _DeliveryLog(Generic[T, P]):

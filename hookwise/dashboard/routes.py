@@ -137,9 +137,11 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
     attempts = (
         await store.messages.list_attempts(app.id, DeliveryFilter(), limit=50, cursor=None)
     ).data
+    operations = (await store.operations.list_operations(app.id, limit=10, cursor=None)).data
     return {
         "app": views.app(app),
         "endpoints": [views.endpoint(e) for e in endpoints],
+        "operations": [views.operation(o) for o in operations],
         "messages": [views.message(m) for m in messages],
         "attempts": [views.attempt(a) for a in attempts],
     }

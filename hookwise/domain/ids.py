@@ -70,8 +70,10 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
 
 def id_floor(prefix: str, at: float) -> str:
     """The id every ``prefix`` id minted at ``at`` (seconds, ms precision) or later sorts
-    after, and every one minted earlier before: a keyset bound by creation time."""
-    return f"{prefix}_{_encode(int(at * 1000) & (1 << 48) - 1, 5)}"
+    after, and every one minted earlier before: a keyset bound by creation time (times
+    before the epoch or past the 48 bits of milliseconds are the ends of that range)."""
+    ms = min(max(int(at * 1000), 0), (1 << 48) - 1)
+    return f"{prefix}_{_encode(ms, 5)}"
 
 
 def id_prefix(value: str) -> str | None:

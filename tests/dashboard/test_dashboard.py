@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from hookwise.store.stepper import Stepper
 from tests.conftest import Api
 from tests.receivers import Receiver
+from tests.store.backlog import hold_backlog, step_to_end
 
 
 @contextlib.asynccontextmanager
@@ -82,3 +84,36 @@ async def test_an_attempt_shows_the_body_it_sent(api: Api, receiver: Receiver) -
     assert got.body == b'{"invoice":"<inv-7>"}'
     assert "{&#34;invoice&#34;:&#34;&lt;inv-7&gt;&#34;}" in detail
     assert "the payload alone" in detail
+
+
+async def test_the_app_page_follows_bulk_operations(api: Api) -> None:
+    app = await api.app(name="Acme")
+    ep = await api.endpoint(app["id"], url="http://127.0.0.1:9/h")
+    path = f"/v1/apps/{app['id']}/endpoints/{ep['id']}"
+    assert (await api.http.patch(path, json={"status": "paused"})).status_code == 200
+    await hold_backlog(api.store, app["id"], ep["id"], 3000)
+    hx = {"HX-Request": "true"}
+    async with _signed_in(api, api.admin_key) as c:
+        live = f"/dashboard/apps/{app['id']}/live"
+        assert "No bulk operations." in (await c.get(live)).text
+        r = await c.post(f"/dashboard/apps/{app['id']}/endpoints/{ep['id']}/enable", headers=hx)
+        assert r.status_code == 200
+        (op,) = (await api.http.get(f"/v1/apps/{app['id']}/operations")).json()["data"]
+        row = _operation_row((await c.get(live)).text, op["id"])
+        assert "release" in row and ep["id"] in row and "running" in row
+        assert '<span class="done">1000</span>' in row and 'class="total"' not in row
+        await step_to_end(Stepper(api.store.operations))
+        row = _operation_row((await c.get(live)).text, op["id"])  # what htmx polls
+        assert "done" in row and '<progress max="3000" value="3000">' in row
+        assert '<span class="done">3000</span> / <span class="total">3000</span>' in row
+
+        # "Retry failed (24 h)" is a recover, listed too (nothing failed: done at once)
+        r = await c.post(f"/dashboard/apps/{app['id']}/endpoints/{ep['id']}/recover", headers=hx)
+        assert "0 failed deliveries of the last 24 h re-queued" in r.text
+        assert r.text.count("<tr data-operation=") == 2 and ">recover<" in r.text
+
+
+def _operation_row(page: str, op_id: str) -> str:
+    """The operations table's row of ``op_id`` in ``page``."""
+    start = page.index(f'<tr data-operation="{op_id}">')
+    return page[start : page.index("</tr>", start)]

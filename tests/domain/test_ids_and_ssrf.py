@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hookwise.domain.errors import BlockedUrl
-from hookwise.domain.ids import id_prefix, new_id
+from hookwise.domain.ids import id_floor, id_prefix, new_id
 from hookwise.egress.ssrf import NetworkPolicy, parse_ip_literal
 
 
@@ -20,6 +20,14 @@ def test_ids_sort_by_time(a: int, b: int) -> None:
     if a < b:
         assert x < y
     assert id_prefix(x) == "msg" and len(x) == 30
+
+
+@given(st.integers(0, 2**47), st.integers(-(2**37), 2**37))
+def test_an_id_floor_bounds_the_ids_of_a_time(ms: int, seconds: int) -> None:
+    made = new_id("dlv", now_ms=ms)
+    # at or after the time: not before the floor (a time before the epoch: every id)
+    assert (made >= id_floor("dlv", float(seconds))) == (ms >= seconds * 1000)
+    assert id_floor("dlv", -1.0) == id_floor("dlv", 0.0) < made < id_floor("dlv", 1e12)
 
 
 def test_id_format_and_uniqueness() -> None:

@@ -106,6 +106,12 @@ async def test_async_client(api_factory: Any, receiver: Receiver) -> None:
         with pytest.raises(ApiError) as err:
             await hw.operations.get(app["id"], "op_nope")
         assert err.value.status == 404 and err.value.details["resource"] == "operation"
+        # so is a bulk resend (nothing failed: done at once), and the app lists both
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        resend = await hw.messages.resend_many(app["id"], hour_ago, event_type="job.failed")
+        assert (resend["kind"], resend["status"], resend["done"]) == ("resend", "done", 0)
+        listed = [o["id"] async for o in hw.operations.list(app["id"])]
+        assert listed == [resend["id"], op["id"]]
         msg = await hw.messages.create(app["id"], "user.created", {"a": 1})
         assert msg["event_type"] == "user.created"
 

@@ -4,11 +4,13 @@ is decimal digits (not ``1.0``, ``+1`` or ``1_000``), a boolean is ``true`` or `
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
 from pydantic import BeforeValidator
 
+from hookwise.domain.errors import InvalidInput
 from hookwise.domain.text import is_decimal
 
 
@@ -32,3 +34,15 @@ Digits = BeforeValidator(_digits)
 Flag = Annotated[bool, Query(), BeforeValidator(_true_or_false)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size"), Digits]
 Cursor = Annotated[str | None, Query(max_length=300, description="next_cursor of the last page")]
+
+
+def rfc3339_seconds(field: str, value: str) -> float:
+    """``value``, an RFC 3339 time with its zone, as seconds since the epoch; InvalidInput
+    naming ``field`` otherwise."""
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, "must be an RFC 3339 time") from None
+    if at.tzinfo is None:
+        raise InvalidInput(field, "must carry a time zone (e.g. Z)")
+    return at.timestamp()

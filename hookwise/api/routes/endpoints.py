@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
-from hookwise.api.routes.common import Cursor, Limit
+from hookwise.api.routes.common import Cursor, Limit, rfc3339_seconds
 from hookwise.api.schemas import EndpointIn, EndpointPatch, RecoverIn, RotateIn
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.events import TEST_EVENT, validate_filters
@@ -210,11 +210,6 @@ async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
 async def recover(app: ScopedApp, endpoint_id: str, body: RecoverIn, ctx: Ctx) -> Response:
     """Re-queue the endpoint's failed deliveries created since ``since``, in the background in
     bounded steps: answers the operation at once (``GET /v1/apps/{app}/operations/{id}``)."""
-    try:
-        since = datetime.fromisoformat(body.since.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("since", "must be an RFC 3339 time") from None
-    if since.tzinfo is None:
-        raise InvalidInput("since", "must carry a time zone (e.g. Z)")
-    op = await ctx.store.operations.start_recover(app.id, endpoint_id, since.timestamp())
+    since = rfc3339_seconds("since", body.since)
+    op = await ctx.store.operations.start_recover(app.id, endpoint_id, since)
     return views.json(views.operation(op), 202)

@@ -10,13 +10,14 @@ from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
-from hookwise.api.routes.common import Cursor, Limit
-from hookwise.api.schemas import MessageIn, ResendIn, refuse_nul
+from hookwise.api.routes.common import Cursor, Limit, rfc3339_seconds
+from hookwise.api.schemas import BulkResendIn, MessageIn, ResendIn, refuse_nul
 from hookwise.domain.envelope import envelope
 from hookwise.domain.errors import InvalidInput, PayloadTooLarge
 from hookwise.domain.events import validate_event_type
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import App, NewMessage
+from hookwise.store.operations import ResendFilter
 
 router = APIRouter(tags=["messages"])
 
@@ -91,6 +92,22 @@ async def list_messages(
         app.id, limit=limit, cursor=cursor, event_type=event_type, tag=tag, job_id=job_id
     )
     return views.json(views.page(p, views.message))
+
+
+@router.post("/v1/apps/{app}/resend", status_code=202)
+async def resend_many(app: ScopedApp, body: BulkResendIn, ctx: Ctx) -> Response:
+    """Re-queue the app's deliveries created since ``since`` (up to ``until``, or the call)
+    that failed (``status: all``: every finished one), of one ``event_type`` or
+    ``endpoint_id`` if given, in the background in bounded steps: answers the operation at
+    once (``GET /v1/apps/{app}/operations/{id}``)."""
+    since = rfc3339_seconds("since", body.since)
+    until = None if body.until is None else rfc3339_seconds("until", body.until)
+    if until is not None and until < since:
+        raise InvalidInput("until", "must not be before since")
+    event_type = None if body.event_type is None else validate_event_type(body.event_type)
+    f = ResendFilter(app.id, since, until, body.status, body.endpoint_id, event_type)
+    op = await ctx.store.operations.start_resend(f)
+    return views.json(views.operation(op), 202)
 
 
 @router.get("/v1/apps/{app}/messages/{message_id}")

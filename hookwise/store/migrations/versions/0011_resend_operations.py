@@ -1,7 +1,7 @@
 """operations: a bulk resend runs in bounded steps too (its filter)
 
 Re-queuing many messages meant one ``POST …/messages/{msg}/resend`` per message, or an
-unbounded statement (issue 19). ``POST /v1/apps/{app}/messages/resend`` writes a ``resend``
+unbounded statement (issue 19). ``POST /v1/apps/{app}/resend`` writes a ``resend``
 operation that the stepper carries out step by step; the operation keeps its filter: ``until``
 (the window's end), ``event_type``, and ``delivery_status`` (``failed``, or ``all`` finished
 deliveries), with ``since``, ``endpoint_id`` and the keyset cursor ``after_id`` it shares with a
