@@ -176,10 +176,10 @@ class Operations:
                 found = yield fetchval(self._lock_endpoint, f.app_id, f.endpoint_id)
                 if found is None:
                     raise NotFound("endpoint", f.endpoint_id)
+            until = now if f.until is None else f.until
             w = Resend.window(
-                f.app_id, f.since, f.until or now, f.which, f.endpoint_id, f.event_type,
-                asked_at=now,
-            )  # fmt: skip
+                f.app_id, f.since, until, f.which, f.endpoint_id, f.event_type, asked_at=now
+            )
             went = yield from resend_step(d, w, rules.FIRST, now)
             after = rules.after_resend_step(went.seen, rules.FIRST)
             r = yield fetchrow(

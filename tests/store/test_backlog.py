@@ -11,6 +11,7 @@ from hookwise.store.operations import Operation
 from hookwise.store.rules import operations as rules
 from hookwise.store.stepper import Stepper
 from tests.store.backlog import hold_backlog, step_to_end
+from tests.store.conftest import result
 
 N = 5000
 
@@ -85,3 +86,17 @@ async def test_a_delete_cancels_in_steps_and_nothing_is_claimed_meanwhile(store:
     assert await _counts(store, app_id) == (0, 0)
     done = await store.operations.get_operation(app_id, op.id)
     assert done is not None and (done.status, done.done) == ("done", N)
+
+
+async def test_an_auto_pause_holds_in_steps_too(store: Store) -> None:
+    app_id, ep_id = await _pending(store)
+    # a worker's 410 pauses the endpoint (by the queue's record, not by a PATCH)
+    (claim,) = await store.queue.claim_due(worker_id="w", limit=1, lease_seconds=30)
+    gone = result(claim, ok=False, status=410, pause_reason="410 Gone")
+    await store.queue.record_attempts([gone], pause_after=10)
+    assert await _counts(store, app_id) == (N - 1 - rules.FIRST, rules.FIRST)
+    op = await _running(store)
+    assert (op.kind, op.endpoint_id) == ("hold", ep_id)
+    assert await store.queue.claim_due(worker_id="w", limit=100, lease_seconds=30) == []
+    await step_to_end(Stepper(store.operations))
+    assert await _counts(store, app_id) == (0, N - 1)

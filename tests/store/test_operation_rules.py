@@ -37,6 +37,24 @@ def test_a_recover_ends_when_fewer_failed_were_left_than_asked_or_the_endpoint_i
     assert rules.after_recover_step(None, 1000, 1000) == "canceled"
 
 
+def test_a_hold_or_cancel_goes_on_only_while_its_endpoint_is_paused_or_gone() -> None:
+    assert rules.after_endpoint_step("hold", "paused", 1000, 1000) == "running"
+    assert rules.after_endpoint_step("hold", "paused", 10, 1000) == "done"
+    # re-enabled meanwhile: the release it started has the rest
+    assert rules.after_endpoint_step("hold", "active", 1000, 1000) == "canceled"
+    assert rules.after_endpoint_step("hold", None, 1000, 1000) == "canceled"
+    assert rules.after_endpoint_step("cancel", None, 1000, 1000) == "running"
+    assert rules.after_endpoint_step("cancel", None, 0, 1000) == "done"
+    assert rules.after_endpoint_step("cancel", "active", 0, 1000) == "canceled"
+
+
+def test_a_resend_ends_when_fewer_deliveries_were_left_than_asked() -> None:
+    assert rules.after_resend_step(1000, 1000) == "running"
+    assert rules.after_resend_step(999, 1000) == "done"
+    assert set(rules.RESENDS["all"]) == {"failed", "succeeded"}
+    assert rules.RESENDS["failed"] == ("failed",)
+
+
 def test_a_lease_is_free_mine_or_run_out() -> None:
     assert rules.leasable(None, None, "me", 10.0)
     assert rules.leasable("me", 99.0, "me", 10.0)

@@ -7,7 +7,8 @@ One statement locks the endpoints whose failure counter may change (sorted, so c
 recorders cannot deadlock), inserts every attempt and moves every delivery on (``unnest`` of
 arrays), and reads the locked endpoints' counters. What the batch does to them is decided in
 ``rules.attempts``; a second statement writes the counters that change and pauses the
-endpoints that reach the threshold. A batch of successes to healthy endpoints locks no
+endpoints that reach the threshold (whose pending deliveries are then held in bounded steps,
+``store.backlog``: rare, one endpoint's death). A batch of successes to healthy endpoints locks no
 endpoint row at all, and takes one round trip.
 """
 
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from hookwise.domain.models import AttemptResult
+from hookwise.store.backlog import start
+from hookwise.store.postgres.handle import run
 from hookwise.store.postgres.listener import NOTIFY_SQL
 from hookwise.store.postgres.pool import Connection, Record
 from hookwise.store.rules import attempts
@@ -77,21 +80,14 @@ FROM (SELECT array_agg(app_id) AS app_ids, array_agg(id) AS ids,
              array_agg(kind) AS kinds FROM lk) l
 """
 
-# The counters that change, and the pauses ($4 the reason, NULL: no pause) with their
-# pending deliveries held; $5 now
+# The counters that change, and the pauses ($4 the reason, NULL: no pause); $5 now
 _COUNT = """
-WITH c AS (
-    UPDATE endpoints e SET consecutive_failures = u.n,
-        status = CASE WHEN u.reason IS NULL THEN e.status ELSE 'paused' END,
-        paused_reason = CASE WHEN u.reason IS NULL THEN e.paused_reason ELSE u.reason END,
-        updated_at = CASE WHEN u.reason IS NULL THEN e.updated_at ELSE $5 END
-    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(app_id, id, n, reason)
-    WHERE e.app_id = u.app_id AND e.id = u.id
-    RETURNING e.app_id, e.id, u.reason
-)
-UPDATE deliveries d SET status = 'held', updated_at = $5
-FROM c WHERE c.reason IS NOT NULL AND d.app_id = c.app_id AND d.endpoint_id = c.id
-  AND d.status = 'pending'
+UPDATE endpoints e SET consecutive_failures = u.n,
+    status = CASE WHEN u.reason IS NULL THEN e.status ELSE 'paused' END,
+    paused_reason = CASE WHEN u.reason IS NULL THEN e.paused_reason ELSE u.reason END,
+    updated_at = CASE WHEN u.reason IS NULL THEN e.updated_at ELSE $5 END
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(app_id, id, n, reason)
+WHERE e.app_id = u.app_id AND e.id = u.id
 """
 
 
@@ -159,3 +155,8 @@ async def _count(
             changed.append((app_id, ep_id, n, why))
     if changed:
         await c.execute(_COUNT, *_columns(changed, 4), now)
+    # a paused endpoint's pending deliveries are held in bounded steps, as a PATCH's pause
+    # does: none is claimed from here on, and the stepper finds the rest within its poll
+    for app_id, ep_id, _, why in changed:
+        if why is not None:
+            await run(c, start("hold", app_id, ep_id, now))

@@ -19,11 +19,12 @@ from typing import Any
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
+from hookwise.store.backlog import start
 from hookwise.store.queue import Ask, claimed
 from hookwise.store.roles import Turn
 from hookwise.store.rules import attempts, leases
 from hookwise.store.sql import SQLITE, Tx, execute, fetchval, sqlite_marks
-from hookwise.store.sqlite.handle import SqliteHandle
+from hookwise.store.sqlite.handle import SqliteHandle, run
 from hookwise.store.sqlite.holders import Holder
 
 # $1 now, $2 worker, $3 its finished deliveries: each endpoint's attempts in flight
@@ -61,10 +62,6 @@ _COUNT = "UPDATE endpoints SET consecutive_failures = ? WHERE app_id = ? AND id 
 _PAUSE = (
     "UPDATE endpoints SET consecutive_failures = ?, status = 'paused', paused_reason = ?,"
     " updated_at = ? WHERE app_id = ? AND id = ?"
-)
-_HOLD = (
-    "UPDATE deliveries SET status = 'held', updated_at = ? WHERE app_id = ? AND endpoint_id = ?"
-    " AND status = 'pending'"
 )
 
 # the earliest pending delivery of an endpoint that is active: a paused endpoint's pending
@@ -221,6 +218,8 @@ def _count_failures(
         why = attempts.pause(streak, failures=n, status=r[1], kind=r[2], pause_after=pause_after)
         if why is not None:
             c.execute(_PAUSE, (n, why, now, app_id, ep_id))
-            c.execute(_HOLD, (now, app_id, ep_id))
+            # its pending deliveries held in bounded steps, as a PATCH's pause does: none is
+            # claimed from here on, and the stepper finds the rest within its poll interval
+            run(c, start("hold", app_id, ep_id, now))
         elif n != r[0]:
             c.execute(_COUNT, (n, app_id, ep_id))
