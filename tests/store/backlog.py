@@ -76,3 +76,14 @@ async def counts(store: Any, app_id: str) -> dict[tuple[str, str, bool], int]:
         return {(r["endpoint_id"], r["status"], bool(r["fresh"])): r["n"] for r in rs}
 
     return await store._handle.read(tx)  # type: ignore[no-any-return]
+
+
+async def finish_after_a_death(dead: Any, alive: Any) -> None:
+    """One step in ``dead``'s process, which then dies holding the lease; the stepper of
+    ``alive`` goes on once the lease runs out, to the end."""
+    assert await Stepper(dead.operations, owner="gone", lease_seconds=0.3).round() > 0
+    heir, deadline = Stepper(alive.operations, owner="heir"), time.monotonic() + 10
+    while not await heir.round():
+        assert time.monotonic() < deadline, "the lease was never taken over"
+        await asyncio.sleep(0.02)
+    await step_to_end(heir)

@@ -5,14 +5,13 @@ when the endpoint is deleted."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from hookwise.domain.models import NewEndpoint
 from hookwise.store import Store
 from hookwise.store.rules import operations as rules
 from hookwise.store.stepper import Stepper
-from tests.store.backlog import counts, hold_backlog, step_to_end
+from tests.store.backlog import counts, finish_after_a_death, hold_backlog, step_to_end
 from tests.store.conftest import OpenStore, result
 
 N = 5000
@@ -87,13 +86,7 @@ async def test_a_recover_left_by_a_dead_process_is_finished_once(stores: OpenSto
     since = time.time() - 3600
     app_id, ep, _ = await _failed(dead, since=since)
     op = await dead.operations.start_recover(app_id, ep, since)
-    assert await Stepper(dead.operations, owner="gone", lease_seconds=0.3).round() > 0
-    # the process dies holding the lease: the next one goes on once it runs out
-    heir, deadline = Stepper(alive.operations, owner="heir"), time.monotonic() + 10
-    while not await heir.round():
-        assert time.monotonic() < deadline, "the lease was never taken over"
-        await asyncio.sleep(0.02)
-    await step_to_end(heir)
+    await finish_after_a_death(dead, alive)  # from the cursor the dead one left
     done = await alive.operations.get_operation(app_id, op.id)
     assert done is not None and (done.status, done.done) == ("done", N)  # none twice
     assert (await counts(alive, app_id))[(ep, "pending", True)] == N

@@ -14,8 +14,8 @@ from hookwise.store import Store
 from hookwise.store.operations import ResendFilter
 from hookwise.store.rules import operations as rules
 from hookwise.store.stepper import Stepper
-from tests.store.backlog import counts, hold_backlog, step_to_end
-from tests.store.conftest import result
+from tests.store.backlog import counts, finish_after_a_death, hold_backlog, step_to_end
+from tests.store.conftest import OpenStore, result
 
 N = 3000
 
@@ -92,3 +92,14 @@ async def test_a_resend_leaves_a_deleted_endpoints_deliveries(store: Store) -> N
     with pytest.raises(NotFound) as err:
         await store.operations.start_resend(ResendFilter(app_id, since, endpoint_id=gone))
     assert err.value.details == {"resource": "endpoint", "id": gone}
+
+
+async def test_a_resend_left_by_a_dead_process_is_finished_once(stores: OpenStore) -> None:
+    dead, alive = await stores(), await stores()
+    since, app_id, ep, _ = await _app(dead)
+    await hold_backlog(dead, app_id, ep, N, status="failed", start=since + 1)
+    op = await dead.operations.start_resend(ResendFilter(app_id, since))
+    await finish_after_a_death(dead, alive)  # from the cursor the dead one left
+    done = await alive.operations.get_operation(app_id, op.id)
+    assert done is not None and (done.status, done.done) == ("done", N)  # none twice
+    assert await counts(alive, app_id) == {(ep, "pending", True): N}
