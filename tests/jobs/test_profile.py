@@ -266,12 +266,13 @@ def test_extra_fields_may_not_take_a_profile_name() -> None:
         "lead_list_id": "x",
         "custom": 1,
     }
-    for bad, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"workflow_id": "x"}, "fields.workflow_id"),
         ({"": 1}, "fields."),
         ({f"k{n}": n for n in range(51)}, "fields"),
         ({"k": "x" * 9000}, "fields"),
-    ]:
+    ]
+    for bad, field in cases:
         with pytest.raises(InvalidInput) as exc:
             validate_fields(bad, taken)
         assert exc.value.field == field
