@@ -1,0 +1,217 @@
+"""Seed 000 (Cleanlist's "Receiving Webhooks" guide): a bulk enrichment whose results are cut,
+the receiver's fetch of ``results_endpoint`` (pre-built from Cleanlist's own status URL),
+polling, and the guide's Python receiver (400 without ``workflow_id``, 404 for an unknown one,
+an idempotent 200 on a repeat) run against hookwise's deliveries.
+
+The guide's Flask snippet is written as the same handler on Starlette (Flask is not a
+dependency here); its database and rq queue are in-memory stand-ins, and its background job
+(``processCleanlistResults``, given in Node) is translated to Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.conftest import Api, start_uvicorn
+from tests.seeds.shapes import shape
+from tests.seeds.test_seed_001 import DOCUMENTED, PROFILE, contact
+
+N = 20
+STATUS_PATH = "/api/v1/public/enrich/status"
+
+
+@dataclass
+class Db:
+    """The receiver's own records: the workflows it submitted, its inbox, its leads."""
+
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_inbox: list[dict[str, Any]] = field(default_factory=list)
+    leads: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def receiver_app(db: Db, queue: list[str]) -> Starlette:
+    """The guide's Flask receiver, line for line."""
+
+    async def cleanlist_webhook(request: Request) -> Response:
+        try:
+            payload = await request.json()
+        except ValueError:  # request.get_json(silent=True)
+            payload = None
+        payload = payload or {}
+        workflow_id = payload.get("workflow_id")
+
+        if not workflow_id:
+            return JSONResponse({"error": "missing workflow_id"}, 400)
+
+        record = db.workflows.get(workflow_id)
+        if not record:
+            return JSONResponse({"error": "unknown workflow_id"}, 404)
+
+        if record.get("processed_at"):
+            return Response("", 200)  # idempotent ACK
+
+        db.webhook_inbox.append(
+            {"workflow_id": workflow_id, "payload": payload, "received_at": datetime.now(UTC)}
+        )
+        queue.append(workflow_id)
+        return Response("", 200)
+
+    return Starlette(routes=[Route("/webhooks/cleanlist", cleanlist_webhook, methods=["POST"])])
+
+
+async def process_cleanlist_results(db: Db, workflow_id: str) -> None:
+    """The guide's background job: upsert the leads, fetch the rest when results were cut."""
+    inbox = next(i for i in db.webhook_inbox if i["workflow_id"] == workflow_id)
+    payload = inbox["payload"]
+    for row in payload.get("results") or []:
+        db.leads[row["task_id"]] = {"email": row["primary_email"], **row}
+    if payload.get("results_truncated", 0) > 0:
+        async with httpx.AsyncClient() as http:  # fetchFullResults: the pre-built URL
+            workflow = (await http.get(payload["results_endpoint"])).json()["workflow"]
+        for row in workflow["results"]:
+            db.leads[row["task_id"]] = {"email": row["primary_email"], **row}
+    db.workflows[workflow_id].update(
+        processed_at=datetime.now(UTC), summary=payload["summary"], final_status=payload["status"]
+    )
+
+
+@dataclass
+class Product:
+    """Cleanlist's own API, on loopback: its status route answers from hookwise's job."""
+
+    api: Api
+    app_id: str = ""
+    seen: list[str] = field(default_factory=list)
+
+    async def status(self, request: Request) -> Response:
+        self.seen.append(str(request.url))
+        workflow_id = request.query_params["workflow_id"]
+        got = await self.api.http.get(
+            f"/v1/apps/{self.app_id}/jobs/{workflow_id}", params={"limit": 1000}
+        )
+        job = got.json()
+        return JSONResponse(
+            {"workflow": {"workflow_id": workflow_id, "status": job["status"],
+                          "summary": job["summary"],
+                          "results": [r["result"] for r in job["results"]]}}
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def _serve(app: Starlette) -> AsyncIterator[str]:
+    server, task, base = await start_uvicorn(app)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def product(api: Api) -> AsyncIterator[tuple[Product, str]]:
+    p = Product(api)
+    async with _serve(Starlette(routes=[Route(STATUS_PATH, p.status)])) as base:
+        yield p, base
+
+
+async def test_bulk_enrichment_truncated_fetched_polled_and_received(
+    api: Api, product: tuple[Product, str]
+) -> None:
+    fake, product_base = product
+    db, queue = Db(), list[str]()
+    async with _serve(receiver_app(db, queue)) as receiver_base:
+        hook = f"{receiver_base}/webhooks/cleanlist"
+        template = f"{product_base}{STATUS_PATH}?workflow_id={{job_id}}"
+        app = await api.app(
+            results_inline_budget=1024, job_profile={**PROFILE, "results_endpoint": template}
+        )
+        fake.app_id = app["id"]
+        jobs = f"/v1/apps/{app['id']}/jobs"
+
+        async def submit(workflow_id: str, **body: Any) -> None:
+            r = await api.http.post(
+                jobs,
+                json={"id": workflow_id, "type": "partial", "webhook_url": hook,
+                      "webhook_retry_schedule": [], "fields": {"lead_list_id": "550e8400"},
+                      **body},
+            )  # fmt: skip
+            assert r.status_code == 201, r.text
+
+        async def poll(workflow_id: str) -> dict[str, Any]:
+            async with httpx.AsyncClient() as http:
+                r = await http.get(product_base + STATUS_PATH, params={"workflow_id": workflow_id})
+            r.raise_for_status()
+            return r.json().get("workflow", {})  # type: ignore[no-any-return]
+
+        # a bulk enrichment the receiver submitted (and recorded) ---------------------------
+        wid = "public_bulk_4d6f2c3a-9b1e"
+        db.workflows[wid] = {"id": wid}
+        await submit(wid, total=N)
+        items = [{"id": f"task_{n}", "status": "succeeded", "result": contact(n)} for n in range(N)]
+        reported = await api.http.post(f"{jobs}/{wid}/items", json={"items": items})
+        assert reported.status_code == 200, reported.text
+        assert (await poll(wid))["status"] == "running"
+        finished = await api.http.post(
+            f"{jobs}/{wid}/finish",
+            json={"status": "completed", "summary": {"emails_found": N, "phones_found": 0}},
+        )
+        assert finished.status_code == 200, finished.text
+        await api.drain()
+
+        (entry,) = db.webhook_inbox
+        payload = entry["payload"]
+        documented = {**shape(DOCUMENTED), "results_truncated": "number",
+                      "results_endpoint": "string"}  # fmt: skip
+        assert shape(payload) == documented
+        assert 0 < payload["results_truncated"] < N
+        assert len(payload["results"]) + payload["results_truncated"] == N
+        expected = f"{product_base}{STATUS_PATH}?workflow_id={wid}"
+        assert payload["results_endpoint"] == expected
+
+        # the background job fetches the rest from the pre-built URL, then polling agrees
+        assert queue == [wid]
+        await process_cleanlist_results(db, queue.pop())
+        assert fake.seen[-1] == expected
+        assert sorted(db.leads) == sorted(f"task_{n}" for n in range(N))
+        assert db.workflows[wid]["final_status"] == "completed"
+        final = await poll(wid)
+        assert final["status"] in {"completed", "completed_with_errors", "failed"}
+        assert len(final["results"]) == N
+
+        # hookwise delivers it again: an idempotent 200, nothing inboxed twice
+        message_id = finished.json()["message_id"]
+        resend = await api.http.post(f"/v1/apps/{app['id']}/messages/{message_id}/resend")
+        assert resend.status_code == 202, resend.text
+        await api.drain()
+        repeat = await api.attempts(app["id"], message_id=message_id)
+        assert [a["response_status_code"] for a in repeat] == [200, 200]
+        assert len(db.webhook_inbox) == 1 and queue == []
+
+        # a workflow the receiver never submitted: 404
+        await submit("public_bulk_unknown", total=1)
+        r = await api.http.post(f"{jobs}/public_bulk_unknown/finish", json={"status": "failed"})
+        assert r.status_code == 200, r.text
+        await api.drain()
+        (unknown,) = await api.attempts(app["id"], job_id="public_bulk_unknown")
+        assert (unknown["response_status_code"], unknown["response_body"]) == (
+            404, '{"error":"unknown workflow_id"}',
+        )  # fmt: skip
+
+        # a hookwise delivery without workflow_id (an endpoint's test ping): 400
+        ep = await api.endpoint(app["id"], url=hook)
+        ping = await api.http.post(f"/v1/apps/{app['id']}/endpoints/{ep['id']}/test")
+        assert ping.status_code == 200, ping.text
+        assert ping.json()["response_status_code"] == 400
+        assert ping.json()["response_body"] == '{"error":"missing workflow_id"}'
+        assert len(db.webhook_inbox) == 1

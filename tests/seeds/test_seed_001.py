@@ -1,0 +1,86 @@
+"""Seed 001 (Cleanlist's API quickstart): a bulk enrichment's ``enrichment.completed`` webhook,
+reproduced by a job webhook profile: the body has the documented example's keys at the same
+levels, with the same JSON types and the same event name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Api
+from tests.receivers import Receiver
+from tests.seeds.shapes import bodies, shape
+
+# the example of "Step 5a — Receive the result via webhook", as documented
+DOCUMENTED: dict[str, Any] = {
+    "event": "enrichment.completed",
+    "workflow_id": "public_bulk_4d6f2c3a-...",
+    "lead_list_id": "550e8400-...",
+    "enrichment_type": "partial",
+    "status": "completed",
+    "summary": {"total": 2, "successful": 2, "failed": 0, "emails_found": 2, "phones_found": 0},
+    "results": [
+        {
+            "task_id": "task_1",
+            "primary_email": "john.doe@acme.com",
+            "primary_email_status": "reliable",
+            "prospect": {"first_name": "John", "last_name": "Doe"},
+            "company": {"name": "Acme Corp", "domain": "acme.com"},
+        }
+    ],
+    "completed_at": "2026-04-06T15:00:42Z",
+}
+
+# how Cleanlist's job webhooks look, as a hookwise job profile (docs/seeds.md)
+PROFILE: dict[str, Any] = {
+    "events": {"completed": "enrichment.completed", "failed": "enrichment.failed",
+               "canceled": "enrichment.canceled", "item_finished": "enrichment.item_finished"},
+    "fields": {"id": None, "timestamp": None, "job_id": "workflow_id",
+               "type": "enrichment_type", "custom": None},
+    "summary_names": {"succeeded": "successful"},
+    "result_rows": "result",
+    "truncation_fields": "when_truncated",
+    "results_endpoint": "https://api.cleanlist.ai/api/v1/public/enrich/status?workflow_id={job_id}",
+}  # fmt: skip
+
+
+def contact(n: int) -> dict[str, Any]:
+    """One enriched contact, as Cleanlist's results carry it."""
+    return {
+        "task_id": f"task_{n}",
+        "primary_email": f"john.doe{n}@acme.com",
+        "primary_email_status": "reliable",
+        "prospect": {"first_name": "John", "last_name": f"Doe{n}"},
+        "company": {"name": "Acme Corp", "domain": "acme.com"},
+    }
+
+
+async def test_enrichment_completed_as_documented(api: Api, receiver: Receiver) -> None:
+    app = await api.app(job_profile=PROFILE)
+    jobs = f"/v1/apps/{app['id']}/jobs"
+    r = await api.http.post(
+        jobs,
+        json={"id": "public_bulk_4d6f2c3a-9b1e", "type": "partial", "total": 2,
+              "webhook_url": receiver.url("/webhooks/cleanlist"),
+              "fields": {"lead_list_id": "550e8400-e29b-41d4"}},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    items = [{"id": f"task_{n}", "status": "succeeded", "result": contact(n)} for n in (1, 2)]
+    r = await api.http.post(f"{jobs}/public_bulk_4d6f2c3a-9b1e/items", json={"items": items})
+    assert r.status_code == 200, r.text
+    r = await api.http.post(
+        f"{jobs}/public_bulk_4d6f2c3a-9b1e/finish",
+        json={"status": "completed", "summary": {"emails_found": 2, "phones_found": 0}},
+    )
+    assert r.status_code == 200, r.text
+
+    (body,) = await bodies(api, receiver, "/webhooks/cleanlist", 1)
+    assert shape(body) == shape(DOCUMENTED)
+    assert list(body) == list(DOCUMENTED)
+    assert body["event"] == "enrichment.completed"
+    assert body["workflow_id"] == "public_bulk_4d6f2c3a-9b1e"
+    assert body["lead_list_id"] == "550e8400-e29b-41d4"
+    assert body["summary"] == {
+        "total": 2, "successful": 2, "failed": 0, "emails_found": 2, "phones_found": 0
+    }  # fmt: skip
+    assert body["results"] == [contact(1), contact(2)]
+    assert body["completed_at"].endswith("Z")
