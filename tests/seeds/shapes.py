@@ -9,6 +9,10 @@ import orjson
 
 from tests.conftest import Api
 from tests.receivers import Receiver
+from tests.test_examples import load
+
+# the seeds' job profiles as docs/seeds.md quotes them (examples/seed_profiles.py)
+EXAMPLE = load("seed_profiles")
 
 
 def shape(value: Any) -> Any:

@@ -4,11 +4,14 @@ levels, with the same JSON types and the same event name."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import Api
 from tests.receivers import Receiver
-from tests.seeds.shapes import bodies, shape
+from tests.seeds.shapes import EXAMPLE, bodies, shape
 
 # the example of "Step 5a — Receive the result via webhook", as documented
 DOCUMENTED: dict[str, Any] = {
@@ -30,17 +33,7 @@ DOCUMENTED: dict[str, Any] = {
     "completed_at": "2026-04-06T15:00:42Z",
 }
 
-# how Cleanlist's job webhooks look, as a hookwise job profile (docs/seeds.md)
-PROFILE: dict[str, Any] = {
-    "events": {"completed": "enrichment.completed", "failed": "enrichment.failed",
-               "canceled": "enrichment.canceled", "item_finished": "enrichment.item_finished"},
-    "fields": {"id": None, "timestamp": None, "job_id": "workflow_id",
-               "type": "enrichment_type", "custom": None},
-    "summary_names": {"succeeded": "successful"},
-    "result_rows": "result",
-    "truncation_fields": "when_truncated",
-    "results_endpoint": "https://api.cleanlist.ai/api/v1/public/enrich/status?workflow_id={job_id}",
-}  # fmt: skip
+PROFILE: dict[str, Any] = EXAMPLE.CLEANLIST
 
 
 def contact(n: int) -> dict[str, Any]:
@@ -84,3 +77,20 @@ async def test_enrichment_completed_as_documented(api: Api, receiver: Receiver) 
     }  # fmt: skip
     assert body["results"] == [contact(1), contact(2)]
     assert body["completed_at"].endswith("Z")
+
+
+async def test_the_documented_set_up_reproduces_it(api: Api, receiver: Receiver) -> None:
+    url = receiver.url("/webhooks/cleanlist")
+    await asyncio.to_thread(EXAMPLE.main, api.base_url, api.admin_key, "001", url)
+    (body,) = await bodies(api, receiver, "/webhooks/cleanlist", 1)
+    assert shape(body) == shape(DOCUMENTED)
+    assert body["results"] == [DOCUMENTED["results"][0]]
+
+
+def test_docs_seeds_quotes_the_example_verbatim() -> None:
+    root = Path(__file__).parent.parent.parent
+    doc = (root / "docs" / "seeds.md").read_text()
+    quoted = re.findall(r"<!-- example: (\S+) -->\n```python\n(.*?)```", doc, flags=re.S)
+    assert len(quoted) == 1
+    for path, code in quoted:
+        assert code in (root / path).read_text(), f"docs/seeds.md drifted from {path}"

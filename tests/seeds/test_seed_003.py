@@ -9,18 +9,14 @@ from typing import Any
 from tests.conftest import Api
 from tests.jobs.helpers import error
 from tests.receivers import Receiver
-from tests.seeds.shapes import bodies, shape
+from tests.seeds.shapes import EXAMPLE, bodies, shape
 
 # the seed's payload fields table: task_id string, status string, task_type string,
 # result object (completed only), error string (failed only)
 SUCCEEDED = {"task_id": "string", "status": "string", "task_type": "string", "result": {}}
 FAILED = {"task_id": "string", "status": "string", "task_type": "string", "error": "string"}
 
-PROFILE: dict[str, Any] = {
-    "single_result": True,
-    "fields": {"event": None, "id": None, "timestamp": None, "job_id": "task_id",
-               "type": "task_type", "custom": None, "completed_at": None},
-}  # fmt: skip
+PROFILE: dict[str, Any] = EXAMPLE.TASKS
 
 
 async def _task(api: Api, app_id: str, url: str, item: dict[str, Any], status: str) -> str:

@@ -9,14 +9,9 @@ from typing import Any
 from tests.conftest import Api
 from tests.jobs.helpers import error
 from tests.receivers import Receiver
-from tests.seeds.shapes import bodies
+from tests.seeds.shapes import EXAMPLE, bodies
 
-PROFILE: dict[str, Any] = {
-    "events": {"item_finished": "contact_finished", "completed": "batch_finished",
-               "failed": "batch_failed", "canceled": "batch_canceled"},
-    "status_names": {"insufficient_credits": "out_of_credits"},
-    "fields": {"job_id": "batch_id", "item": "contact"},
-}  # fmt: skip
+PROFILE: dict[str, Any] = EXAMPLE.BATCHES
 CUSTOM = {"user_id": "u_42", "crm_contact_id": "003XX0000"}
 
 
