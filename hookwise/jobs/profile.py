@@ -105,7 +105,9 @@ class JobProfile:
 DEFAULT = JobProfile()
 
 
-def validate_profile(data: dict[str, Any] | None, where: str = "job_profile") -> Any:
+def validate_profile(
+    data: dict[str, Any] | None, where: str = "job_profile"
+) -> dict[str, Any] | None:
     """``data`` as stored on the app, once it parses as a profile (at most 64 KiB of JSON)."""
     if data is not None:
         if len(orjson.dumps(data)) > MAX_PROFILE_BYTES:
