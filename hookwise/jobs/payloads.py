@@ -50,14 +50,16 @@ def profile_row(
 
 def body(profile: JobProfile, job: Job, values: dict[str, Any]) -> dict[str, Any]:
     """The top level of an event: ``values`` (keyed by FIELDS) under the profile's names, the
-    fields it leaves out dropped, the job's extra fields right after its id field."""
+    fields it leaves out dropped, the job's extra fields right after its id field (a name the
+    profile writes wins: the app's profile may have changed since the job was created)."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         name = profile.name(key)
         if name is not None:
             out[name] = value
-        if key == "job_id":
-            out.update(job.fields)
+        if key == "job_id" and job.fields:
+            taken = profile.taken()
+            out.update((k, v) for k, v in job.fields.items() if k not in taken)
     return out
 
 

@@ -97,7 +97,7 @@ def test_the_default_profile_renders_the_old_item_event() -> None:
 
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
-EXTRA = st.from_regex(r"x_[a-z]{1,8}", fullmatch=True)
+EXTRA = st.from_regex(r"X_[A-Z]{1,8}", fullmatch=True)  # never a profile name
 
 
 @settings(max_examples=150, deadline=None)
@@ -276,3 +276,10 @@ def test_extra_fields_may_not_take_a_profile_name() -> None:
         with pytest.raises(InvalidInput) as exc:
             validate_fields(bad, taken)
         assert exc.value.field == field
+
+
+def test_a_profile_field_wins_over_an_older_job_field() -> None:
+    job = _job(fields={"event": "spoofed", "lead_list_id": "L1"}, status="canceled")
+    data = orjson.loads(Completion("m", NOW, job, "u", 10_000).body())
+    assert data["event"] == "job.canceled" and list(data).count("event") == 1
+    assert list(data)[4] == "lead_list_id"
