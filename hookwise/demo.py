@@ -13,8 +13,8 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from hookwise.api.auth import create_key
-from hookwise.api.routes.messages import envelope
 from hookwise.api.views import rfc3339
+from hookwise.domain.envelope import envelope
 from hookwise.domain.errors import VerificationError
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import NewEndpoint, NewMessage

@@ -97,6 +97,9 @@ class AppIn(Input):
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] = Field(default_factory=dict)
     results_inline_budget: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
+    payload_format: Literal["envelope", "raw"] = Field(
+        "envelope", description="the payload_format of new endpoints that name none"
+    )
     job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
     max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
 
@@ -107,6 +110,7 @@ class AppPatch(Patch):
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] | None = None
     results_inline_budget: int | None = Field(None, ge=1024, le=16 * 1024 * 1024)
+    payload_format: Literal["envelope", "raw"] | None = None
     job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
     max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
 
@@ -137,6 +141,11 @@ class EndpointIn(Input):
     max_in_flight: int | None = Field(None, ge=1, le=1000)
     headers: dict[str, str] = Field(default_factory=dict, max_length=50)
     status: Literal["active", "paused"] = "active"
+    payload_format: Literal["envelope", "raw"] | None = Field(
+        None,
+        description="envelope: {event, id, timestamp, data}; raw: the payload alone"
+        " (default: the app's payload_format)",
+    )
 
 
 class EndpointPatch(Patch):
@@ -152,6 +161,7 @@ class EndpointPatch(Patch):
     max_in_flight: int | None = Field(None, ge=1, le=1000)
     headers: dict[str, str] | None = Field(None, max_length=50)
     status: Literal["active", "paused"] | None = None
+    payload_format: Literal["envelope", "raw"] | None = None
 
 
 class RotateIn(Input):

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import orjson
 from starlette.responses import Response
 
+from hookwise.domain.envelope import sent_body
 from hookwise.domain.models import (
     ApiKey,
     App,
@@ -70,7 +71,7 @@ def api_key(k: ApiKey) -> dict[str, Any]:
 def app(a: App) -> dict[str, Any]:
     return {
         "id": a.id, "uid": a.uid, "name": a.name, "metadata": a.metadata,
-        "results_inline_budget": a.results_inline_budget,
+        "results_inline_budget": a.results_inline_budget, "payload_format": a.payload_format,
         "job_profile": a.job_profile, "max_items_per_job": a.max_items_per_job,
         "created_at": iso(a.created_at), "updated_at": iso(a.updated_at),
     }  # fmt: skip
@@ -89,7 +90,7 @@ def endpoint(e: Endpoint) -> dict[str, Any]:
         "events": list(e.events), "retry_schedule": list(e.retry_schedule),
         "timeout_seconds": e.timeout_seconds, "rate_limit_per_second": e.rate_limit_per_second,
         "max_in_flight": e.max_in_flight, "headers": dict.fromkeys(e.headers, REDACTED),
-        "status": e.status,
+        "status": e.status, "payload_format": e.payload_format,
         "paused_reason": e.paused_reason, "consecutive_failures": e.consecutive_failures,
         "created_at": iso(e.created_at), "updated_at": iso(e.updated_at),
     }  # fmt: skip
@@ -123,7 +124,14 @@ def attempt(a: Attempt) -> dict[str, Any]:
         "response_status_code": a.response_status_code, "response_body": a.response_body,
         "error_message": a.error_message, "duration_ms": a.duration_ms,
         "started_at": iso(a.started_at), "url": a.url, "trigger": a.trigger,
+        "payload_format": a.payload_format,
     }  # fmt: skip
+
+
+def request_body(stored: bytes, payload_format: str | None) -> str:
+    """The body an attempt sent, as text (it is JSON: UTF-8)."""
+    sent, _ = sent_body(stored, payload_format or "envelope")
+    return sent.decode("utf-8", "replace")
 
 
 def operation(o: Operation) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class AsyncClient:
         self.deliveries: resources.Deliveries[One, Many] = resources.Deliveries(self)
         self.jobs: resources.Jobs[One, Many] = resources.Jobs(self)
         self.operations: resources.Operations[One, Many] = resources.Operations(self)
+        self.event_types: resources.EventTypes[One, Many] = resources.EventTypes(self)
 
     def __repr__(self) -> str:
         return f"AsyncClient({str(self._http.base_url)!r})"

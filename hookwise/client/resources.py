@@ -32,20 +32,22 @@ class Apps(Generic[T, P]):
         uid: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         results_inline_budget: int | None = None,
-        job_profile: Mapping[str, Any] | None = None,
-        max_items_per_job: int | None = None,
+        payload_format: str | None = None,
+        **fields: Any,
     ) -> T:
-        """Create an app; ``job_profile`` shapes its job webhooks (docs/jobs.md)."""
+        """Create an app; ``payload_format`` (``envelope``/``raw``) is its new endpoints'
+        default; ``job_profile`` shapes its job webhooks and ``max_items_per_job`` caps its
+        jobs (docs/jobs.md); other fields as the API takes them."""
         body = drop_none(
             {"name": name, "uid": uid, "metadata": metadata,
-             "results_inline_budget": results_inline_budget,
-             "job_profile": None if job_profile is None else dict(job_profile),
-             "max_items_per_job": max_items_per_job}
+             "results_inline_budget": results_inline_budget, "payload_format": payload_format,
+             **fields}
         )  # fmt: skip
         return self._t.send(Request("POST", "/v1/apps", json=body))
 
     def update(self, app: str, **fields: Any) -> T:
-        """Change an app's fields (``job_profile=None`` goes back to hookwise's shape)."""
+        """Change an app's fields (``name``, ``payload_format``, ``job_profile`` …; None sets
+        null: ``job_profile=None`` goes back to hookwise's shape)."""
         return self._t.send(Request("PATCH", f"/v1/apps/{app}", json=fields))
 
     def get(self, app: str) -> T:
@@ -91,7 +93,8 @@ class Endpoints(Generic[T, P]):
         **fields: Any,
     ) -> T:
         """Subscribe ``url`` to ``events`` (None: every type); other fields as the API takes
-        them (``timeout_seconds``, ``rate_limit_per_second``, ``headers``, ``description``)."""
+        them (``payload_format``, ``timeout_seconds``, ``rate_limit_per_second``, ``headers``,
+        ``description``)."""
         body = drop_none(
             {"url": url, "events": None if events is None else [*events], "secret": secret,
              "retry_schedule": None if retry_schedule is None else [*retry_schedule], **fields}
@@ -101,6 +104,12 @@ class Endpoints(Generic[T, P]):
     def get(self, app: str, endpoint_id: str) -> T:
         """One endpoint with its health."""
         return self._t.send(Request("GET", f"/v1/apps/{app}/endpoints/{endpoint_id}"))
+
+    def update(self, app: str, endpoint_id: str, **fields: Any) -> T:
+        """Change fields: ``status="active"`` re-enables a paused endpoint (and resets its
+        failure counter), ``payload_format="raw"`` sends the payload alone …"""
+        path = f"/v1/apps/{app}/endpoints/{endpoint_id}"
+        return self._t.send(Request("PATCH", path, json=fields))
 
     def secret(self, app: str, endpoint_id: str) -> T:
         """``{"key", "previous"}``: the endpoint's signing secret."""
@@ -121,6 +130,24 @@ class Endpoints(Generic[T, P]):
         when = since.isoformat() if isinstance(since, datetime) else since
         path = f"/v1/apps/{app}/endpoints/{endpoint_id}/recover"
         return self._t.send(Request("POST", path, json={"since": when}))
+
+
+class EventTypes(Generic[T, P]):
+    """The event-type catalog (shared by every app)."""
+
+    def __init__(self, transport: Transport[T, P]) -> None:
+        self._t = transport
+
+    def create(
+        self, name: str, *, description: str = "", schema: Mapping[str, Any] | None = None
+    ) -> T:
+        """Add ``name`` (``email.replied``) to the catalog."""
+        body = drop_none({"name": name, "description": description, "schema": schema})
+        return self._t.send(Request("POST", "/v1/event-types", json=body))
+
+    def list(self, *, page_size: int = 100) -> P:
+        """Every event type."""
+        return self._t.paginate(Request("GET", "/v1/event-types", {"limit": page_size}))
 
 
 class Operations(Generic[T, P]):

@@ -52,6 +52,7 @@ class Client:
         self.deliveries: resources.Deliveries[Json, Many] = resources.Deliveries(self)
         self.jobs: resources.Jobs[Json, Many] = resources.Jobs(self)
         self.operations: resources.Operations[Json, Many] = resources.Operations(self)
+        self.event_types: resources.EventTypes[Json, Many] = resources.EventTypes(self)
 
     def __repr__(self) -> str:
         return f"Client({str(self._http.base_url)!r})"

@@ -101,6 +101,28 @@ async def app_page(request: Request, app_ref: str) -> Response:
     return templates.TemplateResponse(request, "app.html", await _app_view(request, app))
 
 
+@router.get("/apps/{app_ref}/attempts/{attempt_id}")
+async def attempt_page(request: Request, app_ref: str, attempt_id: str) -> Response:
+    """One attempt with the body it sent (envelope, job event, or the payload alone)."""
+    try:
+        caller = await _caller(request)
+    except Unauthorized:
+        return RedirectResponse("/dashboard/login", status_code=303)
+    app = await _app(request, caller, app_ref)
+    store = _ctx(request).store
+    found = await store.messages.get_attempt(app.id, attempt_id)
+    message = await store.messages.get_message(app.id, found.message_id)
+    return templates.TemplateResponse(
+        request,
+        "attempt.html",
+        {
+            "app": views.app(app),
+            "a": views.attempt(found),
+            "body": views.request_body(message.body, found.payload_format),
+        },
+    )
+
+
 @router.get("/apps/{app_ref}/live")
 async def live(request: Request, app_ref: str) -> Response:
     """The parts of the app page htmx refreshes."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from hookwise.domain.envelope import PayloadFormat
+
 T = TypeVar("T")
 
 Scope = Literal["admin", "app"]
@@ -52,6 +54,7 @@ class App:
     results_inline_budget: int
     created_at: datetime
     updated_at: datetime
+    payload_format: PayloadFormat = "envelope"
     # how its job webhooks look (JSON, hookwise.jobs.JobProfile; None: hookwise's shape)
     job_profile: dict[str, Any] | None = None
     max_items_per_job: int | None = None  # None: no cap
@@ -91,6 +94,7 @@ class Endpoint:
     kind: EndpointKind
     created_at: datetime
     updated_at: datetime
+    payload_format: PayloadFormat = "envelope"
 
     def valid_secrets(self, now: datetime) -> list[str]:
         """The current secret first, then older ones still inside their grace period."""
@@ -148,6 +152,8 @@ class Attempt:
     started_at: datetime
     url: str
     trigger: Trigger
+    #: "raw" when the attempt sent the message's payload alone; None: the body as stored
+    payload_format: PayloadFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,7 @@ class NewEndpoint:
     headers: dict[str, str] = field(default_factory=dict)
     status: EndpointStatus = "active"
     kind: EndpointKind = "endpoint"
+    payload_format: PayloadFormat = "envelope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +212,8 @@ class ClaimedDelivery:
     retry_schedule: tuple[float, ...]
     rate_limit_per_second: float | None
     msg_timestamp: int
+    #: "raw" when ``body`` is the message's payload alone; None: the body as stored
+    payload_format: PayloadFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)

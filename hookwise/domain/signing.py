@@ -1,9 +1,15 @@
 """Webhook signatures: Standard Webhooks (``webhook-signature``) and ``X-Webhook-Signature``.
 
-A ``whsec_`` secret is base64 key bytes; any other secret string is used as UTF-8 bytes.
-The Standard Webhooks signature is ``v1,`` + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")),
-one space-separated entry per valid secret during a rotation. ``X-Webhook-Signature`` is
-``sha256=`` + hex(HMAC-SHA256(key, body)).
+The two styles key their HMAC differently, each as its own ecosystem's verifiers do:
+
+- Standard Webhooks: a ``whsec_`` secret is base64 key bytes, any other secret UTF-8 bytes. The
+  signature is ``v1,`` + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")), one
+  space-separated entry per valid secret during a rotation.
+- ``X-Webhook-Signature``: ``sha256=`` + hex(HMAC-SHA256(key, body)) where the key is the secret
+  string exactly as the user sees it (UTF-8, ``whsec_`` prefix and all), so
+  ``hmac.new(secret.encode(), body, sha256)`` and seed 002's Node ``verifyWebhook`` check it
+  unchanged. (Before 0.2 this key was the decoded ``whsec_`` bytes; ``Verifier`` still accepts
+  that, so a receiver can be upgraded before or after its sender.)
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def _b64(text: str) -> bytes:
 
 
 def secret_key(secret: str) -> bytes:
-    """The HMAC key bytes of a secret string."""
+    """The Standard Webhooks HMAC key bytes of a secret string."""
     if secret.startswith(SECRET_PREFIX):
         try:
             return _b64(secret[len(SECRET_PREFIX) :])
@@ -64,6 +70,11 @@ def standard_signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> 
     return "v1," + binascii.b2a_base64(hmac.digest(key, to_sign, "sha256"), newline=False).decode()
 
 
+def hex_key(secret: str) -> bytes:
+    """The ``X-Webhook-Signature`` HMAC key of a secret: the string as shown, in UTF-8."""
+    return secret.encode()
+
+
 def hex_signature(key: bytes, body: bytes) -> str:
     """``sha256=<hex>`` of the body alone."""
     return "sha256=" + hmac.digest(key, body, "sha256").hex()
@@ -71,14 +82,18 @@ def hex_signature(key: bytes, body: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Signer:
-    """Signs bodies with the current secret and, during a rotation, the previous ones."""
+    """Signs bodies with the current secret and, during a rotation, the previous ones.
+
+    ``keys`` are the Standard Webhooks keys (current first), ``hex`` the current secret's
+    ``X-Webhook-Signature`` key."""
 
     keys: tuple[bytes, ...]
+    hex: bytes
 
     @classmethod
     def from_secrets(cls, secrets: Sequence[str]) -> Signer:
         """``secrets[0]`` is the current secret, the rest are still-valid older ones."""
-        return cls(tuple(secret_key(s) for s in secrets))
+        return cls(tuple(secret_key(s) for s in secrets), hex_key(secrets[0]))
 
     def headers(self, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
         """The signature headers of one attempt."""
@@ -92,7 +107,7 @@ class Signer:
             "webhook-id": msg_id,
             "webhook-timestamp": ts,
             "webhook-signature": sigs,
-            "X-Webhook-Signature": hex_signature(keys[0], body),
+            "X-Webhook-Signature": hex_signature(self.hex, body),
         }
 
 
@@ -118,6 +133,8 @@ class Verifier:
     keys: tuple[bytes, ...]
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
     accept_hex_only: bool = False
+    #: ``X-Webhook-Signature`` keys: each secret as shown, then its pre-0.2 key where it differs
+    hex_keys: tuple[bytes, ...] = ()
 
     @classmethod
     def from_secrets(
@@ -131,7 +148,9 @@ class Verifier:
         items = [secrets] if isinstance(secrets, str) else list(secrets)
         if not items:
             raise ValueError("at least one secret is needed")
-        return cls(tuple(secret_key(s) for s in items), tolerance_seconds, accept_hex_only)
+        keys = tuple(secret_key(s) for s in items)
+        hex_keys = tuple(dict.fromkeys([hex_key(s) for s in items] + list(keys)))
+        return cls(keys, tolerance_seconds, accept_hex_only, hex_keys)
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
@@ -191,7 +210,7 @@ class Verifier:
 
     def _verify_hex(self, body: bytes, hex_text: str) -> None:
         offered = _bytes(hex_text.strip())
-        for key in self.keys:
+        for key in self.hex_keys or self.keys:
             if hmac.compare_digest(hex_signature(key, body).encode(), offered):
                 return
         raise InvalidSignature("X-Webhook-Signature does not match")

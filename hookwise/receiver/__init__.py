@@ -33,6 +33,7 @@ from hookwise.receiver.errors import (
 )
 from hookwise.receiver.event import Event, Handler
 from hookwise.receiver.inbox import Expectation, Inbox, InboxItem, NewItem, State, open_inbox
+from hookwise.receiver.job_shape import JobShape, JobState
 from hookwise.receiver.postgres_inbox import PostgresInbox
 from hookwise.receiver.processor import Processor
 from hookwise.receiver.receiver import Receiver
@@ -53,6 +54,8 @@ __all__ = [
     "InboxItem",
     "InboxUnavailable",
     "InvalidSignature",
+    "JobShape",
+    "JobState",
     "MissingHeaders",
     "NewItem",
     "PermanentFailure",

@@ -4,6 +4,9 @@
     hookwise receive --app myapp.hooks:receiver --no-process          # HTTP only
     hookwise receive --app myapp.hooks:receiver --worker              # processing only
     hookwise receive --app myapp.hooks:receiver --accept-hex-only     # a hex-only sender
+    hookwise receive --app myapp.hooks:receiver \
+        --status-url 'https://api.example.com/job-status/{id}' \
+        --job-shape '{"paging": "single", "results": "result"}'         # another sender's API
     hookwise receive dead list --app myapp.hooks:receiver
     hookwise receive dead retry --all --inbox sqlite:///hooks.db
 
@@ -26,7 +29,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 
-from hookwise.domain.errors import HookwiseError
+from hookwise.domain.errors import HookwiseError, InvalidInput
 from hookwise.receiver.inbox import Inbox, InboxItem, State, open_inbox
 from hookwise.receiver.processor import Processor
 from hookwise.receiver.receiver import Receiver
@@ -129,6 +132,25 @@ def receive(
             " replays are stopped only by the dedupe key, while the item is kept).",
         ),
     ] = False,
+    status_url: Annotated[
+        str | None,
+        typer.Option(
+            "--status-url",
+            envvar="HOOKWISE_RECEIVER_STATUS_URL",
+            help="The sender's job status URL, {id} its only placeholder: polled for overdue"
+            " expected jobs and read for truncated results without results_endpoint.",
+        ),
+    ] = None,
+    job_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--job-shape",
+            envvar="HOOKWISE_RECEIVER_JOB_SHAPE",
+            help='How the sender\'s API answers, as JSON: {"job": "workflow", "status":'
+            ' "status", "terminal": [...], "results": "results", "paging": "cursor"|"single",'
+            ' "events": {status: event type}}. Default: hookwise\'s.',
+        ),
+    ] = None,
 ) -> None:
     """Run a receiver: HTTP on --host/--port, processing in the same process unless told."""
     ctx.obj = {"app": app}
@@ -141,6 +163,7 @@ def receive(
         if receiver.verifier is None:
             raise typer.BadParameter("the receiver checks no signature", param_hint="--app")
         receiver.accept_hex_only = True
+    _configure_sender(receiver, status_url, job_shape)
     try:
         if worker:
             _run(_work(receiver, concurrency))
@@ -151,6 +174,18 @@ def receive(
     except KeyboardInterrupt:
         # uvicorn re-raises the SIGINT it caught once shutdown is complete: a clean stop.
         typer.echo("hookwise receive: stopped")
+
+
+def _configure_sender(receiver: Receiver, status_url: str | None, job_shape: str | None) -> None:
+    try:
+        shape = None if job_shape is None else orjson.loads(job_shape)
+    except orjson.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--job-shape") from exc
+    try:
+        receiver.configure_sender(status_url=status_url, job_shape=shape)
+    except InvalidInput as exc:
+        hint = "--status-url" if exc.field == "status_url" else "--job-shape"
+        raise typer.BadParameter(exc.message, param_hint=hint) from exc
 
 
 async def _serve(receiver: Receiver, host: str, port: int, *, process: bool) -> None:

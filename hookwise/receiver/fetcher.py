@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from hookwise.receiver.errors import ResultsFetchError
+from hookwise.receiver.job_shape import JobShape, JobState, ShapeReader
 
 MAX_PAGES = 10_000
 
@@ -71,24 +72,29 @@ class Fetcher:
         except ValueError as exc:
             raise ResultsFetchError("response is not JSON", url=str(target)) from exc
 
-    async def all_results(self, url: str) -> list[Any]:
-        """Every row behind a paged endpoint: ``{"data": [...], "next_cursor": ...}``.
+    async def job_state(self, url: str | httpx.URL, read: ShapeReader) -> JobState:
+        """GET ``url`` and read the answer with ``read``; an unreadable one is a fetch error."""
+        answer = await self.get_json(url)
+        try:
+            return read(answer)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ResultsFetchError(f"unexpected answer: {exc}", url=str(url)) from exc
 
-        A bare list, or an object with a ``results`` list, is accepted as a single page.
-        """
+    async def all_results(self, url: str, read: ShapeReader | None = None) -> list[Any]:
+        """Every row behind a results URL, read with ``read`` (hookwise's shape by default:
+        pages of ``{"data": [...], "next_cursor": ...}``; a bare list, or a job with a
+        ``results`` list, is a single page)."""
+        read = read or JobShape()
         first = self.resolve(url)
         rows: list[Any] = []
         seen: set[str] = set()
         target = first
         for _ in range(MAX_PAGES):
-            page = await self.get_json(target)
-            if isinstance(page, list):
-                return rows + page
-            items = page.get("data", page.get("results")) if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ResultsFetchError("expected a data list in the page", url=str(target))
-            rows.extend(items)
-            cursor = page.get("next_cursor")
+            page = await self.job_state(target, read)
+            if page.results is None:
+                raise ResultsFetchError("expected a list of results", url=str(target))
+            rows.extend(page.results)
+            cursor = page.next_cursor
             if not cursor:
                 return rows
             if str(cursor) in seen:

@@ -160,10 +160,13 @@ class Processor:
     async def _event(self, item: InboxItem) -> Event:
         payload: dict[str, Any] = orjson.loads(item.body)
         truncated = payload.get("results_truncated")
-        url = payload.get("results_endpoint")
-        if isinstance(truncated, int) and truncated > 0 and isinstance(url, str):
-            payload["results"] = await self.receiver.fetcher.all_results(url)
-            payload["results_truncated"] = 0
+        if isinstance(truncated, int) and truncated > 0:
+            url = payload.get("results_endpoint")
+            url = url if isinstance(url, str) and url else self.receiver.url_of(payload)
+            if url is not None:  # else the handler gets what came, as before status_url
+                rows = await self.receiver.fetcher.all_results(url, self.receiver.read_job)
+                payload[self.receiver.shape.results] = rows
+                payload["results_truncated"] = 0
         return Event(
             id=item.id,
             key=item.dedupe_key,

@@ -8,7 +8,6 @@ It never runs a handler; the ``Processor`` does that from the inbox.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
@@ -29,6 +28,22 @@ from hookwise.receiver.errors import BadPayload, CheckFailed, InboxUnavailable
 from hookwise.receiver.event import Handler
 from hookwise.receiver.fetcher import Fetcher
 from hookwise.receiver.inbox import Inbox, NewItem, open_inbox
+from hookwise.receiver.job_shape import (
+    TERMINAL_STATUSES,
+    JobShape,
+    ShapeReader,
+    as_reader,
+    field_value,
+    fill,
+    status_url_template,
+)
+from hookwise.receiver.keys import (
+    event_type_of,
+    key_from,
+    legacy_safe_key,
+    message_id,
+    scoped_key,
+)
 from hookwise.receiver.reply import Reply
 from hookwise.receiver.verify import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -49,32 +64,8 @@ MAX_BODY_BYTES = 1 << 20
 # would fail the whole group commit it shares. Real keys (webhook-id, job ids) are far shorter.
 MAX_KEY_BYTES = 1024
 DEFAULT_HANDLER_RETRIES: tuple[float, ...] = (1, 5, 30, 120, 600, 1800)
-TERMINAL_STATUSES = frozenset(
-    {"completed", "completed_with_errors", "failed", "canceled", "insufficient_credits"}
-)
 # Never written to the inbox: credentials of the caller, not part of the webhook.
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-
-
-def field_value(payload: Mapping[str, Any], path: str) -> str | None:
-    """The value at a dotted ``path`` of the payload (``"data.task_id"``), as text."""
-    node: Any = payload
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    if isinstance(node, bool) or not isinstance(node, str | int) or node == "":
-        return None
-    return str(node)
-
-
-def event_type_of(payload: Mapping[str, Any]) -> str:
-    """The event type: ``event`` (hookwise, most APIs) or ``type`` (Standard Webhooks)."""
-    for name in ("event", "type"):
-        value = payload.get(name)
-        if isinstance(value, str):
-            return value
-    return ""
 
 
 def _storable(what: str, value: str, max_bytes: int | None = None) -> str:
@@ -113,7 +104,8 @@ class Receiver:
     - ``secret``: one secret, or a list during a rotation (any may match). ``None`` only for
       senders that do not sign, and then ``known_ids`` is required.
     - ``dedupe_key``: None (the ``webhook-id`` header), a field of the body (dotted path,
-      e.g. ``"workflow_id"``), or a callable of the parsed body.
+      e.g. ``"workflow_id"``), or a callable of the parsed body. A body field is scoped so
+      that different events about one job are never duplicates (``receiver.keys``).
     - ``accept_hex_only``: also accept requests signed only with ``X-Webhook-Signature``
       (no timestamp, so a replay is stopped only by the dedupe key while the item is kept).
       Off by default: the Standard Webhooks headers are required.
@@ -124,6 +116,13 @@ class Receiver:
       (the default); ``"200"`` ACKs anyway and logs, for senders that can replay.
     - ``api_key`` / ``api_base_url``: used to fetch truncated results and poll status URLs.
     - ``retry_schedule``: seconds before each handler retry; an item is dead after the last.
+    - ``status_url``: the sender's job status URL with an ``{id}`` placeholder; ``expect``
+      and a truncated payload without ``results_endpoint`` use it.
+    - ``job_shape``: how the sender's answers look (a ``JobShape``, an object of its fields,
+      or a callable answer → ``JobState``); hookwise's shapes by default.
+    - ``event_field`` / ``default_event_type``: where the event type is, and the type of a
+      body that names none; ``item_key``: the body field naming the item an item event is
+      about (see ``receiver.keys`` for the whole rule).
     """
 
     def __init__(
@@ -143,6 +142,11 @@ class Receiver:
         http_timeout: float = 10.0,
         retry_schedule: Sequence[float] = DEFAULT_HANDLER_RETRIES,
         terminal_statuses: Collection[str] = TERMINAL_STATUSES,
+        status_url: str | None = None,
+        job_shape: JobShape | Mapping[str, Any] | ShapeReader | None = None,
+        event_field: str | None = None,
+        default_event_type: str | None = None,
+        item_key: str | None = "item.id",
     ) -> None:
         if secret is None and known_ids is None:
             raise ValueError("an unsigned receiver (secret=None) must check known_ids")
@@ -163,6 +167,12 @@ class Receiver:
         self.on_inbox_down = on_inbox_down
         self.retry = RetrySchedule.parse(retry_schedule, "retry_schedule")
         self.terminal_statuses = frozenset(terminal_statuses)
+        self.status_url = None if status_url is None else status_url_template(status_url)
+        self.read_job, self.shape = as_reader(job_shape, self.terminal_statuses)
+        self.terminal_statuses = self.shape.terminal
+        self.event_field = event_field
+        self.default_event_type = default_event_type
+        self.item_key = item_key
         self.fetcher = Fetcher(api_key=api_key, base_url=api_base_url, timeout=http_timeout)
         self._handlers: list[tuple[str, Handler]] = []
         self._opened = False
@@ -180,6 +190,41 @@ class Receiver:
     def accept_hex_only(self, value: bool) -> None:
         if self.verifier is not None:
             self.verifier = replace(self.verifier, accept_hex_only=value)
+
+    def configure_sender(
+        self,
+        *,
+        status_url: str | None = None,
+        job_shape: JobShape | Mapping[str, Any] | ShapeReader | None = None,
+    ) -> None:
+        """Set the sender's status URL template and answer shape (``hookwise receive`` flags)."""
+        if status_url is not None:
+            self.status_url = status_url_template(status_url)
+        if job_shape is not None:
+            self.read_job, self.shape = as_reader(job_shape, self.terminal_statuses)
+            self.terminal_statuses = self.shape.terminal
+
+    def url_of(self, payload: Mapping[str, Any]) -> str | None:
+        """The status URL of the job a payload is about, from the template (None without one,
+        or when the payload has no id)."""
+        spec = self.known_id_key
+        if self.status_url is None or spec is None:
+            return None
+        try:
+            ident = key_from(spec, dict(payload))
+        except BadPayload:
+            return None
+        return fill(self.status_url, ident)
+
+    def event_type(self, payload: Mapping[str, Any], *, polled: bool = False) -> str:
+        """The event type of a webhook body, or of a polled job object (``receiver.keys``)."""
+        return event_type_of(
+            payload,
+            self.shape,
+            event_field=self.event_field,
+            default=self.default_event_type,
+            polled=polled,
+        )
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -249,9 +294,9 @@ class Receiver:
                 # When a webhook-id is present it was verified: it is covered by the signature.
                 self.verifier.verify(body, hdrs)
             payload = _parse(body)
-            key = self._dedupe(payload, hdrs.get("webhook-id"), body)
+            event_type = _storable("event type", self.event_type(payload))
+            key, legacy = self._dedupe(payload, event_type, hdrs.get("webhook-id"), body)
             key = _storable("dedupe key", key, MAX_KEY_BYTES)
-            event_type = _storable("event type", event_type_of(payload))
             known = await self._is_known(payload, key)
         except HookwiseError as exc:
             return Reply.error(exc)
@@ -262,11 +307,13 @@ class Receiver:
         if not known:
             return Reply.error(NotFound("webhook id", key), 404)
         stored = {_kept(k): _kept(v) for k, v in hdrs.items() if k not in _SECRET_HEADERS}
-        return await self._persist(NewItem(key, event_type, body, stored))
+        return await self._persist(NewItem(key, event_type, body, stored), legacy)
 
-    async def _persist(self, item: NewItem) -> Reply:
+    async def _persist(self, item: NewItem, legacy: str | None) -> Reply:
         try:
             item_id = await self.accept(item)
+            if item_id is None and legacy is not None and await self._swallowed(item):
+                item_id = await self.accept(replace(item, dedupe_key=legacy))
         except InboxUnavailable as exc:
             if self.on_inbox_down == "200":
                 log.error("inbox down, ACKed %s without storing it: %s", item.dedupe_key, exc)
@@ -283,21 +330,40 @@ class Receiver:
             await self.open()
         return await self.inbox.insert(item)
 
-    def _dedupe(self, payload: dict[str, Any], webhook_id: str | None, body: bytes) -> str:
+    async def _swallowed(self, item: NewItem) -> bool:
+        """Whether a completion's key is held by an item event stored before keys were scoped
+        (that inbox row is not a completion itself)."""
+        held = await self.inbox.get(item.dedupe_key)
+        if held is None or held.dedupe_key != item.dedupe_key:
+            return False
+        try:
+            payload = _parse(held.body)
+        except BadPayload:
+            return False
+        return not self.shape.is_completion(held.event_type, payload)
+
+    def _dedupe(
+        self, payload: dict[str, Any], event_type: str, webhook_id: str | None, body: bytes
+    ) -> tuple[str, str | None]:
+        """The key to store under, and for a completion the key to fall back to when an old
+        inbox's item event holds its bare key."""
         spec = self.dedupe_key
         if spec is None:
-            if webhook_id:
-                return webhook_id
-            fallback = field_value(payload, "id")
-            return fallback or "sha256:" + hashlib.sha256(body).hexdigest()
-        return _key_from(spec, payload)
+            return message_id(payload, webhook_id, body), None
+        value = key_from(spec, payload)
+        if not isinstance(spec, str):
+            return value, None
+        completion = self.shape.is_completion(event_type, payload)
+        item = None if self.item_key is None else field_value(payload, self.item_key)
+        key = scoped_key(value, event_type, item, completion=completion)
+        return key, legacy_safe_key(value) if completion else None
 
     async def _is_known(self, payload: dict[str, Any], key: str) -> bool:
         check = self.known_ids
         if check is None:
             return True
         spec = self.known_id_key
-        ident = key if spec is None else _key_from(spec, payload)
+        ident = key if spec is None else key_from(spec, payload)
         if check == "expected":  # looked up in the inbox: text it can hold, as for the key
             return await self._expected(_storable("known id", ident, MAX_KEY_BYTES))
         if callable(check):
@@ -318,16 +384,21 @@ class Receiver:
         self,
         ident: str,
         *,
-        status_url: str,
+        status_url: str | None = None,
         deadline: datetime | timedelta | float,
         event_type: str | None = None,
     ) -> None:
         """Expect a webhook for ``ident`` by ``deadline``; after it, the reconciler polls.
 
         ``ident`` is the dedupe key the webhook will carry (e.g. the ``job_id`` or
-        ``workflow_id`` when that is the ``dedupe_key``). ``deadline`` is a datetime, a
-        timedelta from now, or seconds from now.
+        ``workflow_id`` when that is the ``dedupe_key``): only the job's completion answers
+        it, never an item event. ``status_url`` defaults to the receiver's template filled
+        with ``ident``. ``deadline`` is a datetime, a timedelta from now, or seconds from now.
         """
+        if status_url is None:
+            if self.status_url is None:
+                raise ValueError("give status_url, or a status_url template to the Receiver")
+            status_url = fill(self.status_url, ident)
         if isinstance(deadline, datetime):
             if deadline.tzinfo is None:
                 raise ValueError("deadline must be timezone-aware")
@@ -338,15 +409,3 @@ class Receiver:
         if not self._opened:
             await self.open()
         await self.inbox.expect(ident, status_url, when, event_type)
-
-
-def _key_from(spec: str | Callable[[dict[str, Any]], object], payload: dict[str, Any]) -> str:
-    if isinstance(spec, str):
-        value = field_value(payload, spec)
-        if value is None:
-            raise BadPayload(f"missing {spec}", details={"field": spec})
-        return value
-    found = spec(payload)
-    if found is None or found == "":
-        raise BadPayload("the dedupe key function found no key")
-    return str(found)

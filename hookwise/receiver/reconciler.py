@@ -1,9 +1,12 @@
 """The reconciler: polls the status URL of expected jobs whose webhook is overdue.
 
-A terminal status is fed through the same path as a webhook (``Receiver.accept``) under the
-expected id as dedupe key, so whichever of the webhook and the poll lands first is processed
-and the other is a duplicate: exactly once either way. A job that is still running is polled
-again after ``interval`` seconds.
+The answer is read with the receiver's job shape (hookwise's by default, or the sender's:
+``{"workflow": {…}}``, a task object…). A terminal status is fed through the same path as a
+webhook (``Receiver.accept``) under the expected id as dedupe key, which is the key a
+completion webhook is stored under (``receiver.keys``), so whichever of the webhook and the
+poll lands first is processed and the other is a duplicate: exactly once either way. An item
+event never takes that key, so it does not count as the job's arrival. A job that is still
+running is polled again after ``interval`` seconds.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -23,16 +26,6 @@ if TYPE_CHECKING:
     from hookwise.receiver.receiver import Receiver
 
 log = logging.getLogger("hookwise.receiver.reconciler")
-
-_EVENT_BY_STATUS = {"failed": "job.failed", "canceled": "job.canceled"}
-
-
-def polled_event_type(payload: dict[str, Any]) -> str:
-    """The event a polled job result stands for: its ``event``, else one named by its status."""
-    event = payload.get("event")
-    if isinstance(event, str) and event:
-        return event
-    return _EVENT_BY_STATUS.get(str(payload.get("status")), "job.completed")
 
 
 class Reconciler:
@@ -70,20 +63,21 @@ class Reconciler:
 
     async def _poll(self, expected: Expectation) -> int:
         inbox = self.receiver.inbox
+        receiver = self.receiver
         try:
-            payload = await self.receiver.fetcher.get_json(expected.status_url)
+            state = await receiver.fetcher.job_state(expected.status_url, receiver.read_job)
         except HookwiseError as exc:
             log.warning("polling %s failed: %s", expected.key, exc)
             await inbox.settle(expected.key, error=storable(exc.message), resolved=False)
             return 0
-        status = payload.get("status") if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or status not in self.receiver.terminal_statuses:
+        if not state.finished:
             await inbox.settle(expected.key, error=None, resolved=False)
             return 0
+        job = state.job
         item = NewItem(
             dedupe_key=expected.key,
-            event_type=expected.event_type or polled_event_type(payload),
-            body=orjson.dumps(payload),
+            event_type=expected.event_type or receiver.event_type(job, polled=True),
+            body=orjson.dumps(job),
             headers={"hookwise-status-url": expected.status_url},
             source="poll",
         )

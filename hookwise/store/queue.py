@@ -29,7 +29,7 @@ def claimed(deliveries: str) -> str:
         "SELECT d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count,"
         " d.retry_base, d.trigger, m.body, m.created_at AS msg_created_at, e.url, e.secret,"
         " e.previous_secrets, e.headers, e.timeout_seconds, e.retry_schedule,"
-        f" e.rate_limit_per_second FROM {deliveries} d"
+        f" e.rate_limit_per_second, e.payload_format FROM {deliveries} d"
         " JOIN messages m ON m.app_id = d.app_id AND m.id = d.message_id"
         " JOIN endpoints e ON e.app_id = d.app_id AND e.id = d.endpoint_id"
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from hookwise.domain.envelope import PayloadFormat
 from hookwise.domain.errors import Conflict, NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint, Page, Scope
@@ -108,6 +109,7 @@ class Resources:
         uid: str | None,
         metadata: dict[str, Any],
         results_inline_budget: int,
+        payload_format: PayloadFormat = "envelope",
         job_profile: dict[str, Any] | None = None,
         max_items_per_job: int | None = None,
     ) -> App:
@@ -118,10 +120,10 @@ class Resources:
             try:
                 r = yield fetchrow(
                     "INSERT INTO apps (id, uid, name, metadata, results_inline_budget,"
-                    " created_at, updated_at, job_profile, max_items_per_job)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING *",
-                    new_id("app"), uid, name, rows.dumps(metadata), results_inline_budget, now,
-                    profile, max_items_per_job,
+                    " payload_format, created_at, updated_at, job_profile, max_items_per_job)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING *",
+                    new_id("app"), uid, name, rows.dumps(metadata), results_inline_budget,
+                    payload_format, now, profile, max_items_per_job,
                 )  # fmt: skip
             except Duplicate as exc:
                 raise Conflict(f"an app with uid {uid!r} exists already") from exc
@@ -246,9 +248,9 @@ class Resources:
                 "INSERT INTO endpoints (app_id, id, url, description, events, secret,"
                 " previous_secrets, retry_schedule, timeout_seconds, rate_limit_per_second,"
                 " max_in_flight, headers, status, paused_reason, consecutive_failures, kind,"
-                " rl_next_at, created_at, updated_at)"
+                " rl_next_at, created_at, updated_at, payload_format)"
                 " VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, $8, $9, $10, $11, $12, NULL, 0, $13,"
-                " 0, $14, $14) RETURNING *",
+                " 0, $14, $14, $15) RETURNING *",
                 new.app_id,
                 new_id("ep"),
                 new.url,
@@ -263,6 +265,7 @@ class Resources:
                 new.status,
                 new.kind,
                 now,
+                new.payload_format,
             )
             return self._endpoint(r)
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 
+from hookwise.domain.envelope import sent_body
 from hookwise.domain.models import (
     ApiKey,
     App,
@@ -110,6 +111,7 @@ def endpoint(r: Row, decrypt: Decrypt = _plain) -> Endpoint:
         kind=r["kind"],
         created_at=ts(r["created_at"]),
         updated_at=ts(r["updated_at"]),
+        payload_format=r["payload_format"],
     )
 
 
@@ -128,12 +130,14 @@ delivery = decoder(
 attempt = decoder(Attempt)
 
 
-_EndpointPart = tuple[str, tuple[str, ...], dict[str, str], float, tuple[float, ...], float | None]
+_EndpointPart = tuple[
+    str, tuple[str, ...], dict[str, str], float, tuple[float, ...], float | None, str
+]
 
 
 def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
     """The endpoint's columns of a claim row, decoded: url, valid secrets, headers, timeout,
-    retry schedule, rate limit."""
+    retry schedule, rate limit, payload format."""
     secrets = [decrypt(r["secret"])]
     prev = r["previous_secrets"]
     if prev != "[]":
@@ -145,11 +149,13 @@ def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
         r["timeout_seconds"],
         tuple(orjson.loads(r["retry_schedule"])),
         r["rate_limit_per_second"],
+        r["payload_format"],
     )
 
 
 def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
-    url, secrets, headers, timeout, schedule, rate = ep
+    url, secrets, headers, timeout, schedule, rate, payload_format = ep
+    body, sent_as = sent_body(bytes(r["body"]), payload_format)
     return ClaimedDelivery(
         delivery_id=r["id"],
         app_id=r["app_id"],
@@ -159,7 +165,7 @@ def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
         attempt_count=r["attempt_count"],
         retry_base=r["retry_base"],
         trigger=r["trigger"],
-        body=bytes(r["body"]),
+        body=body,
         url=url,
         secrets=secrets,
         headers=headers,
@@ -167,6 +173,7 @@ def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
         retry_schedule=schedule,
         rate_limit_per_second=rate,
         msg_timestamp=int(r["msg_created_at"]),
+        payload_format=sent_as,
     )
 
 
@@ -175,7 +182,8 @@ def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
 
     Expects the delivery's columns plus ``body``, ``msg_created_at`` and the endpoint's
     ``url``, ``secret``, ``previous_secrets``, ``headers``, ``timeout_seconds``,
-    ``retry_schedule`` and ``rate_limit_per_second``.
+    ``retry_schedule``, ``rate_limit_per_second`` and ``payload_format`` (the body is cut to
+    the payload for a ``raw`` endpoint).
     """
     return _claimed(r, _endpoint_part(r, now, decrypt))
 

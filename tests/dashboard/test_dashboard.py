@@ -64,3 +64,21 @@ async def test_app_key_sees_only_its_app(api: Api) -> None:
         home = (await c.get("/dashboard")).text
         assert "Alpha" in home and "Beta" not in home
         assert (await c.get(f"/dashboard/apps/{b['id']}")).status_code == 404
+
+
+async def test_an_attempt_shows_the_body_it_sent(api: Api, receiver: Receiver) -> None:
+    app = await api.app(name="Acme")
+    await api.endpoint(app["id"], url=receiver.url("/raw"), payload_format="raw")
+    await api.send(app["id"], "invoice.paid", payload={"invoice": "<inv-7>"})
+    await api.drain()
+    (att,) = await api.attempts(app["id"])
+    async with _signed_in(api, api.admin_key) as c:
+        page = (await c.get(f"/dashboard/apps/{app['id']}")).text
+        link = f"/dashboard/apps/{app['id']}/attempts/{att['id']}"
+        assert link in page
+        detail = (await c.get(link)).text
+    # the payload alone, as the raw endpoint got it, escaped for the page
+    (got,) = receiver.requests
+    assert got.body == b'{"invoice":"<inv-7>"}'
+    assert "{&#34;invoice&#34;:&#34;&lt;inv-7&gt;&#34;}" in detail
+    assert "the payload alone" in detail

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import time
 from datetime import UTC
 
@@ -53,6 +55,35 @@ def test_rotation_and_hex_style() -> None:
     assert Verifier.from_secrets(new, accept_hex_only=True).verify(body, hex_only) is None
     with pytest.raises(InvalidSignature):  # hex style signs with the current secret only
         Verifier.from_secrets(old, accept_hex_only=True).verify(body, hex_only)
+
+
+def test_hex_signature_is_keyed_by_the_secret_as_shown() -> None:
+    """Seed 002's verifier HMACs the body with the secret string the user sees: a generated
+    ``whsec_`` secret must verify that way, while Standard Webhooks keeps its decoded key."""
+    secret = new_secret()
+    body = b'{"event":"email.replied","workspace_id":1}'
+    headers = Signer.from_secrets([secret]).headers("m", int(time.time()), body)
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Webhook-Signature"] == expected
+    Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    legacy_key = base64.b64decode(secret.removeprefix("whsec_"))
+    assert (
+        headers["X-Webhook-Signature"]
+        != "sha256=" + hmac.new(legacy_key, body, "sha256").hexdigest()
+    )
+
+
+def test_verifier_takes_the_hex_signature_of_either_key_rule() -> None:
+    """A receiver upgraded before its sender still verifies the pre-0.2 hex key."""
+    secret = new_secret()
+    body = b"{}"
+    verifier = Verifier.from_secrets(secret, accept_hex_only=True)
+    for key in (secret.encode(), base64.b64decode(secret.removeprefix("whsec_"))):
+        sig = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        assert verifier.verify(body, {"X-Webhook-Signature": sig}) is None
+    other = "sha256=" + hmac.new(new_secret().encode(), body, hashlib.sha256).hexdigest()
+    with pytest.raises(InvalidSignature):
+        verifier.verify(body, {"X-Webhook-Signature": other})
 
 
 def test_plain_secret_is_utf8_bytes() -> None:

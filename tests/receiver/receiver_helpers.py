@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from aiohttp import web
 from werkzeug.serving import make_server
 
 from hookwise.domain.signing import Signer
@@ -120,6 +121,19 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def serve_aiohttp(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app (a third party's API) on a free loopback port; yield its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @contextmanager

@@ -14,11 +14,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from aiohttp import web
 
 from hookwise.receiver import SqliteInbox
 from tests.receiver.receiver_helpers import (
     Http,
     http_client,
+    serve_aiohttp,
     serve_asgi,
     signed,
     wait_until,
@@ -89,17 +91,23 @@ async def expect_wf_1(inbox_path: Path) -> None:
     await inbox.close()
 
 
+async def service_env(tmp_path: Path, secret: str) -> dict[str, str]:
+    """The example service's environment, with wf_1 expected in its inbox."""
+    inbox_path = tmp_path / "inbox.db"
+    await expect_wf_1(inbox_path)
+    return {
+        "WEBHOOK_SECRET": secret,
+        "RECEIVER_INBOX": f"sqlite:///{inbox_path}",
+        "LEADS_DB": str(tmp_path / "leads.db"),
+    }
+
+
 @pytest.mark.parametrize("mode", ["one process", "receiver and --worker"])
 async def test_the_service_example_runs_under_hookwise_receive(
     tmp_path: Path, secret: str, mode: str
 ) -> None:
-    inbox_path, leads = tmp_path / "inbox.db", tmp_path / "leads.db"
-    await expect_wf_1(inbox_path)
-    env = {
-        "WEBHOOK_SECRET": secret,
-        "RECEIVER_INBOX": f"sqlite:///{inbox_path}",
-        "LEADS_DB": str(leads),
-    }
+    leads = tmp_path / "leads.db"
+    env = await service_env(tmp_path, secret)
     app = ["--app", f"{EXAMPLES / 'receiver_service.py'}:receiver"]
     split = mode != "one process"
     procs = []
@@ -194,3 +202,51 @@ def test_the_docs_quote_the_examples_verbatim() -> None:
     assert len(quoted) == 3
     for path, code in quoted:
         assert code in (ROOT / path).read_text(), f"docs/receiving.md drifted from {path}"
+
+
+async def test_hookwise_receive_reads_another_senders_api_from_flags(
+    tmp_path: Path, secret: str
+) -> None:
+    async def status(request: web.Request) -> web.Response:
+        if request.headers.get("authorization") != "Bearer clapi_key":
+            return web.json_response({"detail": "unauthorized"}, status=401)
+        rows = enrichment(request.query["workflow_id"])["results"]
+        return web.json_response({"workflow": {"status": "completed", "results": rows}})
+
+    api = web.Application()
+    api.router.add_get("/api/v1/public/enrich/status", status)
+    leads = tmp_path / "leads.db"
+    env = await service_env(tmp_path, secret) | {"API_KEY": "clapi_key"}
+    async with serve_aiohttp(api) as base:
+        flags = [
+            *("--app", f"{EXAMPLES / 'receiver_service.py'}:receiver", "--port", "0"),
+            *("--status-url", f"{base}/api/v1/public/enrich/status?workflow_id={{id}}"),
+            *("--job-shape", '{"job": "workflow", "paging": "single"}'),
+        ]
+        proc, line = await start(*flags, env=env)
+        try:
+            url = line.split("listening on ")[1].split()[0]
+            truncated = enrichment("wf_1") | {"results": [], "results_truncated": 2}
+            async with Http() as http:
+                assert (await http.post(url, *signed(truncated, secret))).status == 200
+            await wait_until(lambda: len(lead_emails(leads)) == 2, what="the rest fetched")
+        finally:
+            await stop(proc)
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"),
+    [
+        (["--job-shape", '{"paging": "pages"}'], "job_shape.paging"),
+        (["--job-shape", "{paging"], "not JSON"),
+        (["--status-url", "https://x/{job}"], "status_url"),
+    ],
+)
+async def test_hookwise_receive_refuses_a_bad_sender_flag(
+    tmp_path: Path, secret: str, flag: list[str], field: str
+) -> None:
+    env = {"WEBHOOK_SECRET": secret, "RECEIVER_INBOX": f"sqlite:///{tmp_path / 'inbox.db'}"}
+    app = ["--app", f"{EXAMPLES / 'receiver_service.py'}:receiver"]
+    proc, _ = await start(*app, "--port", "0", *flag, env=env)
+    _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 2 and field in err.decode()

@@ -22,7 +22,7 @@ from hookwise.receiver import (
     Reconciler,
     State,
 )
-from tests.receiver.receiver_helpers import Http, signed, wait_until
+from tests.receiver.receiver_helpers import Http, serve_aiohttp, signed, wait_until
 
 API_KEY = "hwk_test_key"
 ROWS = [{"id": f"item_{n:02d}", "status": "succeeded", "result": {"n": n}} for n in range(23)]
@@ -84,16 +84,8 @@ class FakeApi:
 @pytest.fixture
 async def api() -> AsyncIterator[FakeApi]:
     fake = FakeApi()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    fake.base = f"http://{host}:{port}"
-    try:
+    async with serve_aiohttp(fake.app()) as fake.base:
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 def truncated_job(api: FakeApi, job_id: str = "job_1") -> dict[str, Any]:

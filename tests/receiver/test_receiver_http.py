@@ -181,8 +181,14 @@ async def test_dedupe_on_a_body_field_and_known_ids(
         assert unknown.status == 404
         missing = await post({"event": "enrichment.completed"})
         assert missing.status == 400 and "workflow_id" in missing.json()["error"]["message"]
-        first = await post({"event": "enrichment.completed", "workflow_id": "wf_known_1"})
-        second = await post({"event": "enrichment.completed", "workflow_id": "wf_known_1"})
+        # seed 001's completion carries its terminal status: stored under the bare id
+        done: dict[str, object] = {
+            "event": "enrichment.completed",
+            "workflow_id": "wf_known_1",
+            "status": "completed",
+        }
+        first = await post(done)
+        second = await post(done)
         assert first.json()["status"] == "accepted" and second.json()["status"] == "duplicate"
         items = await receiver.inbox.items()
         assert [i.dedupe_key for i in items] == ["wf_known_1"]

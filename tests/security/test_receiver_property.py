@@ -55,6 +55,8 @@ SECRET = new_secret()
 WRONG_SECRET = new_secret()
 KEY = base64.b64decode(SECRET.removeprefix("whsec_"))
 WRONG_KEY = base64.b64decode(WRONG_SECRET.removeprefix("whsec_"))
+HEX_KEY = SECRET.encode()  # X-Webhook-Signature's key: the secret as shown
+WRONG_HEX_KEY = WRONG_SECRET.encode()
 TOLERANCE = DEFAULT_TOLERANCE_SECONDS
 MAX_BODY = 64 * 1024
 STANDARD = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -213,8 +215,8 @@ def requests(draw: st.DrawFn, *, wire: bool, now: int) -> Request:
             headers[name] = value.strip(" ") if wire else value  # HTTP trims the ends anyway
     if hex_kind != "absent":
         headers["x-webhook-signature"] = {
-            "valid": hex_signature(KEY, signed_body),
-            "wrong": hex_signature(WRONG_KEY, signed_body),
+            "valid": hex_signature(HEX_KEY, signed_body),
+            "wrong": hex_signature(WRONG_HEX_KEY, signed_body),
             "garbage": draw(texts(wire)),
         }[hex_kind]
     if draw(st.booleans()):

@@ -1,5 +1,6 @@
-"""The shape of a JSON body (keys at each level, JSON types), for comparing a delivered body
-with a seed's documented example whose values are placeholders."""
+"""Comparing a delivered body with a seed's documented example: the same keys at the same
+levels, the same JSON types (list items compared with the example's first item); and what the
+seed modules share: the bodies a path received, the seeds' job profiles."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ EXAMPLE = load("seed_profiles")
 
 
 def shape(value: Any) -> Any:
-    """Objects keep their keys (each value's shape), lists the shape of their first element,
-    and everything else becomes its JSON type."""
+    """The keys and JSON types of ``value``, recursively."""
     if isinstance(value, dict):
         return {k: shape(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -26,7 +26,9 @@ def shape(value: Any) -> Any:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return "null" if value is None else "string"
+    if value is None:
+        return "null"
+    return type(value).__name__
 
 
 async def bodies(api: Api, receiver: Receiver, path: str, n: int) -> list[dict[str, Any]]:

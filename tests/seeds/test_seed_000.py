@@ -171,8 +171,8 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
 
         (entry,) = db.webhook_inbox
         payload = entry["payload"]
-        documented = {**shape(DOCUMENTED), "results_truncated": "number",
-                      "results_endpoint": "string"}  # fmt: skip
+        documented = {**shape(DOCUMENTED), "results_truncated": shape(0),
+                      "results_endpoint": shape("")}  # fmt: skip
         assert shape(payload) == documented
         assert 0 < payload["results_truncated"] < N
         assert len(payload["results"]) + payload["results_truncated"] == N

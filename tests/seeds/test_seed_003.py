@@ -13,8 +13,8 @@ from tests.seeds.shapes import EXAMPLE, bodies, shape
 
 # the seed's payload fields table: task_id string, status string, task_type string,
 # result object (completed only), error string (failed only)
-SUCCEEDED = {"task_id": "string", "status": "string", "task_type": "string", "result": {}}
-FAILED = {"task_id": "string", "status": "string", "task_type": "string", "error": "string"}
+SUCCEEDED = {"task_id": "str", "status": "str", "task_type": "str", "result": {}}
+FAILED = {"task_id": "str", "status": "str", "task_type": "str", "error": "str"}
 
 PROFILE: dict[str, Any] = EXAMPLE.TASKS
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from hookwise.api import views
 from hookwise.api.context import Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
+from hookwise.domain.errors import NotFound
 from hookwise.domain.models import DeliveryFilter
 
 router = APIRouter(tags=["deliveries"])
@@ -62,5 +63,14 @@ async def list_attempts(
 
 @router.get("/v1/apps/{app}/attempts/{attempt_id}")
 async def get_attempt(app: ScopedApp, attempt_id: str, ctx: Ctx) -> Response:
-    """One attempt."""
-    return views.json(views.attempt(await ctx.store.messages.get_attempt(app.id, attempt_id)))
+    """One attempt, with ``request_body``: the body it sent (the message's envelope or job
+    event as stored, or its payload alone when ``payload_format`` is ``raw``)."""
+    found = await ctx.store.messages.get_attempt(app.id, attempt_id)
+    out = views.attempt(found)
+    try:
+        message = await ctx.store.messages.get_message(app.id, found.message_id)
+    except NotFound:  # pruned by retention before its attempts
+        out["request_body"] = None
+    else:
+        out["request_body"] = views.request_body(message.body, found.payload_format)
+    return views.json(out)

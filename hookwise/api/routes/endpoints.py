@@ -83,7 +83,7 @@ async def _validated_changes(ctx: ApiContext, body: EndpointPatch) -> dict[str, 
         changes["headers"] = _headers(changes["headers"] or {})
     if changes.get("status") == "paused":
         changes["paused_reason"] = "paused by hand"
-    for k in ("max_in_flight", "timeout_seconds"):
+    for k in ("max_in_flight", "timeout_seconds", "payload_format"):
         if k in changes and changes[k] is None:
             raise InvalidInput(k, "cannot be null")
     return changes
@@ -105,6 +105,7 @@ async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
         max_in_flight=body.max_in_flight or ctx.settings.default_max_in_flight,
         headers=_unredacted(_headers(body.headers), {}),
         status=body.status,
+        payload_format=body.payload_format or app.payload_format,
     )
     return views.json(views.endpoint(await ctx.store.resources.create_endpoint(new)), 201)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
@@ -13,17 +12,13 @@ from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
 from hookwise.api.schemas import MessageIn, ResendIn, refuse_nul
+from hookwise.domain.envelope import envelope
 from hookwise.domain.errors import InvalidInput, PayloadTooLarge
 from hookwise.domain.events import validate_event_type
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import App, NewMessage
 
 router = APIRouter(tags=["messages"])
-
-
-def envelope(event_type: str, msg_id: str, stamp: str, payload: object) -> bytes:
-    """The body every attempt of a message carries (``stamp``: its time in RFC 3339)."""
-    return orjson.dumps({"event": event_type, "id": msg_id, "timestamp": stamp, "data": payload})
 
 
 async def accept(

@@ -22,7 +22,8 @@ Outcome = Literal["succeeded", "retry", "failed"]
 #: The attempts row, in the order of ``attempt_row``'s values.
 ATTEMPT_COLUMNS = (
     "app_id, id, delivery_id, message_id, endpoint_id, job_id, attempt_number, status,"
-    " response_status_code, response_body, error_message, duration_ms, started_at, url, trigger"
+    " response_status_code, response_body, error_message, duration_ms, started_at, url, trigger,"
+    " payload_format"
 )
 
 
@@ -33,7 +34,7 @@ def attempt_row(res: AttemptResult) -> tuple[Any, ...]:
         cl.app_id, res.attempt_id, cl.delivery_id, cl.message_id, cl.endpoint_id, cl.job_id,
         cl.attempt_count + 1, "succeeded" if res.succeeded else "failed", res.status_code,
         res.response_body, res.error_message, float(res.duration_ms),
-        res.started_at.timestamp(), cl.url, cl.trigger,
+        res.started_at.timestamp(), cl.url, cl.trigger, cl.payload_format,
     )  # fmt: skip
 
 

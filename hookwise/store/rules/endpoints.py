@@ -9,12 +9,14 @@ from typing import Any, Literal
 from hookwise.store import rows
 
 APP_FIELDS = frozenset({
-    "name", "uid", "metadata", "results_inline_budget", "job_profile", "max_items_per_job",
+    "name", "uid", "metadata", "results_inline_budget", "payload_format", "job_profile",
+    "max_items_per_job",
 })  # fmt: skip
 EVENT_TYPE_FIELDS = frozenset({"description", "schema", "archived"})
 ENDPOINT_FIELDS = frozenset({
     "url", "description", "events", "retry_schedule", "timeout_seconds",
     "rate_limit_per_second", "max_in_flight", "headers", "status", "paused_reason",
+    "payload_format",
 })  # fmt: skip
 _ENDPOINT_JSON = frozenset({"events", "retry_schedule"})
 _FLOATS = frozenset({"timeout_seconds", "rate_limit_per_second"})

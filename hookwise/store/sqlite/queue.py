@@ -47,7 +47,7 @@ _LEASED = claimed("deliveries") + (
 )
 
 _INSERT_ATTEMPTS = (
-    f"INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 # $5 the outcome (``attempts.outcome``): a retry keeps the status (pending, or held meanwhile)
 _MOVE = sqlite_marks(
