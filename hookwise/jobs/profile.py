@@ -29,6 +29,8 @@ FIELDS = (
     "results_endpoint",
 )  # fmt: skip
 COUNTS = ("total", "succeeded", "failed")
+# the names that start a message envelope {event, id, timestamp, data} (domain.envelope)
+ENVELOPE_HEAD = frozenset({"event", "id", "timestamp"})
 PLACEHOLDERS = ("job_id", "app_id", "type")
 MAX_TYPES = 100
 MAX_PROFILE_BYTES = 64 * 1024
@@ -91,8 +93,10 @@ class JobProfile:
         return self.fields[key]
 
     def taken(self) -> set[str]:
-        """Every top-level name the profile writes (extra job fields must avoid them)."""
-        return {n for n in self.fields.values() if n is not None}
+        """Every top-level name the profile writes (extra job fields must avoid them), and
+        ``data`` when it writes an envelope's head: such a body must not read as one."""
+        names = {n for n in self.fields.values() if n is not None}
+        return names | {"data"} if names >= ENVELOPE_HEAD else names
 
     def results_url(self, hookwise_url: str, job_id: str, app_id: str, job_type: str) -> str:
         """Where the receiver pages every result: hookwise's route, or the product's URL."""
@@ -205,6 +209,13 @@ def _status_events(value: object, where: str, p: JobProfile) -> dict[str, Any]:
 def _fields(value: object, where: str, p: JobProfile) -> dict[str, Any]:
     fields = _names(value, where, FIELDS, p.fields, nullable=True)
     _unique(fields, where)
+    if set(fields.values()) >= ENVELOPE_HEAD and "data" in fields.values():
+        key = next(k for k, n in fields.items() if n == "data")
+        raise InvalidInput(
+            f"{where}.{key}",
+            "'data' beside 'event', 'id' and 'timestamp' would read as a message envelope"
+            " (raw endpoints send an envelope's data alone); rename one of them",
+        )
     return fields
 
 

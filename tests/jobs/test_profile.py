@@ -244,6 +244,9 @@ def test_a_type_overrides_the_app_profile() -> None:
          "job_profile.types.t.fields.progress"),
         ({"types": {" bad": {}}}, "job_profile.types. bad"),
         ({"events": {"completed": "x" * 300}}, "job_profile.events.completed"),
+        ({"fields": {"job_id": "data"}}, "job_profile.fields.job_id"),
+        ({"fields": {"type": None}, "types": {"t": {"fields": {"results": "data"}}}},
+         "job_profile.types.t.fields.results"),
     ],
 )  # fmt: skip
 def test_a_bad_profile_is_a_422_naming_the_field(data: Any, field: str) -> None:
@@ -261,7 +264,9 @@ def test_a_profile_is_bounded_and_stored_as_given() -> None:
 
 def test_extra_fields_may_not_take_a_profile_name() -> None:
     taken = JobProfile.parse(SEED_001).taken()
-    assert "workflow_id" in taken and "custom" not in taken
+    assert "workflow_id" in taken and "custom" not in taken and "data" not in taken
+    assert "data" in DEFAULT.taken()  # beside event, id, timestamp it would read as an envelope
+    assert JobProfile.parse({"fields": {"id": None, "results": "data"}}).fields["results"] == "data"
     assert validate_fields({"lead_list_id": "x", "custom": 1}, taken) == {
         "lead_list_id": "x",
         "custom": 1,

@@ -79,3 +79,22 @@ async def test_a_profile_is_validated_stored_and_changed(api: Api, receiver: Rec
     assert (await finish(api, app["id"], again["id"]))["event"] == "job.completed"
     await api.drain()
     assert orjson.loads(receiver.at("/cb")[-1].body)["job_id"] == again["id"]
+
+
+async def test_a_raw_endpoint_gets_the_profiled_job_event_whole(
+    api: Api, receiver: Receiver
+) -> None:
+    profile = {"events": {"completed": "enrichment.completed"}, "fields": {"id": None}}
+    app = await api.app(job_profile=profile)
+    await api.endpoint(
+        app["id"], url=receiver.url("/raw"), events=["enrichment.*"], payload_format="raw"
+    )
+    job = await create_job(api, app["id"], fields={"lead_list_id": "L1"})
+    await finish(api, app["id"], job["id"])
+    await api.drain()
+    (got,) = receiver.at("/raw")
+    body = orjson.loads(got.body)
+    assert (body["event"], body["job_id"], body["lead_list_id"]) == (
+        "enrichment.completed", job["id"], "L1",
+    )  # fmt: skip
+    assert "id" not in body
