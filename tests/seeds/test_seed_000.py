@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookwise.receiver import Event, Processor, Receiver, Reconciler
+from hookwise.receiver.job_shape import JobShape
 from tests.conftest import Api, start_uvicorn
 from tests.seeds.shapes import shape
 from tests.seeds.test_seed_001 import DOCUMENTED, PROFILE, contact
@@ -215,3 +218,74 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
         assert ping.json()["response_status_code"] == 400
         assert ping.json()["response_body"] == '{"error":"missing workflow_id"}'
         assert len(db.webhook_inbox) == 1
+
+
+async def test_hookwise_receiver_takes_every_event_fetches_the_rest_and_reconciles(
+    api: Api, product: tuple[Product, str], tmp_path: Path
+) -> None:
+    """The same product, received with ``hookwise.receiver`` as the guide's five rules:
+    ``workflow_id`` as the dedupe key (scoped, so the per-item events cannot swallow the
+    completion), the truncated rest fetched from the product's status URL read with its job
+    shape, and a workflow whose webhook never comes reconciled by polling that URL."""
+    fake, product_base = product
+    template = f"{product_base}{STATUS_PATH}?workflow_id={{job_id}}"
+    app = await api.app(
+        results_inline_budget=1024, job_profile={**PROFILE, "results_endpoint": template}
+    )
+    fake.app_id = app["id"]
+    secret = (await api.http.get(f"/v1/apps/{app['id']}/job-secret")).json()["key"]
+    receiver = Receiver(
+        inbox=f"sqlite:///{tmp_path / 'inbox.db'}",
+        secret=secret,
+        dedupe_key="workflow_id",
+        item_key="item.task_id",
+        status_url=f"{product_base}{STATUS_PATH}?workflow_id={{id}}",
+        job_shape=JobShape(
+            job="workflow",
+            paging="single",
+            events=dict.fromkeys(["completed", "completed_with_errors"], "enrichment.completed"),
+        ),
+    )
+    items: list[dict[str, Any]] = []
+    done: list[Event] = []
+    receiver.on("enrichment.item_finished")(lambda event: items.append(event.payload["item"]))
+    receiver.on("enrichment.completed")(done.append)
+    jobs = f"/v1/apps/{app['id']}/jobs"
+    async with _serve(receiver.asgi(process=False, reconcile=False)) as receiver_base:
+        wid = "public_bulk_items"
+        r = await api.http.post(
+            jobs,
+            json={"id": wid, "type": "partial", "webhook_url": f"{receiver_base}/hooks",
+                  "webhook_events": {"item_finished": True}, "webhook_retry_schedule": [],
+                  "fields": {"lead_list_id": "550e8400"}},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        reported = [
+            {"id": f"task_{n}", "status": "succeeded", "result": contact(n)} for n in range(N)
+        ]
+        assert (await api.http.post(f"{jobs}/{wid}/items", json={"items": reported})).is_success
+        assert (
+            await api.http.post(f"{jobs}/{wid}/finish", json={"status": "completed"})
+        ).is_success
+        await api.drain()
+        await Processor(receiver).drain()
+
+        assert sorted(i["task_id"] for i in items) == sorted(f"task_{n}" for n in range(N))
+        (completion,) = done
+        assert completion.payload["workflow_id"] == wid
+        assert len(completion.payload["results"]) == N  # the cut rows fetched from the product
+
+        # a workflow whose webhook never arrives: polled through the product's status URL
+        lost = "public_bulk_lost"
+        r = await api.http.post(jobs, json={"id": lost, "type": "partial"})
+        assert r.status_code == 201, r.text
+        await receiver.expect(lost, deadline=0)
+        reconciler = Reconciler(receiver, interval=0)
+        assert await reconciler.run_once() == 0  # still running
+        assert (
+            await api.http.post(f"{jobs}/{lost}/finish", json={"status": "completed"})
+        ).is_success
+        assert await reconciler.run_once() == 1
+        await Processor(receiver).drain()
+        assert [e.payload["status"] for e in done] == ["completed", "completed"]
+    await receiver.close()
