@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookwise.receiver import Event, Processor, Receiver, Reconciler
+from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.job_shape import JobShape
 from tests.conftest import Api, start_uvicorn
 from tests.seeds.shapes import shape
@@ -112,7 +113,7 @@ class Product:
 
 
 @asynccontextmanager
-async def _serve(app: Starlette) -> AsyncIterator[str]:
+async def _serve(app: Starlette | ASGIReceiver) -> AsyncIterator[str]:
     server, task, base = await start_uvicorn(app)
     try:
         yield base
