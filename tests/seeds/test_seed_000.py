@@ -3,15 +3,17 @@ the receiver's fetch of ``results_endpoint`` (pre-built from Cleanlist's own sta
 polling, and the guide's Python receiver (400 without ``workflow_id``, 404 for an unknown one,
 an idempotent 200 on a repeat) run against hookwise's deliveries.
 
-The guide's Flask snippet is written as the same handler on Starlette (Flask is not a
-dependency here); its database and rq queue are in-memory stand-ins, and its background job
-(``processCleanlistResults``, given in Node) is translated to Python.
+The guide's Flask snippet runs as printed (its handler's body unchanged, on Werkzeug's server);
+its database and rq queue are in-memory stand-ins with the methods it calls, and its background
+job (``processCleanlistResults``, given in Node) is translated to Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
+from flask import Flask, jsonify, request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from werkzeug.serving import make_server
 
 from hookwise.receiver import Event, Processor, Receiver, Reconciler
 from hookwise.receiver.adapters.asgi import ASGIReceiver
@@ -35,48 +39,86 @@ N = 20
 STATUS_PATH = "/api/v1/public/enrich/status"
 
 
+class Collection(dict[str, dict[str, Any]]):
+    """A stand-in for the guide's document collection (``find_one``, ``insert_one``)."""
+
+    def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        return self.get(query["id"])
+
+    def insert_one(self, doc: dict[str, Any]) -> None:
+        self[doc["workflow_id"]] = doc
+
+
 @dataclass
 class Db:
     """The receiver's own records: the workflows it submitted, its inbox, its leads."""
 
-    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    webhook_inbox: list[dict[str, Any]] = field(default_factory=list)
+    workflows: Collection = field(default_factory=Collection)
+    webhook_inbox: Collection = field(default_factory=Collection)
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def receiver_app(db: Db, queue: list[str]) -> Starlette:
-    """The guide's Flask receiver, line for line."""
+@dataclass
+class Queue:
+    """A stand-in for rq's ``Queue``: what was enqueued, for the test to run."""
 
-    async def cleanlist_webhook(request: Request) -> Response:
-        try:
-            payload = await request.json()
-        except ValueError:  # request.get_json(silent=True)
-            payload = None
-        payload = payload or {}
+    jobs: list[str] = field(default_factory=list)
+
+    def enqueue(self, job: Callable[..., Any], workflow_id: str) -> None:
+        assert job is process_cleanlist_results
+        self.jobs.append(workflow_id)
+
+
+def receiver_app(db: Db, queue: Queue) -> Flask:
+    """The guide's Flask receiver: its handler's body is the seed's, line for line."""
+    app = Flask(__name__)
+
+    @app.post("/webhooks/cleanlist")
+    def cleanlist_webhook() -> Any:
+        payload = request.get_json(silent=True) or {}
         workflow_id = payload.get("workflow_id")
 
         if not workflow_id:
-            return JSONResponse({"error": "missing workflow_id"}, 400)
+            return jsonify(error="missing workflow_id"), 400
 
-        record = db.workflows.get(workflow_id)
+        record = db.workflows.find_one({"id": workflow_id})
         if not record:
-            return JSONResponse({"error": "unknown workflow_id"}, 404)
+            return jsonify(error="unknown workflow_id"), 404
 
         if record.get("processed_at"):
-            return Response("", 200)  # idempotent ACK
+            return "", 200  # idempotent ACK
 
-        db.webhook_inbox.append(
-            {"workflow_id": workflow_id, "payload": payload, "received_at": datetime.now(UTC)}
+        db.webhook_inbox.insert_one(
+            {
+                "workflow_id": workflow_id,
+                "payload": payload,
+                "received_at": datetime.utcnow(),
+            }
         )
-        queue.append(workflow_id)
-        return Response("", 200)
 
-    return Starlette(routes=[Route("/webhooks/cleanlist", cleanlist_webhook, methods=["POST"])])
+        queue.enqueue(process_cleanlist_results, workflow_id)
+
+        return "", 200
+
+    return app
+
+
+@contextmanager
+def _serve_wsgi(app: Flask) -> Iterator[str]:
+    """The Flask app on a loopback port, in a thread (Werkzeug's server, as ``flask run``)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 async def process_cleanlist_results(db: Db, workflow_id: str) -> None:
     """The guide's background job: upsert the leads, fetch the rest when results were cut."""
-    inbox = next(i for i in db.webhook_inbox if i["workflow_id"] == workflow_id)
+    inbox = db.webhook_inbox[workflow_id]
     payload = inbox["payload"]
     for row in payload.get("results") or []:
         db.leads[row["task_id"]] = {"email": row["primary_email"], **row}
@@ -133,8 +175,8 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
     api: Api, product: tuple[Product, str]
 ) -> None:
     fake, product_base = product
-    db, queue = Db(), list[str]()
-    async with _serve(receiver_app(db, queue)) as receiver_base:
+    db, queue = Db(), Queue()
+    with _serve_wsgi(receiver_app(db, queue)) as receiver_base:
         hook = f"{receiver_base}/webhooks/cleanlist"
         template = f"{product_base}{STATUS_PATH}?workflow_id={{job_id}}"
         app = await api.app(
@@ -173,7 +215,7 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
         assert finished.status_code == 200, finished.text
         await api.drain()
 
-        (entry,) = db.webhook_inbox
+        (entry,) = db.webhook_inbox.values()
         payload = entry["payload"]
         documented = {**shape(DOCUMENTED), "results_truncated": shape(0),
                       "results_endpoint": shape("")}  # fmt: skip
@@ -184,8 +226,8 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
         assert payload["results_endpoint"] == expected
 
         # the background job fetches the rest from the pre-built URL, then polling agrees
-        assert queue == [wid]
-        await process_cleanlist_results(db, queue.pop())
+        assert queue.jobs == [wid]
+        await process_cleanlist_results(db, queue.jobs.pop())
         assert fake.seen[-1] == expected
         assert sorted(db.leads) == sorted(f"task_{n}" for n in range(N))
         assert db.workflows[wid]["final_status"] == "completed"
@@ -200,7 +242,7 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
         await api.drain()
         repeat = await api.attempts(app["id"], message_id=message_id)
         assert [a["response_status_code"] for a in repeat] == [200, 200]
-        assert len(db.webhook_inbox) == 1 and queue == []
+        assert len(db.webhook_inbox) == 1 and queue.jobs == []
 
         # a workflow the receiver never submitted: 404
         await submit("public_bulk_unknown", total=1)
@@ -208,16 +250,15 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
         assert r.status_code == 200, r.text
         await api.drain()
         (unknown,) = await api.attempts(app["id"], job_id="public_bulk_unknown")
-        assert (unknown["response_status_code"], unknown["response_body"]) == (
-            404, '{"error":"unknown workflow_id"}',
-        )  # fmt: skip
+        assert unknown["response_status_code"] == 404
+        assert json.loads(unknown["response_body"]) == {"error": "unknown workflow_id"}
 
         # a hookwise delivery without workflow_id (an endpoint's test ping): 400
         ep = await api.endpoint(app["id"], url=hook)
         ping = await api.http.post(f"/v1/apps/{app['id']}/endpoints/{ep['id']}/test")
         assert ping.status_code == 200, ping.text
         assert ping.json()["response_status_code"] == 400
-        assert ping.json()["response_body"] == '{"error":"missing workflow_id"}'
+        assert json.loads(ping.json()["response_body"]) == {"error": "missing workflow_id"}
         assert len(db.webhook_inbox) == 1
 
 
