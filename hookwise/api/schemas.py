@@ -88,6 +88,10 @@ class KeyCreated(BaseModel):
     name: str
 
 
+JOB_PROFILE = "how the app's job webhooks look (docs/jobs.md); null: hookwise's own shape"
+MAX_ITEMS = "at most this many items per job (a 422 past it); null: no cap"
+
+
 class AppIn(Input):
     name: str = Field(min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
@@ -96,15 +100,19 @@ class AppIn(Input):
     payload_format: Literal["envelope", "raw"] = Field(
         "envelope", description="the payload_format of new endpoints that name none"
     )
+    job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
+    max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
 
 
 class AppPatch(Patch):
-    nullable = frozenset({"uid"})
+    nullable = frozenset({"uid", "job_profile", "max_items_per_job"})
     name: str | None = Field(None, min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] | None = None
     results_inline_budget: int | None = Field(None, ge=1024, le=16 * 1024 * 1024)
     payload_format: Literal["envelope", "raw"] | None = None
+    job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
+    max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
 
 
 class EventTypeIn(Input):

@@ -72,6 +72,7 @@ def app(a: App) -> dict[str, Any]:
     return {
         "id": a.id, "uid": a.uid, "name": a.name, "metadata": a.metadata,
         "results_inline_budget": a.results_inline_budget, "payload_format": a.payload_format,
+        "job_profile": a.job_profile, "max_items_per_job": a.max_items_per_job,
         "created_at": iso(a.created_at), "updated_at": iso(a.updated_at),
     }  # fmt: skip
 

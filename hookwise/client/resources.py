@@ -41,7 +41,8 @@ class Apps(Generic[T, P]):
         **fields: Any,
     ) -> T:
         """Create an app; ``payload_format`` (``envelope``/``raw``) is its new endpoints'
-        default; other fields as the API takes them."""
+        default; ``job_profile`` shapes its job webhooks and ``max_items_per_job`` caps its
+        jobs (docs/jobs.md); other fields as the API takes them."""
         body = drop_none(
             {"name": name, "uid": uid, "metadata": metadata,
              "results_inline_budget": results_inline_budget, "payload_format": payload_format,
@@ -50,7 +51,8 @@ class Apps(Generic[T, P]):
         return self._t.send(Request("POST", "/v1/apps", json=body))
 
     def update(self, app: str, **fields: Any) -> T:
-        """Change an app's fields (``name``, ``payload_format`` …; None sets null)."""
+        """Change an app's fields (``name``, ``payload_format``, ``job_profile`` …; None sets
+        null: ``job_profile=None`` goes back to hookwise's shape)."""
         return self._t.send(Request("PATCH", f"/v1/apps/{app}", json=fields))
 
     def get(self, app: str) -> T:
@@ -272,16 +274,18 @@ class Jobs(Generic[T, P]):
         webhook_retry_schedule: Sequence[float] | None = None,
         custom: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> T:
         """Start a job: ``{"id", "status": "running", "status_url"}``. With ``id`` a repeat
-        answers the same job."""
+        answers the same job; ``fields`` go at the top level of its events."""
         body = drop_none(
             {"type": type, "id": id, "total": total, "webhook_url": webhook_url,
              "webhook_events": {"item_finished": True} if item_events else None,
              "webhook_retry_schedule": None if webhook_retry_schedule is None
              else [*webhook_retry_schedule],
              "custom": None if custom is None else dict(custom),
-             "metadata": None if metadata is None else dict(metadata)}
+             "metadata": None if metadata is None else dict(metadata),
+             "fields": None if fields is None else dict(fields)}
         )  # fmt: skip
         return self._t.send(Request("POST", f"/v1/apps/{app}/jobs", json=body))
 

@@ -55,6 +55,9 @@ class App:
     created_at: datetime
     updated_at: datetime
     payload_format: PayloadFormat = "envelope"
+    # how its job webhooks look (JSON, hookwise.jobs.JobProfile; None: hookwise's shape)
+    job_profile: dict[str, Any] | None = None
+    max_items_per_job: int | None = None  # None: no cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +301,7 @@ class Job:
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    fields: dict[str, Any] = field(default_factory=dict)  # extra top-level fields of its events
 
     @property
     def reported(self) -> int:
@@ -347,6 +351,7 @@ class NewJob:
     item_events: bool = False
     custom: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

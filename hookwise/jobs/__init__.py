@@ -16,14 +16,17 @@ from hookwise.jobs.events import (
     final_summary,
 )
 from hookwise.jobs.payloads import Completion, item_event, result_row
+from hookwise.jobs.profile import DEFAULT, JobProfile
 
 __all__ = [
     "CANCELED",
     "COMPLETED",
+    "DEFAULT",
     "FAILED",
     "ITEM_FINISHED",
     "JOB_EVENTS",
     "Completion",
+    "JobProfile",
     "event_for",
     "final_summary",
     "item_event",

@@ -6,42 +6,38 @@ from typing import Any
 
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import Job
+from hookwise.jobs.profile import COUNTS, DEFAULT, JobProfile
 
-ITEM_FINISHED = "job.item_finished"
-COMPLETED = "job.completed"
-FAILED = "job.failed"
-CANCELED = "job.canceled"
+ITEM_FINISHED = DEFAULT.events["item_finished"]
+COMPLETED = DEFAULT.events["completed"]
+FAILED = DEFAULT.events["failed"]
+CANCELED = DEFAULT.events["canceled"]
 
 JOB_EVENTS: tuple[str, ...] = (ITEM_FINISHED, COMPLETED, FAILED, CANCELED)
 
-_EVENT_OF_STATUS = {
-    "completed": COMPLETED,
-    "completed_with_errors": COMPLETED,
-    "failed": FAILED,
-    "insufficient_credits": FAILED,
-    "canceled": CANCELED,
-}
 
-COUNTS = ("total", "succeeded", "failed")
+def event_for(status: str, profile: JobProfile = DEFAULT) -> str:
+    """The event a job finished with ``status`` sends (``job.completed`` for the successes,
+    unless the profile names them otherwise)."""
+    return profile.event_for(status)
 
 
-def event_for(status: str) -> str:
-    """The event a job finished with ``status`` sends (``job.completed`` for the successes)."""
-    return _EVENT_OF_STATUS[status]
-
-
-def final_summary(job: Job, counters: dict[str, Any]) -> dict[str, Any]:
-    """``{total, succeeded, failed}`` from the reported items, then the sender's counters.
+def final_summary(
+    job: Job, counters: dict[str, Any], profile: JobProfile = DEFAULT
+) -> dict[str, Any]:
+    """``{total, succeeded, failed}`` (as the profile names them) from the reported items, then
+    the sender's counters.
 
     When items were reported the three counts are hookwise's and a sender value that disagrees
     is refused; a job finished without reporting items takes the sender's counts as given.
     """
+    names = profile.summary_names
     counts: dict[str, Any] = {
-        "total": job.total if job.total is not None else job.reported,
-        "succeeded": job.succeeded,
-        "failed": job.failed,
+        names["total"]: job.total if job.total is not None else job.reported,
+        names["succeeded"]: job.succeeded,
+        names["failed"]: job.failed,
     }
-    for key in COUNTS:
+    for key in (names[c] for c in COUNTS):
         if key not in counters:
             continue
         given = counters[key]
@@ -53,4 +49,4 @@ def final_summary(job: Job, counters: dict[str, Any]) -> dict[str, Any]:
         if isinstance(given, bool) or not isinstance(given, int) or given < 0:
             raise InvalidInput(f"summary.{key}", "must be a whole number of items")
         counts[key] = given
-    return counts | {k: v for k, v in counters.items() if k not in COUNTS}
+    return counts | {k: v for k, v in counters.items() if k not in counts}

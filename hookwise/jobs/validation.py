@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
+
+import orjson
 
 from hookwise.domain.errors import InvalidInput
 
@@ -12,6 +15,8 @@ MAX_CUSTOM_KEY = 100
 MAX_CUSTOM_VALUE = 2000
 MAX_SUMMARY_KEYS = 50
 MAX_ITEMS_PER_BATCH = 1000
+MAX_FIELDS = 50
+MAX_FIELDS_BYTES = 8 * 1024
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
@@ -82,4 +87,27 @@ def validate_summary(value: dict[str, Any] | None, field: str = "summary") -> di
             raise InvalidInput(f"{field}.{key}", f"keys must be 1 to {MAX_CUSTOM_KEY} characters")
         if isinstance(v, list | dict):
             raise InvalidInput(f"{field}.{key}", f"must be a number or a string, got {_kind(v)}")
+    return dict(value)
+
+
+def validate_fields(
+    value: dict[str, Any] | None, taken: Collection[str], field: str = "fields"
+) -> dict[str, Any]:
+    """Extra top-level fields of a job's events (``lead_list_id``): any JSON values, at most
+    50 names and 8 KiB, none of them a name the job's profile writes already."""
+    if value is None:
+        return {}
+    if len(value) > MAX_FIELDS:
+        raise InvalidInput(field, f"at most {MAX_FIELDS} keys")
+    if len(orjson.dumps(value)) > MAX_FIELDS_BYTES:
+        raise InvalidInput(field, f"is larger than {MAX_FIELDS_BYTES} bytes of JSON")
+    for key in value:
+        if not key or len(key) > MAX_CUSTOM_KEY:
+            raise InvalidInput(f"{field}.{key}", f"keys must be 1 to {MAX_CUSTOM_KEY} characters")
+        if key in taken:
+            raise InvalidInput(
+                f"{field}.{key}",
+                "is a field the app's job profile writes already; choose"
+                " another name or rename that field in the profile",
+            )
     return dict(value)

@@ -18,6 +18,7 @@ job = decoder(
     custom=json_column("custom"),
     metadata=json_column("metadata"),
     summary=json_column("summary"),
+    fields=json_column("fields"),
 )
 job_result = decoder(
     JobResult,

@@ -33,7 +33,8 @@ from hookwise.domain.models import (
 )
 from hookwise.domain.secretbox import SecretBox
 from hookwise.domain.signing import new_secret
-from hookwise.jobs import Completion, final_summary, result_row
+from hookwise.jobs import Completion, final_summary
+from hookwise.jobs.profile import DEFAULT, JobProfile
 from hookwise.store import job_rows, rows
 from hookwise.store.enqueue import held_or_pending
 from hookwise.store.paging import page
@@ -56,8 +57,8 @@ _INSERT_TARGET = (
 _INSERT_JOB = (
     "INSERT INTO jobs (app_id, id, type, status, total, webhook_url, webhook_endpoint_id,"
     " item_events, custom, metadata, summary, succeeded, failed, created_at, updated_at,"
-    " completed_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, NULL, 0, 0, $10, $10,"
-    " NULL) ON CONFLICT (app_id, id) DO NOTHING RETURNING *"
+    " completed_at, fields) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, NULL, 0, 0,"
+    " $10, $10, NULL, $11) ON CONFLICT (app_id, id) DO NOTHING RETURNING *"
 )
 _READ_RESULTS = (
     "SELECT seq, item_id, status, result, error FROM job_results"
@@ -116,6 +117,7 @@ class Jobs:
                     _INSERT_JOB,
                     new.app_id, new.id, new.type, new.total, new.webhook_url, ep,
                     new.item_events, rows.dumps(new.custom), rows.dumps(new.metadata), now,
+                    rows.dumps(new.fields),
                 )  # fmt: skip
                 if r is not None:
                     return JobCreated(job_rows.job(r), True)
@@ -211,13 +213,21 @@ class Jobs:
         return await self._db.read(tx)
 
     async def report_job_items(
-        self, app_id: str, job_id: str, items: Sequence[JobItem]
+        self,
+        app_id: str,
+        job_id: str,
+        items: Sequence[JobItem],
+        *,
+        profile: JobProfile = DEFAULT,
+        max_items: int | None = None,
     ) -> ItemsReported:
         """Store a batch of finished items and update the counts, atomically; when the job asked
-        for item events, commit one ``job.item_finished`` per new item in the same transaction.
+        for item events, commit one item event (named and shaped by the app's ``profile``) per
+        new item in the same transaction.
 
         Items whose id is stored already are skipped (a retried batch). Conflict when the job
-        is finished or the batch would go past its ``total``; NotFound for an unknown job.
+        is finished or the batch would go past its ``total``; InvalidInput (``items``) past the
+        app's cap ``max_items`` or the job type's; NotFound for an unknown job.
         """
         lock = self._db.dialect.for_update
         among = self._db.dialect.any("item_id", "$3")
@@ -237,6 +247,8 @@ class Jobs:
             )  # fmt: skip
             new, duplicates = rules.fresh(items, (s["item_id"] for s in stored))
             rules.check_total(found, len(new))
+            own = profile.for_type(found.type)
+            rules.check_cap(found, len(new), own.item_cap(max_items))
             if new:
                 seq = yield fetchval(
                     "SELECT coalesce(max(seq), 0) FROM job_results"
@@ -256,7 +268,7 @@ class Jobs:
                 " AND id = $2 RETURNING *",
                 app_id, job_id, succeeded, failed, now,
             )  # fmt: skip
-            events = rules.item_events(found, new, now) if found.item_events else []
+            events = rules.item_events(found, new, now, own) if found.item_events else []
             yield from self._enqueue(found, events)
             return ItemsReported(job_rows.job(r), len(new), duplicates, tuple(e.id for e in events))
 
@@ -265,9 +277,12 @@ class Jobs:
             self._db.wake()
         return reported
 
-    async def finish_job(self, app_id: str, job_id: str, finish: JobFinish) -> JobFinished:
+    async def finish_job(
+        self, app_id: str, job_id: str, finish: JobFinish, *, profile: JobProfile = DEFAULT
+    ) -> JobFinished:
         """Set the final status and summary and commit the completion event (its results cut
-        to the inline budget) in one transaction. Conflict when already finished."""
+        to the inline budget, named and shaped by the app's ``profile``) in one transaction.
+        Conflict when already finished."""
         lock = self._db.dialect.for_update
 
         def tx() -> Tx[JobFinished]:
@@ -275,7 +290,8 @@ class Jobs:
             found = rules.running(
                 _job((yield fetchrow(_JOB + lock, app_id, job_id))), job_id, "a job finishes once"
             )
-            summary = rows.dumps(final_summary(found, finish.summary))
+            own = profile.for_type(found.type)
+            summary = rows.dumps(final_summary(found, finish.summary, own))
             r = yield fetchrow(
                 "UPDATE jobs SET status = $3, summary = $4, completed_at = $5, updated_at = $5"
                 " WHERE app_id = $1 AND id = $2 RETURNING *",
@@ -283,9 +299,8 @@ class Jobs:
             )  # fmt: skip
             done = job_rows.job(r)
             msg_id = new_id("msg")
-            completion = Completion(
-                msg_id, rows.ts(now), done, finish.results_endpoint, finish.inline_budget
-            )
+            endpoint = own.results_url(finish.results_endpoint, job_id, app_id, done.type)
+            completion = Completion(msg_id, rows.ts(now), done, endpoint, finish.inline_budget, own)
             yield from self._fill(completion, app_id, job_id)
             event = rules.JobEvent(msg_id, completion.event_type, completion.body(), now)
             yield from self._enqueue(done, [event])
@@ -305,9 +320,7 @@ class Jobs:
             if not chunk:
                 return
             for r in chunk:
-                if not completion.add(
-                    result_row(r["item_id"], r["status"], r["result"], r["error"])
-                ):
+                if not completion.offer(r["item_id"], r["status"], r["result"], r["error"]):
                     return
             after = chunk[-1]["seq"]
 

@@ -110,17 +110,20 @@ class Resources:
         metadata: dict[str, Any],
         results_inline_budget: int,
         payload_format: PayloadFormat = "envelope",
+        job_profile: dict[str, Any] | None = None,
+        max_items_per_job: int | None = None,
     ) -> App:
         now = time.time()
+        profile = None if job_profile is None else rows.dumps(job_profile)
 
         def tx() -> Tx[App]:
             try:
                 r = yield fetchrow(
                     "INSERT INTO apps (id, uid, name, metadata, results_inline_budget,"
-                    " payload_format, created_at, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *",
+                    " payload_format, created_at, updated_at, job_profile, max_items_per_job)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING *",
                     new_id("app"), uid, name, rows.dumps(metadata), results_inline_budget,
-                    payload_format, now,
+                    payload_format, now, profile, max_items_per_job,
                 )  # fmt: skip
             except Duplicate as exc:
                 raise Conflict(f"an app with uid {uid!r} exists already") from exc

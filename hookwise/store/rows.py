@@ -81,7 +81,7 @@ def json_column(name: str) -> Callable[[Row], Any]:
 _TIMES: dict[str, Callable[[Any], Any]] = {"datetime": ts, "datetime | None": ts_or_none}
 
 api_key = decoder(ApiKey)
-app = decoder(App, metadata=json_column("metadata"))
+app = decoder(App, metadata=json_column("metadata"), job_profile=json_column("job_profile"))
 event_type = decoder(
     EventType,
     schema=lambda r: orjson.loads(r["schema"]) if r["schema"] else None,

@@ -20,7 +20,11 @@ def _sync_flow(base_url: str, key: str, hook: str) -> dict[str, Any]:
     the test's event loop)."""
     with Client(base_url, key) as hw:
         assert hw.keys.validate()["scope"] == "admin"
-        app = hw.apps.create("acme", uid="acme")
+        app = hw.apps.create("acme", uid="acme", max_items_per_job=5000)
+        assert app["max_items_per_job"] == 5000
+        changed = hw.apps.update("acme", job_profile={"fields": {"job_id": "workflow_id"}})
+        assert changed["job_profile"] == {"fields": {"job_id": "workflow_id"}}
+        assert hw.apps.update("acme", job_profile=None)["job_profile"] is None
         ep = hw.endpoints.create("acme", hook + "-sub", events=["job.*"], retry_schedule=[1])
         assert [e["id"] for e in hw.endpoints.list("acme")] == [ep["id"]]
         assert any(a["id"] == app["id"] for a in hw.apps.list())

@@ -9,6 +9,7 @@ from hookwise.api import views
 from hookwise.api.context import Caller, Ctx, ScopedApp
 from hookwise.api.routes.common import Cursor, Limit
 from hookwise.api.schemas import AppIn, AppPatch
+from hookwise.jobs.profile import validate_profile
 
 router = APIRouter(tags=["apps"])
 
@@ -20,6 +21,7 @@ async def create(body: AppIn, ctx: Ctx, caller: Caller) -> Response:
     app = await ctx.store.resources.create_app(
         name=body.name, uid=body.uid, metadata=body.metadata,
         results_inline_budget=body.results_inline_budget, payload_format=body.payload_format,
+        job_profile=validate_profile(body.job_profile), max_items_per_job=body.max_items_per_job,
     )  # fmt: skip
     return views.json(views.app(app), 201)
 
@@ -48,6 +50,8 @@ async def update(app: ScopedApp, body: AppPatch, ctx: Ctx, caller: Caller) -> Re
     """Change an app's fields."""
     caller.require_admin()
     changes = body.model_dump(exclude_unset=True)
+    if "job_profile" in changes:
+        changes["job_profile"] = validate_profile(changes["job_profile"])
     updated = await ctx.store.resources.update_app(app.id, changes) if changes else app
     ctx.forget_app(app.id)
     return views.json(views.app(updated))

@@ -24,18 +24,21 @@ from hookwise.api.routes.common import Cursor, Digits, Limit
 from hookwise.api.schemas import WEB_URL, Input, RotateIn
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.ids import new_id
-from hookwise.domain.models import Job, JobFinish, JobItem, JobResult, NewJob
+from hookwise.domain.models import App, Job, JobFinish, JobItem, JobResult, NewJob
 from hookwise.domain.models import Page as PageOf
 from hookwise.domain.schedule import RetrySchedule
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
-from hookwise.jobs import event_for, result_row
+from hookwise.jobs import result_row
+from hookwise.jobs.profile import JobProfile
 from hookwise.jobs.validation import (
     MAX_CUSTOM_KEY,
     MAX_CUSTOM_KEYS,
     MAX_CUSTOM_VALUE,
+    MAX_FIELDS,
     MAX_ITEMS_PER_BATCH,
     MAX_SUMMARY_KEYS,
     validate_custom,
+    validate_fields,
     validate_job_id,
     validate_summary,
     validate_type,
@@ -85,6 +88,11 @@ class JobIn(Input):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="the sender's own data; shown by the API only"
     )
+    fields: dict[str, Any] | None = Field(
+        None,
+        description="extra top-level fields of every event of the job, right after its id",
+        json_schema_extra={"maxProperties": MAX_FIELDS},
+    )
 
 
 class ItemIn(Input):
@@ -124,14 +132,20 @@ def _results_json(results: list[JobResult]) -> orjson.Fragment:
     return orjson.Fragment(b"[" + b",".join(rendered) + b"]")
 
 
-def _job(job: Job, base: str) -> dict[str, Any]:
+def _profile(app: App) -> JobProfile:
+    """The app's job webhook profile (validated when it was stored)."""
+    return JobProfile.parse(app.job_profile)
+
+
+def _job(job: Job, base: str, profile: JobProfile) -> dict[str, Any]:
     url = _job_url(base, job)
     summary = job.summary or {"total": job.total, "succeeded": job.succeeded, "failed": job.failed}
+    own = profile.for_type(job.type)
     return {
         "id": job.id, "job_id": job.id, "app_id": job.app_id, "type": job.type,
-        "status": job.status, "event": event_for(job.status) if job.finished else None,
+        "status": job.status, "event": own.event_for(job.status) if job.finished else None,
         "total": job.total, "succeeded": job.succeeded, "failed": job.failed,
-        "summary": summary, "custom": job.custom, "metadata": job.metadata,
+        "summary": summary, "custom": job.custom, "metadata": job.metadata, "fields": job.fields,
         "webhook_url": job.webhook_url,
         "webhook_events": {"item_finished": job.item_events},
         "webhook_endpoint_id": job.webhook_endpoint_id,
@@ -150,6 +164,7 @@ def _same_request(job: Job, new: NewJob) -> str | None:
         "webhook_events.item_finished": (job.item_events, new.item_events),
         "custom": (job.custom, new.custom),
         "metadata": (job.metadata, new.metadata),
+        "fields": (job.fields, new.fields),
     }
     return next((k for k, (a, b) in pairs.items() if a != b), None)
 
@@ -165,6 +180,10 @@ async def create(app: ScopedApp, body: JobIn, ctx: Ctx, request: Request) -> Res
     ``id`` again answers ``200`` with the job as it is (``Idempotent-Replayed: true``)."""
     if body.webhook_url is not None:
         await ctx.policy.check_url(body.webhook_url, field="webhook_url")
+    own = _profile(app).for_type(body.type)
+    cap = own.item_cap(app.max_items_per_job)
+    if cap is not None and body.total is not None and body.total > cap:
+        raise InvalidInput("total", f"a {body.type!r} job of this app holds at most {cap} items")
     new = NewJob(
         app_id=app.id,
         id=validate_job_id(body.id) if body.id is not None else new_id("job"),
@@ -178,6 +197,7 @@ async def create(app: ScopedApp, body: JobIn, ctx: Ctx, request: Request) -> Res
         item_events=bool(body.webhook_events and body.webhook_events.item_finished),
         custom=validate_custom(body.custom),
         metadata=body.metadata,
+        fields=validate_fields(body.fields, own.taken()),
     )
     made = await ctx.store.jobs.create_job(new)
     job = made.job
@@ -205,8 +225,10 @@ async def list_jobs(
 ) -> Response:
     """The app's jobs, newest first (without their results)."""
     p = await ctx.store.jobs.list_jobs(app.id, limit=limit, cursor=cursor, status=status, type=type)
-    base = _base(ctx, request)
-    return views.json({"data": [_job(j, base) for j in p.data], "next_cursor": p.next_cursor})
+    base, profile = _base(ctx, request), _profile(app)
+    return views.json(
+        {"data": [_job(j, base, profile) for j in p.data], "next_cursor": p.next_cursor}
+    )
 
 
 @router.get("/v1/apps/{app}/jobs/{job_id}")
@@ -221,7 +243,7 @@ async def get(
         first = await ctx.store.jobs.list_job_results(app.id, job.id, limit=limit, cursor=None)
     elif job.reported:
         first = PageOf([], "0")
-    out = _job(job, _base(ctx, request))
+    out = _job(job, _base(ctx, request), _profile(app))
     out["results"] = _results_json(first.data)
     out["results_truncated"] = job.reported - len(first.data)
     out["next_cursor"] = first.next_cursor
@@ -267,7 +289,9 @@ def _items(body: ItemsIn) -> list[JobItem]:
 async def report(app: ScopedApp, job_id: str, body: ItemsIn, ctx: Ctx) -> Response:
     """Report up to 1,000 finished items; stored (and their ``job.item_finished`` events
     committed) atomically. Ids reported before are skipped, so a retried batch is harmless."""
-    done = await ctx.store.jobs.report_job_items(app.id, job_id, _items(body))
+    done = await ctx.store.jobs.report_job_items(
+        app.id, job_id, _items(body), profile=_profile(app), max_items=app.max_items_per_job
+    )
     job = done.job
     return views.json(
         {
@@ -289,7 +313,7 @@ async def finish(
     """Give the job its final status; sends ``job.completed`` (completed,
     completed_with_errors), ``job.failed`` (failed, insufficient_credits) or ``job.canceled``
     with the results that fit the app's inline budget. A job finishes once (409 after)."""
-    base = _base(ctx, request)
+    base, profile = _base(ctx, request), _profile(app)
     done = await ctx.store.jobs.finish_job(
         app.id,
         job_id,
@@ -299,8 +323,9 @@ async def finish(
             results_endpoint=f"{base}/v1/apps/{app.id}/jobs/{job_id}/results",
             inline_budget=app.results_inline_budget,
         ),
+        profile=profile,
     )
-    out = _job(done.job, base)
+    out = _job(done.job, base, profile)
     out.update(
         message_id=done.message_id,
         results_inline=done.results_inline,

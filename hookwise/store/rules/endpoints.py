@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from hookwise.store import rows
 
-APP_FIELDS = frozenset({"name", "uid", "metadata", "results_inline_budget", "payload_format"})
+APP_FIELDS = frozenset({
+    "name", "uid", "metadata", "results_inline_budget", "payload_format", "job_profile",
+    "max_items_per_job",
+})  # fmt: skip
 EVENT_TYPE_FIELDS = frozenset({"description", "schema", "archived"})
 ENDPOINT_FIELDS = frozenset({
     "url", "description", "events", "retry_schedule", "timeout_seconds",
@@ -28,10 +31,18 @@ def _known(changes: Mapping[str, Any], allowed: frozenset[str], what: str) -> No
         raise ValueError(f"unknown {what} fields {unknown}")
 
 
+_APP_JSON = frozenset({"metadata", "job_profile"})
+
+
+def _app_json(key: str, value: Any) -> str | None:
+    return None if value is None and key == "job_profile" else rows.dumps(value)
+
+
 def app_sets(changes: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """The columns an app change sets (only ``APP_FIELDS``; metadata as JSON text)."""
+    """The columns an app change sets (only ``APP_FIELDS``; metadata and the job profile as
+    JSON text, a null profile as NULL)."""
     _known(changes, APP_FIELDS, "app")
-    sets = {k: (rows.dumps(v) if k == "metadata" else v) for k, v in changes.items()}
+    sets = {k: (_app_json(k, v) if k in _APP_JSON else v) for k, v in changes.items()}
     sets["updated_at"] = now
     return sets
 

@@ -11,10 +11,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from hookwise.domain.errors import Conflict, NotFound
+from hookwise.domain.errors import Conflict, InvalidInput, NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Job, JobItem, NewJob
-from hookwise.jobs import ITEM_FINISHED, item_event
+from hookwise.jobs import item_event
+from hookwise.jobs.profile import DEFAULT, JobProfile
 from hookwise.store import rows
 from hookwise.store.rules.messages import targets
 
@@ -74,6 +75,17 @@ def check_total(found: Job, new_items: int) -> None:
         )
 
 
+def check_cap(found: Job, new_items: int, cap: int | None) -> None:
+    """InvalidInput naming ``items`` when ``new_items`` more would take the job past ``cap``,
+    the most items a job of its app and type may have (None: no cap)."""
+    if cap is not None and found.reported + new_items > cap:
+        raise InvalidInput(
+            "items",
+            f"a {found.type!r} job holds at most {cap} items; it has {found.reported} and"
+            f" {new_items} more would exceed it",
+        )
+
+
 def counted(found: Job, items: Sequence[JobItem]) -> tuple[int, int]:
     """The job's (succeeded, failed) once ``items`` are added."""
     ok = sum(1 for i in items if i.status == "succeeded")
@@ -89,8 +101,11 @@ class JobEvent(NamedTuple):
     at: float
 
 
-def item_events(job: Job, items: Sequence[JobItem], now: float) -> list[JobEvent]:
-    """One ``job.item_finished`` per item, each with the progress counts including it."""
+def item_events(
+    job: Job, items: Sequence[JobItem], now: float, profile: JobProfile = DEFAULT
+) -> list[JobEvent]:
+    """One item event (``job.item_finished`` unless the profile names it otherwise) per item,
+    each with the progress counts including it."""
     at = rows.ts(now)
     succeeded, failed = job.succeeded, job.failed
     out = []
@@ -100,11 +115,8 @@ def item_events(job: Job, items: Sequence[JobItem], now: float) -> list[JobEvent
         else:
             failed += 1
         msg_id = new_id("msg")
-        out.append(
-            JobEvent(
-                msg_id, ITEM_FINISHED, item_event(msg_id, at, job, item, succeeded, failed), at=now
-            )
-        )
+        body = item_event(msg_id, at, job, item, succeeded, failed, profile)
+        out.append(JobEvent(msg_id, profile.events["item_finished"], body, at=now))
     return out
 
 
