@@ -38,7 +38,8 @@ class BinIn(Input):
     name: str | None = Field(None, max_length=200)
 
 
-def _at(epoch: float) -> str:
+def at(epoch: float) -> str:
+    """Seconds since the epoch as RFC 3339 UTC."""
     return views.rfc3339(datetime.fromtimestamp(epoch, UTC))
 
 
@@ -63,8 +64,8 @@ def bin_view(request: Request, settings: Settings, b: Bin) -> dict[str, Any]:
     """A bin as the API answers it."""
     return {
         "id": b.id, "url": bin_url(request, settings, b.id), "name": b.name, "status": b.status,
-        "app_id": b.app_id, "created_at": _at(b.created_at),
-        "expires_at": _at(b.expires_at),
+        "app_id": b.app_id, "created_at": at(b.created_at),
+        "expires_at": at(b.expires_at),
     }  # fmt: skip
 
 
@@ -83,7 +84,7 @@ def capture_view(c: Capture) -> dict[str, Any]:
         "id": c.id, "bin_id": c.bin_id, "method": c.method, "path": c.path, "query": c.query,
         "headers": header_map(c.headers), "body": text, "body_encoding": encoding,
         "body_size": c.body_size, "truncated": c.truncated,
-        "received_at": _at(c.received_at),
+        "received_at": at(c.received_at),
     }  # fmt: skip
 
 
