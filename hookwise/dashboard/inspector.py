@@ -39,6 +39,17 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return resp
 
 
+async def _signed_in(request: Request) -> Principal | None:
+    try:
+        return await _caller(request)
+    except Unauthorized:
+        return None
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/dashboard/login", status_code=303)
+
+
 async def _bin(ctx: ApiContext, caller: Principal, bin_id: str) -> Bin:
     b = await ctx.store.inspector.get_bin(bin_id)
     if not caller.is_admin and b.app_id != caller.key.app_id:
@@ -68,10 +79,9 @@ def _capture_view(c: Capture, secret: str) -> dict[str, Any]:
 @router.get("")
 async def bins_page(request: Request) -> Response:
     """The caller's live bins, and a button for a new one."""
-    try:
-        caller = await _caller(request)
-    except Unauthorized:
-        return RedirectResponse("/dashboard/login", status_code=303)
+    caller = await _signed_in(request)
+    if caller is None:
+        return _to_login()
     ctx = _ctx(request)
     found = await ctx.store.inspector.list_bins(
         app_id=None if caller.is_admin else caller.key.app_id, limit=100, cursor=None
@@ -99,10 +109,9 @@ async def create_bin(
 @router.get("/{bin_id}")
 async def bin_page(request: Request, bin_id: str) -> Response:
     """A bin's live page: its URL, the secret to check with, the replay URL, the captures."""
-    try:
-        caller = await _caller(request)
-    except Unauthorized:
-        return RedirectResponse("/dashboard/login", status_code=303)
+    caller = await _signed_in(request)
+    if caller is None:
+        return _to_login()
     ctx = _ctx(request)
     b = await _bin(ctx, caller, bin_id)
     return _page(request, "inspector_bin.html", {"bin": _bin_view(request, ctx, b)})

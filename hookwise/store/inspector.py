@@ -1,9 +1,9 @@
 """The ``Inspector`` role, written once for both databases: request bins and their captures.
 
-A capture is one transaction: the bin's row is read (locked on PostgreSQL, so the captures of
-one bin are kept in turn and the cap holds), the request is inserted, and the captures past the
-bin's cap go, oldest first. Expired bins are read as missing at once and deleted, with their
-captures, in a small batch whenever a bin is created.
+A capture is one transaction (after a read that turns unknown bins away): the bin's row is read
+(locked on PostgreSQL, so the captures of one bin are kept in turn and the cap holds), the
+request is inserted, and the captures past the bin's cap go, oldest first. Expired bins are read
+as missing at once and deleted, with their captures, in a small batch whenever a bin is made.
 """
 
 from __future__ import annotations
@@ -161,7 +161,10 @@ class Inspector:
         headers: Sequence[tuple[str, str]],
         body: bytes,
     ) -> tuple[Bin, Capture]:
-        """Record a request in a live bin (NotFound otherwise); the bin and the capture."""
+        """Record a request in a live bin (NotFound otherwise); the bin and the capture. Anyone
+        may send to ``/inspect/…``: a bin that is not there is found so on a read, without a
+        turn of the (SQLite: single) writer."""
+        await self.get_bin(bin_id)
         now = time.time()
         kept, truncated = rules.cut(body, self.limits.max_body_bytes)
         c = Capture(

@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from hookwise.store.inspector import Limits
 from tests.conftest import Api
 
 
@@ -110,3 +111,21 @@ async def test_another_apps_bin_is_missing_and_deleted_bins_are_gone(api: Api) -
     async with httpx.AsyncClient(timeout=10) as anon:
         assert (await anon.post(str(b["url"]), content=b"x")).status_code == 404
     assert (await api.http.get(f"/v1/inspector/bins/{b['id']}")).status_code == 404
+
+
+async def test_an_expired_bin_is_missing_then_pruned(api: Api) -> None:
+    live = await _bin(api)
+    api.store.inspector.limits = Limits(ttl_seconds=0.0)  # expired as soon as it is made
+    gone = await _bin(api)
+    async with httpx.AsyncClient(timeout=10) as anon:
+        assert (await anon.post(str(gone["url"]), content=b"x")).status_code == 404
+        assert (await anon.post(str(live["url"]), content=b"x")).status_code == 200
+    assert (await api.http.get(f"/v1/inspector/bins/{gone['id']}")).status_code == 404
+    r = await api.http.get(f"/v1/inspector/bins/{gone['id']}/requests")
+    assert r.status_code == 404
+    assert [b["id"] for b in (await api.http.get("/v1/inspector/bins")).json()["data"]] == [
+        live["id"]
+    ]
+    assert await api.store.inspector.prune_expired() == 1  # the expired one, not the live one
+    assert await api.store.inspector.prune_expired() == 0
+    assert (await api.http.get(f"/v1/inspector/bins/{live['id']}/requests")).json()["data"]

@@ -118,11 +118,17 @@ async def test_replay_reaches_an_allowed_url(api: Api, receiver: Receiver) -> No
     assert seen.body == b"hello" and seen.headers.get("x-one") == "1"
 
 
-async def test_another_apps_bin_is_not_found_on_the_page(api: Api) -> None:
+async def test_the_page_needs_a_sign_in_and_hides_another_apps_bin(api: Api) -> None:
     b = (await api.http.post("/v1/inspector/bins")).json()
     app = await api.app(name="other")
     key = (await api.http.post("/v1/keys", json={"name": "k", "app_id": app["id"]})).json()["key"]
     async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as c:
+        for path in ("/dashboard/inspector", f"/dashboard/inspector/{b['id']}"):
+            r = await c.get(path)  # not signed in
+            assert r.status_code == 303 and r.headers["location"] == "/dashboard/login"
+        assert (
+            await c.post(f"/dashboard/inspector/{b['id']}/captures", headers=HX)
+        ).status_code == 401
         assert (await c.post("/dashboard/login", data={"key": key})).status_code == 303
         assert (await c.get(f"/dashboard/inspector/{b['id']}")).status_code == 404
         r = await c.post(f"/dashboard/inspector/{b['id']}/captures", headers=HX)
