@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from hookwise.api.app import create_app
 from hookwise.api.auth import Authenticator
 from hookwise.api.context import ApiContext
+from hookwise.api.routes import inspector
 from hookwise.dashboard import mount_dashboard
 from hookwise.delivery.dialer import EgressProxy
 from hookwise.delivery.http1 import tls_context
@@ -23,6 +24,7 @@ from hookwise.domain.errors import StoreUnavailable
 from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 from hookwise.store import Store, open_store
+from hookwise.store.inspector import Limits
 from hookwise.store.stepper import Stepper
 
 log = logging.getLogger("hookwise")
@@ -38,6 +40,15 @@ def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerC
         poll_interval=settings.poll_interval_seconds,
         pause_after=settings.auto_pause_after,
         retry_after_cap=settings.retry_after_cap_seconds,
+    )
+
+
+def inspector_limits(settings: Settings) -> Limits:
+    """How long the request inspector's bins live and how much they keep."""
+    return Limits(
+        settings.inspector_ttl_seconds,
+        settings.inspector_max_captures,
+        settings.inspector_max_body_bytes,
     )
 
 
@@ -142,7 +153,10 @@ async def open_services(
 ) -> Services:
     """Open the store and build the engine and the API over it (workers not started)."""
     store = await open_configured_store(settings, migrate=migrate)
-    policy = policy or NetworkPolicy.from_setting(settings.allow_networks)
+    policy = (policy or NetworkPolicy.from_setting(settings.allow_networks)).with_own(
+        inspector.base_urls(settings)
+    )
+    store.inspector.limits = inspector_limits(settings)
     sender = HttpSender(
         policy, ssl_context=tls_context(settings.ca_bundle), proxy=egress_proxy(settings)
     )

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = 0.0
     retention_days: float = 0.0
 
+    inspector_ttl_seconds: float = Field(86400.0, gt=0, description="how long a bin lives")
+    inspector_max_captures: int = Field(100, ge=1, le=10_000, description="kept per bin")
+    inspector_max_body_bytes: int = Field(65536, ge=0, description="a capture's body is cut here")
+
     ca_bundle: str | None = Field(
         None,
         description="CAs (PEM file or c_rehash folder) deliveries trust instead of the system's",

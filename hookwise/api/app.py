@@ -17,6 +17,7 @@ from hookwise.api.routes import (
     endpoints,
     event_types,
     health,
+    inspector,
     jobs,
     keys,
     messages,
@@ -124,6 +125,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         deliveries,
         jobs,
         operations,
+        inspector,
         health,
     ):
         app.include_router(module.router)

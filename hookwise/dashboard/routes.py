@@ -188,7 +188,10 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
 
 def mount_dashboard(app: FastAPI) -> None:
     """Add ``/dashboard`` (and its static files) to the API application."""
+    from hookwise.dashboard import inspector  # it uses this module's sign-in
+
     app.include_router(router)
+    app.include_router(inspector.router)
     app.mount("/dashboard/static", StaticFiles(directory=str(_HERE / "static")), name="dashboard")
 
     @app.exception_handler(HookwiseError)

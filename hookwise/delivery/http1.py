@@ -161,7 +161,7 @@ class Http1Client:
             return await self._connect(target)
 
     async def _connect(self, target: Target) -> Connection:
-        sock = await self._dialer.open(target.host, target.ip, target.port)
+        sock = await self._dialer.open(target.host, target.ip, target.port, guard=target.guarded)
         tls = self._ssl_context() if target.scheme == "https" else None
         try:
             try:

@@ -79,7 +79,7 @@ class HttpSender:
         target = self._targets.get(url)
         if target is None:
             self._policy.check_url_syntax(url)  # the URL was checked when it was stored
-            target = parse_target(url)
+            target = parse_target(url, guarded=not self._policy.is_own_bin(url))
             if len(self._targets) > 10_000:
                 self._targets.clear()
             self._targets[url] = target

@@ -25,15 +25,18 @@ class Target:
     port: int
     ip: str | None  # the host when it is an IP literal (in its canonical form)
     prefix: bytes  # request line and Host header
+    guarded: bool = True  # False: a bin of this hookwise's inspector (``NetworkPolicy.own``)
 
     @property
     def origin(self) -> tuple[str, str, int]:
-        """The pool key."""
-        return (self.scheme, self.host, self.port)
+        """The pool key: an unguarded target's connections are pooled apart, so that no other
+        URL of the same origin is sent over a connection the SSRF guard did not check."""
+        return (self.scheme if self.guarded else f"{self.scheme}+own", self.host, self.port)
 
 
-def parse_target(url: str) -> Target:
-    """The Target of an http(s) URL; raises RequestFailed for a URL that cannot be sent to."""
+def parse_target(url: str, *, guarded: bool = True) -> Target:
+    """The Target of an http(s) URL; raises RequestFailed for a URL that cannot be sent to.
+    ``guarded=False`` connects without the SSRF guard's address check (an own inspector bin)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -56,4 +59,5 @@ def parse_target(url: str) -> Target:
     if parts.query:
         path += "?" + quote(parts.query, safe=_QUERY_SAFE)
     prefix = f"POST {path} HTTP/1.1\r\nHost: {shown}\r\n".encode("ascii")
-    return Target(parts.scheme, ascii_host, port, str(literal) if literal else None, prefix)
+    ip = str(literal) if literal else None
+    return Target(parts.scheme, ascii_host, port, ip, prefix, guarded)

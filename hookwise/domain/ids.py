@@ -15,7 +15,9 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
 _RANDOM_CHUNK = 4096  # random bytes drawn from the OS at a time (10 per id)
 
-PREFIXES = frozenset({"app", "ep", "msg", "dlv", "att", "job", "key", "item", "evt", "inb"})
+PREFIXES = frozenset(
+    {"app", "ep", "msg", "dlv", "att", "job", "key", "item", "evt", "inb", "bin", "req"}
+)
 
 
 class _Entropy:

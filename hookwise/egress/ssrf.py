@@ -8,12 +8,19 @@ older Pythons), not multicast, and every IPv4 address it embeds, in any IPv6 for
 Checked when an endpoint is created and again at connect time, on the addresses actually
 connected to (``hookwise.delivery.dialer`` filters what a name resolves to), so DNS rebinding
 cannot slip past the first check.
+
+One exception is made by name, not by address: a URL of this hookwise's own request inspector
+(``/inspect/bin_…`` under its public URL or its listening address, ``NetworkPolicy.own``), so
+that an endpoint can point at a bin of the same server. Nothing else of that server, nor of
+loopback, is opened by it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -162,16 +169,52 @@ def parse_ip_literal(host: str) -> IPAddress | None:
         return None
 
 
+Origin = tuple[str, str, int]
+# a bin's path: its id, then plain segments (no percent-encoding, so no encoded dot or slash)
+_BIN_PATH = re.compile(r"/inspect/bin_[0-9A-Za-z]{26}(/[A-Za-z0-9._~!$&'()*+,;=:@-]*)*")
+
+
+def origin_of(url: str) -> Origin | None:
+    """(scheme, lower-case host, port) of an http(s) URL without credentials, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy:
     """Which addresses deliveries may reach."""
 
     allow: tuple[IPNetwork, ...] = ()
+    #: the origins of this hookwise (public URL, listening address): only their inspector bins
+    own: tuple[Origin, ...] = ()
 
     @classmethod
     def from_setting(cls, spec: str) -> NetworkPolicy:
         """From the ``HOOKWISE_ALLOW_NETWORKS`` setting."""
         return cls(parse_networks(spec))
+
+    def with_own(self, base_urls: Iterable[str]) -> NetworkPolicy:
+        """This policy, letting through the inspector bins of the hookwise at ``base_urls``."""
+        found = [o for o in map(origin_of, base_urls) if o is not None]
+        return dataclasses.replace(self, own=tuple(dict.fromkeys([*self.own, *found])))
+
+    def is_own_bin(self, url: str) -> bool:
+        """True for the URL of an inspector bin of this hookwise (by origin and path alone:
+        whatever its host resolves to)."""
+        if not self.own or origin_of(url) not in self.own:
+            return False
+        path = urlsplit(url).path
+        return _BIN_PATH.fullmatch(path) is not None and not any(
+            seg in (".", "..") for seg in path.split("/")
+        )
 
     def allows(self, ip: IPAddress) -> bool:
         """True when ``ip`` lies in an allow-listed network."""
@@ -226,8 +269,12 @@ class NetworkPolicy:
     async def check_url(self, url: str, field: str = "url") -> None:
         """The creation-time check: syntax, literal, and every address the name resolves to.
 
-        A name that does not resolve now is accepted (it is checked again at connect time).
+        A name that does not resolve now is accepted (it is checked again at connect time). A
+        bin of this hookwise's inspector is accepted by name (``is_own_bin``).
         """
+        if self.is_own_bin(url):
+            self.check_url_syntax(url, field)
+            return
         self.check_literal(url, field)
         host, port = self.check_url_syntax(url, field)
         if parse_ip_literal(host) is not None:

@@ -2,10 +2,10 @@
 
 A consumer asks only for the role it uses: the API's resource routes for ``Resources``, the
 worker for a ``Queue``, the job routes for ``Jobs``. ``Store`` bundles the roles of one database
-with its lifecycle. Six roles are written once for both databases over a ``Handle``
-(``resources``, ``messages``, ``jobs``, ``retention``, ``keyring_rows``, ``operations``): each
-class is its own contract. The queue (``queue.SqlQueue``, over either database's hand-tuned hot
-path) meets the ``Queue`` protocol its consumer declares, the worker's
+with its lifecycle. Seven roles are written once for both databases over a ``Handle``
+(``resources``, ``messages``, ``jobs``, ``retention``, ``keyring_rows``, ``operations``,
+``inspector``): each class is its own contract. The queue (``queue.SqlQueue``, over either
+database's hand-tuned hot path) meets the ``Queue`` protocol its consumer declares, the worker's
 (``hookwise.delivery.queue``). Operations are named for what they mean (``enqueue_message``,
 ``claim_due``, ``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
 """
@@ -21,6 +21,7 @@ from hookwise.domain.models import (
 )
 
 if TYPE_CHECKING:  # the role classes import this module's value types
+    from hookwise.store.inspector import Inspector
     from hookwise.store.jobs import Jobs
     from hookwise.store.keyring_rows import Keyring
     from hookwise.store.messages import Messages
@@ -93,6 +94,7 @@ class Store(Protocol):
     retention: Retention
     keyring: Keyring
     operations: Operations
+    inspector: Inspector
 
     async def open(self) -> None:
         """Connect (and check the schema is migrated)."""

@@ -254,3 +254,34 @@ operations = _tenant_table(
     _partial("ix_operations_running", "created_at", where="status = 'running'"),
     Index("ix_operations_endpoint", "app_id", "endpoint_id", "status"),
 )
+
+# the request inspector (``store.inspector``): bins that record what is sent to them. A bin is
+# nobody's tenant data (an admin key may own one), so its id leads the captures' key; both go
+# when the bin expires.
+inspector_bins = Table(
+    "inspector_bins",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), nullable=True),  # the owning key's app; NULL: an admin's
+    Column("name", String(200), nullable=True),
+    Column("status", Integer, nullable=False),  # the answer given to every request
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_inspector_bins_expires", "expires_at"),
+)
+
+inspector_captures = Table(
+    "inspector_captures",
+    metadata,
+    Column("bin_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("headers", Text, nullable=False),  # JSON [[name, value], …] in the order received
+    Column("body", LargeBinary, nullable=False),
+    Column("body_size", Integer, nullable=False),  # as received, before any cut
+    Column("truncated", Boolean, nullable=False),
+    Column("received_at", Float, nullable=False),
+    PrimaryKeyConstraint("bin_id", "id"),
+)

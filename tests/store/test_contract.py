@@ -28,6 +28,7 @@ from hookwise.domain.models import (
     NewMessage,
 )
 from hookwise.store import Store
+from hookwise.store.inspector import Inspector
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
@@ -46,6 +47,7 @@ WRITTEN_ONCE = {
     "retention": Retention,
     "keyring": Keyring,
     "operations": Operations,
+    "inspector": Inspector,
 }
 
 

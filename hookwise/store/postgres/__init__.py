@@ -8,6 +8,7 @@ leases with ``FOR UPDATE SKIP LOCKED`` (see ``queue``), wake-ups use ``LISTEN/NO
 from __future__ import annotations
 
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store.inspector import Inspector
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
@@ -43,6 +44,7 @@ class PostgresStore:
         self.queue = SqlQueue(self._handle, self._box, hot_path)
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)
+        self.inspector: Inspector = Inspector(self._handle)
         self.messages: Messages = Messages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:

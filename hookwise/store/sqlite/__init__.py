@@ -8,6 +8,7 @@ import logging
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.secretbox import SecretBox
 from hookwise.sqlite.writer import SqliteFile, path_from_url
+from hookwise.store.inspector import Inspector
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
@@ -43,6 +44,7 @@ class SqliteStore:
         self.queue = SqlQueue(self._handle, self._box, self._hot_path)
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)
+        self.inspector: Inspector = Inspector(self._handle)
         self.messages: Messages = Messages(self._handle, SqliteEnqueue(self._db))
 
     async def open(self) -> None:
