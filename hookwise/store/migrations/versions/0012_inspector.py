@@ -5,7 +5,7 @@ sent: method, path, query, headers, body and time. Both tables are small and sho
 bin expires (``HOOKWISE_INSPECTOR_TTL_SECONDS``) and keeps its newest captures only.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 04:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
