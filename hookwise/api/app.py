@@ -19,6 +19,7 @@ from hookwise.api.routes import (
     health,
     jobs,
     keys,
+    listen,
     messages,
     operations,
 )
@@ -125,6 +126,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         jobs,
         operations,
         health,
+        listen,
     ):
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing

@@ -33,7 +33,8 @@ _IN_FLIGHT = sqlite_marks(
     + " GROUP BY d.endpoint_id"
 )
 _READY = (
-    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active' AND EXISTS"
+    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active'"
+    f" AND {leases.WORKERS_CLAIM} AND EXISTS"
     " (SELECT 1 FROM deliveries d WHERE d.status = 'pending' AND d.endpoint_id = e.id"
     " AND d.next_attempt_at <= ?)"
 )
@@ -67,7 +68,10 @@ _HOLD = (
     " AND status = 'pending'"
 )
 
-_NEXT_DUE = "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+_NEXT_DUE = (
+    "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+    f" AND endpoint_id NOT IN ({leases.RELAYS})"
+)
 
 # $1 now, $2 holder, $3 its length + 1, $4 holder + ':'
 _TAKE_BACK = (
@@ -155,7 +159,8 @@ class SqliteHotPath:
 
     async def next_due_at(self) -> float | None:
         """The earliest pending delivery's due time, leased or not: an endpoint at its cap over
-        a backlog is looked at again soon, as this process's records wake nobody else."""
+        a backlog is looked at again soon, as this process's records wake nobody else. A
+        relay's deliveries are not the workers' (``leases.WORKERS_CLAIM``)."""
 
         def tx() -> Tx[float | None]:
             r = yield fetchval(_NEXT_DUE)
