@@ -104,8 +104,12 @@ async def test_listen_relays_retries_and_loses_nothing(
                 "listen", "--app", app, "--forward-to", receiver.url("/hooks"), "--name", "dev",
                 "--events", "user.*", "--url", server.listen_base, "--key", server.key,
             ]  # fmt: skip
+            # beside it, a key the server does not know: one line and exit 1, no retrying
+            bad = server.proc([*listen_args[:-1], "hwk_nosuchkey"], "listen0")
             first = server.proc(listen_args, "listen1")
             relay_id = await _ready(first)
+            assert await asyncio.to_thread(bad.popen.wait, 30) == 1
+            assert bad.log.read_text().strip() == "error: unknown or revoked API key (HTTP 401)"
             secret = (await c.get(f"/v1/apps/{app}/endpoints/{relay_id}/secret")).json()["key"]
 
             # 1. signed with the relay's secret, the original body; a local 500 is retried
@@ -127,7 +131,7 @@ async def test_listen_relays_retries_and_loses_nothing(
 
             # 2. killed mid-run: what it held goes to the next listener, and what is sent
             # while none is connected waits for it
-            receiver.always("/hooks", 200, delay=1.0)
+            receiver.always("/hooks", 200, delay=0.5)
             accepted = set(await send(N))
             await receiver.wait_for(lambda r: len(_ids(r) & accepted) >= 4)
             first.kill()
