@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +57,6 @@ class Server:
         await asyncio.gather(*(wait_healthy(base, p) for p, base in self.procs))
 
 
-@contextmanager
-def _stack() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
-
-
 async def _ready(proc: Proc, after: int = 0, timeout: float = 30) -> str:
     """The relay endpoint id a listener printed (its ``after``-th Ready line or a later one)."""
     deadline = time.monotonic() + timeout
@@ -84,7 +77,7 @@ def _ids(receiver: Receiver) -> set[str]:
 async def test_listen_relays_retries_and_loses_nothing(
     db_url: str, tmp_path: Path, receiver: Receiver
 ) -> None:
-    with _stack() as stack:
+    with ExitStack() as stack:
         server = Server(db_url, tmp_path, stack)
         await server.healthy()
         auth = {"Authorization": f"Bearer {server.key}"}
@@ -131,7 +124,7 @@ async def test_listen_relays_retries_and_loses_nothing(
 
             # 2. killed mid-run: what it held goes to the next listener, and what is sent
             # while none is connected waits for it
-            receiver.always("/hooks", 200, delay=0.5)
+            receiver.always("/hooks", 200, delay=1.0)  # held in flight at the kill
             accepted = set(await send(N))
             await receiver.wait_for(lambda r: len(_ids(r) & accepted) >= 4)
             first.kill()
