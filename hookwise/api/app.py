@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookwise.api import errors, openapi
@@ -20,6 +21,7 @@ from hookwise.api.routes import (
     inspector,
     jobs,
     keys,
+    listen,
     messages,
     operations,
 )
@@ -127,6 +129,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         operations,
         inspector,
         health,
+        listen,
     ):
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing
@@ -135,7 +138,8 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
     return app
 
 
-async def _nul_free_parameters(request: Request) -> None:
-    """Path and query parameters holding the NUL character are refused (422), on every store."""
+async def _nul_free_parameters(request: HTTPConnection) -> None:
+    """Path and query parameters holding the NUL character are refused (422), on every store
+    (a WebSocket's too: ``HTTPConnection``)."""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
         refuse_nul(name, value)

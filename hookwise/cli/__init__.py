@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from hookwise.cli import maintain, read, serve
+from hookwise.cli import listen, maintain, read, serve
 from hookwise.cli.keys import keys_app
 from hookwise.cli.secret_key import secret_key_app
 from hookwise.receiver.cli import receive_app
@@ -21,6 +21,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(secret_key_app, name="secret-key")
 app.add_typer(receive_app, name="receive")
 read.register(app)
+listen.register(app)
 
 
 def main() -> None:

@@ -121,16 +121,22 @@ class HttpSender:
         status = response.status
         raw = response.body
         body = storable(raw.decode("utf-8", "replace")) if raw else None
-        error = None
-        if 300 <= status < 400:
-            error = f"redirect to {storable(response.location or '?')} not followed"
-        elif not 200 <= status < 300:
-            error = f"HTTP {status}"
+        error = answer_error(status, response.location)
         return SendResult(status, body, error, duration, started, response.retry_after)
 
     @staticmethod
     def _failed(started: float, t0: float, error: str) -> SendResult:
         return SendResult(None, None, error, (time.perf_counter() - t0) * 1000, started)
+
+
+def answer_error(status: int, location: str | None) -> str | None:
+    """The attempt's error for an answer of ``status``: None for a 2xx; a redirect is never
+    followed (``location``: where it pointed)."""
+    if 300 <= status < 400:
+        return f"redirect to {storable(location or '?')} not followed"
+    if not 200 <= status < 300:
+        return f"HTTP {status}"
+    return None
 
 
 _USER_AGENT_LINE = f"User-Agent: {USER_AGENT}\r\n".encode()

@@ -18,7 +18,7 @@ EndpointStatus = Literal["active", "paused"]
 DeliveryStatus = Literal["pending", "succeeded", "failed", "held", "canceled"]
 AttemptStatus = Literal["succeeded", "failed"]
 Trigger = Literal["scheduled", "manual", "test"]
-EndpointKind = Literal["endpoint", "job_target"]
+EndpointKind = Literal["endpoint", "job_target", "relay"]
 
 DELIVERY_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed", "held", "canceled")
 

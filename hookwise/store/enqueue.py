@@ -36,7 +36,7 @@ _ENDPOINTS = (
     " WHERE app_id = $1 AND "
 )
 _BY_ID = _ENDPOINTS + "id = $3"
-_REGULAR = _ENDPOINTS + "kind = 'endpoint'"
+_REGULAR = _ENDPOINTS + rules.SUBSCRIBER_SQL
 
 
 class Draft(NamedTuple):
@@ -56,7 +56,7 @@ class Draft(NamedTuple):
             return _BY_ID, args
         if n.extra_endpoint_ids:
             args.append(dialect.array(n.extra_endpoint_ids))
-            return f"{_ENDPOINTS}(kind = 'endpoint' OR {dialect.any('id', '$3')})", args
+            return f"{_ENDPOINTS}({rules.SUBSCRIBER_SQL} OR {dialect.any('id', '$3')})", args
         return _REGULAR, args
 
     def targets(self, endpoints: Sequence[rules.Row]) -> list[rules.Row]:

@@ -40,6 +40,7 @@ from hookwise.store.enqueue import held_or_pending
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as endpoint_rules
 from hookwise.store.rules import jobs as rules
+from hookwise.store.rules.messages import SUBSCRIBER_SQL
 from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval
 
 _ROWS_PER_READ = 256  # results offered to a completion per statement
@@ -79,7 +80,7 @@ _MESSAGES = (
 _STARTS = held_or_pending("endpoints", "'scheduled'")
 _EVENT_ENDPOINTS = (
     f"SELECT id, kind, events, {_STARTS} AS status FROM endpoints"
-    " WHERE app_id = $1 AND (kind = 'endpoint' OR id = $2)"
+    f" WHERE app_id = $1 AND ({SUBSCRIBER_SQL} OR id = $2)"
 )
 _DELIVERIES = (
     "deliveries (app_id, id, message_id, endpoint_id, job_id, status, attempt_count, retry_base,"

@@ -43,9 +43,11 @@ _RELEASE = (
 
 # $1 app, $2 delivery, $3 worker, $4 lease end, $5 now: still to be attempted, under no
 # valid lease, whatever its endpoint's state and due time (a test ping)
+# a relay's delivery is its listener's to send (``leases.WORKERS_CLAIM``)
 _TAKE = (
     "UPDATE deliveries SET lease_owner = $3, next_attempt_at = $4 WHERE app_id = $1 AND id = $2"
     " AND status IN ('pending', 'held') AND (lease_owner IS NULL OR next_attempt_at <= $5)"
+    f" AND endpoint_id NOT IN ({leases.RELAYS})"
 )
 _TAKEN = claimed("deliveries") + " WHERE d.app_id = $1 AND d.id = $2"
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the role classes import this module's value types
     from hookwise.store.messages import Messages
     from hookwise.store.operations import Operations
     from hookwise.store.queue import SqlQueue
+    from hookwise.store.relays import Relays
     from hookwise.store.resources import Resources
     from hookwise.store.retention import Retention
 
@@ -95,6 +96,7 @@ class Store(Protocol):
     keyring: Keyring
     operations: Operations
     inspector: Inspector
+    relays: Relays
 
     async def open(self) -> None:
         """Connect (and check the schema is migrated)."""

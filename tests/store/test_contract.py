@@ -35,6 +35,7 @@ from hookwise.store.messages import Messages
 from hookwise.store.migrate import sqlalchemy_url, upgrade
 from hookwise.store.operations import Operations
 from hookwise.store.postgres import PostgresStore
+from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
 from hookwise.store.tables import metadata
@@ -48,6 +49,7 @@ WRITTEN_ONCE = {
     "keyring": Keyring,
     "operations": Operations,
     "inspector": Inspector,
+    "relays": Relays,
 }
 
 

@@ -19,6 +19,7 @@ from hookwise.store.postgres.listener import Listener, Notifier
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresHotPath
 from hookwise.store.queue import SqlQueue
+from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
 
@@ -45,6 +46,7 @@ class PostgresStore:
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)
         self.inspector: Inspector = Inspector(self._handle)
+        self.relays: Relays = Relays(self._handle, self._box)
         self.messages: Messages = Messages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:

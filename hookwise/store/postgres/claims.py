@@ -46,7 +46,7 @@ CROSS JOIN LATERAL (
     SELECT min(d.next_attempt_at) AS at FROM deliveries d
     WHERE d.status = 'pending' AND d.endpoint_id = e.id AND d.next_attempt_at <= $1
 ) oldest
-WHERE e.status = 'active' AND oldest.at IS NOT NULL
+WHERE e.status = 'active' AND {leases.WORKERS_CLAIM} AND oldest.at IS NOT NULL
   AND e.max_in_flight > {_in_flight("$1", "$3", "$4")}
 ORDER BY oldest.at LIMIT $2
 FOR NO KEY UPDATE OF e SKIP LOCKED
@@ -63,6 +63,7 @@ _CLAIM = f"""
 WITH eps AS MATERIALIZED (
     SELECT e.id, e.max_in_flight - {_in_flight("$1", "$5", "$7")} AS room
     FROM endpoints e WHERE e.id = ANY($2::text[]) AND e.status = 'active'
+    AND {leases.WORKERS_CLAIM}
 ), candidates AS (
     SELECT c.app_id, c.id, c.next_attempt_at FROM eps CROSS JOIN LATERAL (
         SELECT d.app_id, d.id, d.next_attempt_at FROM deliveries d
@@ -97,7 +98,7 @@ SELECT min(CASE
     ELSE (SELECT min(d.next_attempt_at) FROM deliveries d
           WHERE d.status = 'pending' AND d.endpoint_id = e.id AND d.next_attempt_at > $1)
 END)
-FROM endpoints e WHERE e.status = 'active'
+FROM endpoints e WHERE e.status = 'active' AND {leases.WORKERS_CLAIM}
 """
 
 

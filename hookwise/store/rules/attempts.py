@@ -104,10 +104,11 @@ def pause(streak: Streak, *, failures: int, status: str, kind: str, pause_after:
     """The ``paused_reason`` to pause the endpoint with after the batch, or None.
 
     ``failures`` is its counter after the batch (``counter``). Only an active endpoint pauses
-    (a job target never: it belongs to one job, which nobody would resume): at once for a
-    pause reason, else when the batch's failures bring the counter to ``pause_after``.
+    (a job target never: it belongs to one job, which nobody would resume; a relay does): at
+    once for a pause reason, else when the batch's failures bring the counter to
+    ``pause_after``.
     """
-    if status != "active" or kind != "endpoint":
+    if status != "active" or kind == "job_target":
         return None
     if streak.reason is not None:
         return streak.reason

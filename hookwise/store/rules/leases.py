@@ -19,6 +19,13 @@ from collections.abc import Collection
 from hookwise.store.roles import FinishedIds
 from hookwise.store.sql import Dialect
 
+#: The endpoints whose deliveries a worker claims, as a condition on endpoint row ``e``: all but
+#: relays, whose deliveries only a connected ``hookwise listen`` claims (``store.relays``), so
+#: they wait, pending, while none is connected.
+WORKERS_CLAIM = "e.kind <> 'relay'"
+#: The ids of the relay endpoints, as a subquery.
+RELAYS = "SELECT id FROM endpoints WHERE kind = 'relay'"
+
 
 def lease_end(now: float, lease_seconds: float) -> float:
     """The ``next_attempt_at`` of a delivery claimed at ``now``: its lease's end."""

@@ -11,12 +11,18 @@ from hookwise.domain.events import matches
 
 Row = Mapping[str, Any]
 
+#: The kinds of endpoint that subscribe to event types: regular ones, and the relays a
+#: ``hookwise listen`` becomes (a job target receives only its own job's events).
+SUBSCRIBERS = ("endpoint", "relay")
+#: ``SUBSCRIBERS`` as a SQL condition on an endpoint row's ``kind``.
+SUBSCRIBER_SQL = "kind IN ('endpoint', 'relay')"
+
 
 def targets(
     endpoints: Sequence[Row], event_type: str, only: str | None, extra: Collection[str]
 ) -> list[Row]:
     """The endpoints a new message goes to, in order: ``only`` alone when it is given (a test
-    ping, a job's own target); else every regular endpoint (``kind`` ``endpoint``) subscribed
+    ping, a job's own target); else every subscribing endpoint (``SUBSCRIBERS``) subscribed
     to ``event_type``, then the ``extra`` ones not among them. ``endpoints`` are the rows read
     for the message (``id``, ``kind``, ``events``); an id that is not among them (deleted)
     gets no delivery, and no endpoint gets two."""
@@ -25,7 +31,7 @@ def targets(
     chosen = [
         e
         for e in endpoints
-        if e["kind"] == "endpoint" and matches(orjson.loads(e["events"]), event_type)
+        if e["kind"] in SUBSCRIBERS and matches(orjson.loads(e["events"]), event_type)
     ]
     if extra:
         by_id = {e["id"]: e for e in endpoints}

@@ -14,6 +14,7 @@ from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
 from hookwise.store.operations import Operations
 from hookwise.store.queue import SqlQueue
+from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
 from hookwise.store.sqlite.enqueue import SqliteEnqueue
@@ -45,6 +46,7 @@ class SqliteStore:
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)
         self.inspector: Inspector = Inspector(self._handle)
+        self.relays: Relays = Relays(self._handle, self._box)
         self.messages: Messages = Messages(self._handle, SqliteEnqueue(self._db))
 
     async def open(self) -> None:

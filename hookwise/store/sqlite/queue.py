@@ -34,7 +34,8 @@ _IN_FLIGHT = sqlite_marks(
     + " GROUP BY d.endpoint_id"
 )
 _READY = (
-    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active' AND EXISTS"
+    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active'"
+    f" AND {leases.WORKERS_CLAIM} AND EXISTS"
     " (SELECT 1 FROM deliveries d WHERE d.status = 'pending' AND d.endpoint_id = e.id"
     " AND d.next_attempt_at <= ?)"
 )
@@ -64,13 +65,14 @@ _PAUSE = (
     " updated_at = ? WHERE app_id = ? AND id = ?"
 )
 
-# the earliest pending delivery of an endpoint that is active: a paused endpoint's pending
-# deliveries not yet held, and a deleted one's not yet canceled (``store.backlog``: in steps),
-# are never claimed, so they must not keep the workers polling (a drain would never end)
+# the earliest pending delivery of an endpoint a worker may claim: an active one, not a relay
+# (its listener claims it); a paused endpoint's pending deliveries not yet held, and a deleted
+# one's not yet canceled (``store.backlog``: in steps), are never claimed, so they must not
+# keep the workers polling (a drain would never end)
 _NEXT_DUE = (
     "SELECT d.next_attempt_at FROM deliveries d WHERE d.status = 'pending' AND EXISTS"
     " (SELECT 1 FROM endpoints e WHERE e.app_id = d.app_id AND e.id = d.endpoint_id"
-    " AND e.status = 'active') ORDER BY d.next_attempt_at LIMIT 1"
+    f" AND e.status = 'active' AND {leases.WORKERS_CLAIM}) ORDER BY d.next_attempt_at LIMIT 1"
 )
 
 # $1 now, $2 holder, $3 its length + 1, $4 holder + ':'
@@ -159,7 +161,8 @@ class SqliteHotPath:
 
     async def next_due_at(self) -> float | None:
         """The earliest pending delivery's due time, leased or not: an endpoint at its cap over
-        a backlog is looked at again soon, as this process's records wake nobody else."""
+        a backlog is looked at again soon, as this process's records wake nobody else. A
+        relay's deliveries are not the workers' (``leases.WORKERS_CLAIM``)."""
 
         def tx() -> Tx[float | None]:
             r = yield fetchval(_NEXT_DUE)
