@@ -40,16 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import clone, pg
-from bench.hookwise_service import (
-    Api,
-    create_admin_key,
-    message_body,
-    probe,
-    run_cli,
-    service_env,
-    start_server,
-    start_worker,
-)
+from bench import hookwise_service as hw
 from bench.measure import IN_FLIGHT, percentile
 from bench.processes import Proc, stop_many
 from bench.registry import Metric, RunContext, Scenario, Target, Unavailable, register
@@ -76,7 +67,7 @@ class BulkSizes:
 class Load:
     """64 clients posting to one app until stopped: each request's start and duration."""
 
-    def __init__(self, api: Api, app: str, limit_s: float) -> None:
+    def __init__(self, api: hw.Api, app: str, limit_s: float) -> None:
         self.api, self.app = api, app
         self.samples: list[tuple[float, float]] = []
         self._stop = asyncio.Event()
@@ -84,7 +75,7 @@ class Load:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _client(self) -> None:
-        body = message_body()
+        body = hw.message_body()
         while not self._stop.is_set() and time.monotonic() < self._hard_stop:
             started = time.monotonic()
             await self.api.post_message(self.app, body)
@@ -161,7 +152,7 @@ class Service:
     when embedded), measured by ``memory``."""
 
     procs: list[Proc]
-    api: Api
+    api: hw.Api
     worker: Proc
 
 
@@ -185,13 +176,13 @@ async def service(ctx: RunContext, site: Site, key: str, tag: str) -> AsyncItera
     name = f"bulk-{site.label}-{tag}-r{ctx.run_index}"
     procs: list[Proc] = []
     try:
-        server, base = start_server(ctx, "api" if site.cluster else "serve", site.env, name)
+        server, base = hw.start_server(ctx, "api" if site.cluster else "serve", site.env, name)
         procs.append(server)
         worker = server
         if site.cluster:
-            worker = start_worker(ctx, site.env, f"{name}-worker")
+            worker = hw.start_worker(ctx, site.env, f"{name}-worker")
             procs.append(worker)
-        async with Api(base, key, server) as api:
+        async with hw.Api(base, key, server) as api:
             await api.wait_ready(timeout=120)
             yield Service(procs, api, worker)
     finally:
@@ -212,7 +203,7 @@ class Setup:
 async def set_up(ctx: RunContext, site: Site, figure: str) -> Setup:
     """Apps A and B through the API, A's endpoint paused and one message held for it (for
     prune, delivered); then the service stops, so the clone has the database to itself."""
-    key = await asyncio.to_thread(create_admin_key, ctx, site.env)
+    key = await asyncio.to_thread(hw.create_admin_key, ctx, site.env)
     async with service(ctx, site, key, f"{figure}-setup") as svc:
         api = svc.api
         await api.ensure_event_type()
@@ -220,14 +211,14 @@ async def set_up(ctx: RunContext, site: Site, figure: str) -> Setup:
         ep_a = await api.create_endpoint(app_a, ctx.sink.url(f"/hw/bulk-a-{figure}"))
         await api.create_endpoint(app_b, ctx.sink.url(f"/hw/bulk-b-{figure}"))
         await api.set_status(app_a, [ep_a], "paused")
-        seed = await api.post_message(app_a, message_body())
+        seed = await api.post_message(app_a, hw.message_body())
         if figure == "prune":
             await api.set_status(app_a, [ep_a], "active")
             await _until_attempted(api, app_a, seed)
     return Setup(key, app_a, ep_a, seed, app_b)
 
 
-async def _until_attempted(api: Api, app: str, message: str, timeout: float = 20.0) -> None:
+async def _until_attempted(api: hw.Api, app: str, message: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         page = await api.call("GET", f"/v1/apps/{app}/attempts?message_id={message}")
@@ -287,16 +278,16 @@ def seed_sqlite(path: str, rows: list[clone.Clone], key: str, n: int) -> float:
 async def site_for(ctx: RunContext, cluster: bool, figure: str) -> Site:
     """A fresh SQLite file, or a fresh PostgreSQL database dropped at the end of the run."""
     if not cluster:
-        probe(ctx)
+        hw.probe(ctx)
         data = Path(tempfile.mkdtemp(prefix=f"bulk-{figure}-", dir=ctx.work_dir))
         path = str(data / "hw.db")
         ctx.cleanups.append(lambda: asyncio.to_thread(shutil.rmtree, data, True))
-        return Site(False, service_env(f"sqlite:///{path}"), path)
+        return Site(False, hw.service_env(f"sqlite:///{path}"), path)
     name = f"hwbench_bulk_{figure}_{os.getpid()}"
     await pg.create_db(name)
     ctx.cleanups.append(lambda: pg.drop_db(name))
-    site = Site(True, service_env(pg.db_url(name)), name)
-    await asyncio.to_thread(run_cli, ctx, ["migrate"], site.env)
+    site = Site(True, hw.service_env(pg.db_url(name)), name)
+    await asyncio.to_thread(hw.run_cli, ctx, ["migrate"], site.env)
     return site
 
 
@@ -307,9 +298,10 @@ Progress = Callable[[], Awaitable[tuple[bool, float]]]  # (finished, rows done s
 
 @dataclass(frozen=True)
 class Started:
-    """A bulk change under way: how long its call took to answer, and how to follow it."""
+    """A bulk change under way: how long its call took to answer (None: it answers when done,
+    as ``hookwise prune``), and how to follow it."""
 
-    answer_s: float
+    answer_s: float | None
     progress: Progress
 
 
@@ -353,7 +345,7 @@ async def measure(
         "p99_during_ms": p99_during,
         "p99_ratio": p99_during / p99_before,
         "rate": done / max(1e-9, t1 - t0),
-        "answer_ms": started.answer_s * 1000,
+        "answer_ms": (t1 - t0 if started.answer_s is None else started.answer_s) * 1000,
         **memory.figures(t0),
     }
 
@@ -430,7 +422,7 @@ async def prune(ctx: RunContext, site: Site, svc: Service, s: Setup) -> Started:
     """``hookwise prune --older-than 30d`` as its own process; its answer comes when it is
     done, with the rows it deleted (attempts and messages: deliveries go with their
     message)."""
-    exe = probe(ctx)
+    exe = hw.probe(ctx)
     proc = Proc(
         f"bulk-{site.label}-prune-r{ctx.run_index}-cli",
         [str(exe), "prune", "--older-than", "30d"],
@@ -449,7 +441,7 @@ async def prune(ctx: RunContext, site: Site, svc: Service, s: Setup) -> Started:
             raise Unavailable(f"hookwise prune: {line or proc.tail()}")
         return True, float(words[1])
 
-    return Started(float("nan"), progress)
+    return Started(None, progress)
 
 
 FIGURES: dict[str, Change] = {"release": release, "recover": recover, "prune": prune}
@@ -494,7 +486,7 @@ def metrics(process: str, rate: str, answer: str) -> tuple[Metric, ...]:
 
 
 _ANSWERS = {"release": "PATCH answered in", "recover": "POST recover answered in",
-            "prune": "(prune answers when done)"}  # fmt: skip
+            "prune": "prune command took (answers when done)"}  # fmt: skip
 _RATES = {"release": "release rate", "recover": "recover rate",
           "prune": "prune rate (rows it printed)"}  # fmt: skip
 
