@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import clone
 from bench.registry import Unavailable
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
@@ -93,69 +94,50 @@ async def wait_backends(name: str, minimum: int, timeout: float, settle: float =
 async def seed_backlog(name: str, message_id: str, rows: int) -> float:
     """Clone the message ``message_id`` and its delivery ``rows`` times; seconds taken.
 
-    The clones are pending deliveries, due in the past in creation order, never leased. Columns
-    are read from the catalog, so a column added to the schema is copied as it is.
+    The clones are pending deliveries, due in the past in creation order, never leased.
     """
+    at = f"{time.time() - 3600} + g * 1e-6"
+    return await seed(
+        name,
+        [
+            clone.Clone("messages", "id", clone.message_overrides(clone.PG, at)),
+            clone.Clone(
+                "deliveries", "message_id", clone.delivery_overrides(clone.PG, "pending", at)
+            ),
+        ],
+        message_id,
+        rows,
+    )
+
+
+async def seed(name: str, clones: list[clone.Clone], key: str, rows: int) -> float:
+    """Run ``clones`` (``bench.clone``) ``rows`` times each in database ``name``, in one
+    transaction, then analyze and checkpoint; seconds taken."""
     conn = await connect(name)
     try:
         start = time.perf_counter()
-        now = time.time()
-        msg_cols = await _columns(conn, "messages")
-        dlv_cols = await _columns(conn, "deliveries")
-        if not msg_cols or not dlv_cols:
-            raise Unavailable("no messages/deliveries tables to seed the backlog into")
-        # Ids keep the prefix_ + 26 Crockford characters shape (digits only).
-        msg_over = {
-            "id": "'msg_' || lpad(g::text, 26, '0')",
-            "event_id": "NULL",
-            "created_at": f"{now - 3600} + g * 1e-6",
-        }
-        dlv_over = {
-            "id": "'dlv_' || lpad(g::text, 26, '0')",
-            "message_id": "'msg_' || lpad(g::text, 26, '0')",
-            "status": "'pending'",
-            "attempt_count": "0",
-            "next_attempt_at": f"{now - 3600} + g * 1e-6",
-            "created_at": f"{now - 3600} + g * 1e-6",
-            "last_attempt_at": "NULL",
-            "last_status_code": "NULL",
-        }
         async with conn.transaction():
-            await conn.execute(_clone_sql("messages", msg_cols, msg_over, "id"), message_id, rows)
-            await conn.execute(
-                _clone_sql("deliveries", dlv_cols, dlv_over, "message_id"), message_id, rows
-            )
-        await conn.execute("ANALYZE messages")
-        await conn.execute("ANALYZE deliveries")
+            for c in clones:
+                cols = await columns(conn, c.table)
+                if not cols:
+                    raise Unavailable(f"no {c.table} table to seed into")
+                await conn.execute(clone.clone_sql(clone.PG, c, cols), key, rows)
+        for table in sorted({c.table for c in clones}):
+            await conn.execute(f'ANALYZE "{table}"')
         await conn.execute("CHECKPOINT")
         return time.perf_counter() - start
     finally:
         await conn.close()
 
 
-async def _columns(conn: Any, table: str) -> list[str]:
+async def columns(conn: Any, table: str) -> list[str]:
+    """The columns of ``table``, in order (empty when there is no such table)."""
     rows = await conn.fetch(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
         table,
     )
     return [r["column_name"] for r in rows]
-
-
-def _clone_sql(table: str, cols: list[str], overrides: dict[str, str], key: str) -> str:
-    def expr(col: str) -> str:
-        if col in overrides:
-            return overrides[col]
-        if col.startswith("lease"):
-            return "NULL"
-        return f't."{col}"'
-
-    names = ", ".join(f'"{c}"' for c in cols)
-    select = ", ".join(expr(c) for c in cols)
-    return (
-        f'INSERT INTO "{table}" ({names}) SELECT {select} '
-        f'FROM "{table}" t, generate_series(1, $2::int) g WHERE t."{key}" = $1'
-    )
 
 
 @dataclass

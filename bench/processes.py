@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 _LIVE: set[Proc] = set()
+_MEMORY_LINES = frozenset({"VmRSS", "RssAnon", "RssFile", "RssShmem"})
 
 
 class Proc:
@@ -98,14 +99,22 @@ class Proc:
 
     def rss_bytes(self) -> int:
         """Resident memory of the process (0 when it is gone)."""
+        return self.memory().get("VmRSS", 0)
+
+    def memory(self) -> dict[str, int]:
+        """The process's memory lines of ``/proc/PID/status`` in bytes: ``VmRSS`` and its parts
+        ``RssAnon`` (heap, stacks), ``RssFile`` (mapped files) and ``RssShmem``; empty when it
+        is gone."""
+        out: dict[str, int] = {}
         try:
             with open(f"/proc/{self.pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
+                    name, _, rest = line.partition(":")
+                    if name in _MEMORY_LINES:
+                        out[name] = int(rest.split()[0]) * 1024
         except OSError:
-            return 0
-        return 0
+            return {}
+        return out
 
     def __hash__(self) -> int:
         return self.pid

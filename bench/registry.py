@@ -103,6 +103,8 @@ class Scenario:
     runs: int | None = None  # None: the harness default (3, or 1 in smoke)
     allowance: float = 90.0  # seconds of runs; a run that would not fit is not started
     prepare: PrepareFn | None = None  # once, before the runs (templates), outside the allowance
+    group: str | None = None  # ``--only GROUP`` runs every scenario of the group
+    on_demand: bool = False  # runs only when named in ``--only`` (by name or group)
 
 
 REGISTRY: list[Scenario] = []

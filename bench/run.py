@@ -32,7 +32,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from bench import baselines, hookwise_scenarios  # noqa: F401 - they register their scenarios
+from bench import baselines, bulk, hookwise_scenarios  # noqa: F401 - they register scenarios
 from bench.measure import summarize
 from bench.processes import REPO_ROOT, stop_all
 from bench.registry import REGISTRY, Metric, RunContext, Scenario, Unavailable
@@ -349,10 +349,18 @@ def select(args: argparse.Namespace) -> list[Scenario]:
     """The scenarios this invocation runs, in registry order."""
     only = {n for n in args.only.split(",") if n}
     skip = {n for n in args.skip.split(",") if n}
-    unknown = (only | skip) - {s.name for s in REGISTRY}
+    unknown = (only | skip) - {n for s in REGISTRY for n in (s.name, s.group) if n}
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    chosen = [s for s in REGISTRY if (not only or s.name in only) and s.name not in skip]
+
+    def named(s: Scenario, names: set[str]) -> bool:
+        return s.name in names or (s.group is not None and s.group in names)
+
+    chosen = [
+        s
+        for s in REGISTRY
+        if (named(s, only) if only or s.on_demand else True) and not named(s, skip)
+    ]
     return [s for s in chosen if s.smoke] if args.smoke and not only else chosen
 
 
@@ -366,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = select(args)
     if args.list:
         for s in REGISTRY:
-            console.print(f"{s.name:16} {'smoke ' if s.smoke else '      '}{s.title}")
+            mark = "smoke " if s.smoke else "asked " if s.on_demand else "      "
+            console.print(f"{s.name:20} {mark}{s.title}")
         return 0
     signal.signal(signal.SIGTERM, _terminate)
     args.load_start = load_average()

@@ -30,6 +30,12 @@ T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
 
 _GROUP_MAX = 256
+#: Each connection's page cache, in KiB: what the file may cost the process in memory (two
+#: connections, twice this). The cache is the process's own heap and, on a large file, fills
+#: to its bound; the writer's working set (the index pages near the due end of the queue)
+#: fits in this one, and pages beyond it come back from the operating system's file cache.
+#: Measured against a larger cache: bench/README.md, "Measurements behind design choices".
+CACHE_KIB = 16384
 _STOP = object()
 
 
@@ -41,7 +47,7 @@ def connect(path: str, *, synchronous: str = "FULL", busy: float = 30.0) -> sqli
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
 
 

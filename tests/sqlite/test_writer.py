@@ -63,3 +63,19 @@ def test_a_missing_directory_is_made_only_when_asked(tmp_path: Path) -> None:
     store.start()
     store.stop()
     assert (tmp_path / "made" / "store.db").exists()
+
+
+async def test_its_page_caches_stay_within_the_memory_bound(tmp_path: Path) -> None:
+    # Issue 19: serve must stay <= 250 MB with a 1,000,000-row backlog. The page caches are
+    # heap that fills to its bound on a large file; the rest of the process takes ~110 MB.
+    db = SqliteFile(str(tmp_path / "m.db"))
+    db.start()
+    try:
+        sizes = [
+            await db.write(lambda c: c.execute("PRAGMA cache_size").fetchone()[0]),
+            await db.read(lambda c: c.execute("PRAGMA cache_size").fetchone()[0]),
+        ]
+    finally:
+        db.stop()
+    kib = [-n if n < 0 else n * 4 for n in sizes]  # negative: KiB; positive: 4 KiB pages
+    assert sum(kib) <= 32 * 1024
