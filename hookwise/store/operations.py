@@ -85,11 +85,14 @@ class ResendFilter:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one step did: rows changed (released, re-queued), and the operation's status
-    after it."""
+    """What one step did: rows changed (released, re-queued), the operation's status after
+    it, and the seconds its statements took in the database (``rules.next_size`` sizes the
+    next step by them: not by the wait for the writer or a busy event loop, which would shrink
+    every step to the least under load)."""
 
     changed: int
     status: rules.Status
+    seconds: float = 0.0
 
 
 class Operations:
@@ -231,6 +234,7 @@ class Operations:
         # the endpoint's row first, then the operation's, then the deliveries: a status change
         # locks them in the same order, so a step never deadlocks with one
         def tx() -> Tx[Step | None]:
+            began = time.perf_counter()
             status = None
             if locks:
                 status = yield fetchval(self._lock_endpoint, op.app_id, op.endpoint_id)
@@ -244,7 +248,7 @@ class Operations:
                 " after_id = $7 WHERE app_id = $1 AND id = $2",
                 op.app_id, op.id, n, total, after, now, after_id,
             )  # fmt: skip
-            return Step(n, after)
+            return Step(n, after, time.perf_counter() - began)
 
         # not durable: a step lost to a power cut is done again from the state it left
         step = await self._db.write(tx, durable=False)

@@ -1,18 +1,22 @@
 """The ``Retention`` role, written once for both databases: old history goes in small batches.
 
-Each batch is its own short transaction that deletes at most ``batch`` attempts and ``batch``
-messages (with their deliveries and tags) by primary key, skipping rows someone else holds
-locked (PostgreSQL), so pruning a large history never holds long locks or blocks the workers,
-and its cost stays flat however long the history grows. A message goes only once every one of
-its deliveries is finished.
+Each batch is its own short transaction, sized and spaced like a bulk operation's step, that
+deletes at most ``batch`` attempts and ``batch`` messages (with their deliveries and tags) by
+primary key, skipping rows someone else holds locked (PostgreSQL), so pruning a large history
+never holds long locks or blocks the workers, and its cost stays flat however long the history
+grows. A message goes only once every one of its deliveries is finished.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import time
 from collections import defaultdict
 
 import orjson
 
+from hookwise.store.rules import operations as steps
 from hookwise.store.sql import Handle, Tx, execute, fetch
 
 _ATTEMPTS = (
@@ -49,12 +53,18 @@ class Retention:
         self._gone = _MESSAGES_GONE.format(any=d.any("id", "$2"))
         self._tags = _TAGS.format(any=d.any("message_id", "$3"))
 
-    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+    async def prune(self, *, older_than: float, batch: int | None = None) -> int:
         """Delete attempts, messages whose deliveries are all finished, and finished bulk
-        operations, older than ``older_than``; in batches; return how many rows went."""
+        operations, older than ``older_than``; return how many rows went.
+
+        In batches sized and spaced as the bulk operations' steps (``rules.operations``): each
+        about 20 ms of database time, then as long a rest, so a prune of millions of rows gets
+        at most half of the database and other apps' writes go between its batches. A fixed
+        ``batch`` size keeps the rests."""
         array = self._db.dialect.array
 
-        def tx() -> Tx[tuple[int, int]]:
+        def tx(batch: int) -> Tx[tuple[int, int, float]]:
+            began = time.perf_counter()
             attempts = yield execute(self._attempts, older_than, batch)
             attempts += yield execute(self._operations, older_than, batch)
             old = yield fetch(self._messages, older_than, batch)
@@ -70,11 +80,14 @@ class Retention:
                 yield execute(self._gone, app_id, array(messages))
             for (app_id, tag), messages in tagged.items():
                 yield execute(self._tags, app_id, tag, array(messages))
-            return attempts, len(old)
+            return attempts, len(old), time.perf_counter() - began
 
-        total = 0
+        total, size = 0, batch or steps.FIRST
         while True:
-            attempts, messages = await self._db.write(tx)
+            attempts, messages, took = await self._db.write(functools.partial(tx, size))
             total += attempts + messages
-            if attempts < batch and messages < batch:
+            if attempts < size and messages < size:
                 return total
+            if batch is None:
+                size = steps.next_size(size, took)
+            await asyncio.sleep(steps.rest(took))

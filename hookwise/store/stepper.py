@@ -2,10 +2,10 @@
 
 Every process that runs workers runs one. It finds the running operations whose lease is free
 (or its own, or run out: their process died), takes one step of each in turn, rests as long as
-the steps took (``rules.operations.rest``: a bulk change gets at most half of the database's
-time), and when none is left waits until one is started in this process or ``poll_seconds``
-pass (one started by another process, or left by a dead one). On a clean stop it gives its
-leases up, so another process goes on at once.
+the steps took in the database (``rules.operations.rest``: a bulk change gets at most half of
+the database's time), and when none is left waits until one is started in this process or
+``poll_seconds`` pass (one started by another process, or left by a dead one). On a clean stop
+it gives its leases up, so another process goes on at once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable
 
 from hookwise.domain.errors import StoreUnavailable
@@ -64,18 +63,16 @@ class Stepper:
         busy = 0.0
         for op in await self.operations.leasable(self.owner):
             size = self._sizes.get(op.id, rules.FIRST)
-            began = time.monotonic()
             step = await self.operations.step(
                 op, owner=self.owner, size=size, lease_seconds=self.lease_seconds
             )
-            took = time.monotonic() - began
             if step is None or step.status != "running":
                 self._sizes.pop(op.id, None)
                 if step is not None:
                     log.info("operations: %s %s %s", op.kind, op.id, step.status)
                 continue
-            busy += took
-            self._sizes[op.id] = rules.next_size(size, took)
+            busy += step.seconds
+            self._sizes[op.id] = rules.next_size(size, step.seconds)
         return busy
 
 
