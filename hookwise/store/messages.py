@@ -72,7 +72,7 @@ class Messages:
         self, app_id: str, message_id: str, endpoint_id: str | None = None
     ) -> int:
         """Make the message's deliveries due now with a fresh schedule (trigger ``manual``)."""
-        which, args = "message_id = $3 AND status <> 'canceled'", [message_id]
+        which, args = "app_id = $2 AND message_id = $3 AND status <> 'canceled'", [message_id]
         if endpoint_id:
             which += " AND endpoint_id = $4"
             args.append(endpoint_id)

@@ -55,7 +55,7 @@ def recover_step(d: Dialect, w: Window, size: int, now: float) -> Tx[Went]:
     if not ids:
         return Went(0, 0, w.after_id)
     # checked again on the row changed: on PostgreSQL one may have changed since it was read
-    which = f"{d.any('id', '$3')} AND {still('status', 'failed')}"
+    which = f"{d.key_in('deliveries', '$2', '$3')} AND {still('status', 'failed')}"
     n = yield from requeue(w.app_id, which, [d.array(ids)], now)
     return Went(len(ids), n, ids[-1])
 

@@ -13,19 +13,20 @@ from typing import Any
 
 from hookwise.store.sql import Tx, execute
 
-# $1 now, $2 app; the rows to change follow the WHERE (their marks from $3)
+# $1 now, $2 app; the rows to change follow the WHERE (their marks from $3), which must keep
+# to the app ($2): ``app_id = $2 AND …``, or ``Dialect.key_in``
 _REQUEUE = (
     "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM endpoints e"
     " WHERE e.app_id = deliveries.app_id AND e.id = deliveries.endpoint_id"
     " AND e.status = 'paused') THEN 'held' ELSE 'pending' END, next_attempt_at = $1,"
     " retry_base = attempt_count, trigger = 'manual', lease_owner = NULL, updated_at = $1"
-    " WHERE app_id = $2 AND EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = deliveries.app_id"
+    " WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = deliveries.app_id"
     " AND e.id = deliveries.endpoint_id) AND "
 )
 
 
 def requeue(app_id: str, which: str, args: Sequence[Any], now: float) -> Tx[int]:
     """Statements: re-queue the app's deliveries that ``which`` selects (marks from ``$3``:
-    ``args``); how many changed."""
+    ``args``; ``$2`` is the app, and ``which`` must keep to it); how many changed."""
     n: int = yield execute(_REQUEUE + which, now, app_id, *args)
     return n

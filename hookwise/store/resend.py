@@ -110,7 +110,7 @@ def resend_step(d: Dialect, r: Resend, size: int, now: float) -> Tx[Went]:
     if hits:
         # checked again on the rows changed: on PostgreSQL one may have changed since read
         again, more = r.match(4)
-        which = f"{d.any('id', '$3')} AND {again}"
+        which = f"{d.key_in('deliveries', '$2', '$3')} AND {again}"
         n = yield from requeue(r.app_id, which, [d.array(hits), *more], now)
     return Went(len(rs), n, rs[-1]["id"])
 

@@ -115,6 +115,19 @@ class Dialect:
             return f"{column} = ANY({mark}::text[])"
         return f"{column} IN (SELECT value FROM json_each({mark}))"
 
+    def key_in(self, table: str, app_mark: str, ids_mark: str) -> str:
+        """``table``'s rows of app ``app_mark`` whose id is one of the array ``ids_mark``,
+        said so that each planner takes them by primary key. SQLite's, with no statistics,
+        reads a whole app through any index that holds ``app_id`` and the columns a
+        statement checks (a re-queue step over 1,000,000 failed deliveries went ~290
+        rows/s): on it the ids are looked up first and the rows taken by ``rowid``."""
+        if self.name == "postgresql":
+            return f"app_id = {app_mark} AND id = ANY({ids_mark}::text[])"
+        return (
+            f"rowid IN (SELECT t.rowid FROM json_each({ids_mark}) j CROSS JOIN {table} t"
+            f" ON t.app_id = {app_mark} AND t.id = j.value)"
+        )
+
     def array(self, values: Sequence[str]) -> Any:
         """The parameter that ``any`` reads: a list for asyncpg, JSON text for SQLite."""
         if self.name == "postgresql":
