@@ -75,7 +75,11 @@ class BlockedUrl(InvalidInput):
     code = "blocked_url"
 
     def __init__(self, url: str, reason: str, field: str = "url") -> None:
-        super().__init__(field, f"{url} is not allowed: {reason}")
+        super().__init__(
+            field,
+            f"{url} is not allowed: {reason} (HOOKWISE_ALLOW_NETWORKS or serve --allow-networks"
+            " lets a network through, e.g. 127.0.0.0/8 for local work)",
+        )
         self.url = url
         self.reason = reason
 
