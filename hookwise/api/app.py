@@ -24,8 +24,6 @@ from hookwise.api.routes import (
 )
 from hookwise.api.schemas import refuse_nul
 
-_SLACK = 64 * 1024
-
 
 class BodyLimit:
     """Answer 413 in the error shape for bodies over the limit, before reading them whole."""
@@ -129,7 +127,8 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing
         app.add_middleware(IngestFastPath, ctx=ctx)
-    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes + _SLACK)
+    # one threshold: the request body and the signed message body answer to the same limit
+    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes)
     return app
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hookwise.cli.common import DbOpt, db_label, run, settings_from
+from hookwise.domain.plurals import plural
 
 
 def migrate(db: DbOpt = None) -> None:
@@ -44,7 +45,7 @@ def prune(
         finally:
             await store.close()
 
-    typer.echo(f"pruned {run(go())} rows older than {older_than}")
+    typer.echo(f"pruned {plural(run(go()), 'row')} older than {older_than}")
 
 
 def register(app: typer.Typer) -> None:
