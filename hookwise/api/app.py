@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookwise.api import errors, openapi
+from hookwise.api.access_log import AccessLog
 from hookwise.api.context import ApiContext
 from hookwise.api.fastpath import IngestFastPath
 from hookwise.api.routes import (
@@ -129,6 +130,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         app.add_middleware(IngestFastPath, ctx=ctx)
     # one threshold: the request body and the signed message body answer to the same limit
     app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes)
+    app.add_middleware(AccessLog)  # last added: outermost, it logs every answer
     return app
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hookwise.cli.common import DbOpt, db_label, run, settings_from
+from hookwise.cli.common import EXIT_USAGE, DbOpt, db_label, fail, run, say_db, settings_from
 from hookwise.domain.plurals import plural
 
 
@@ -32,14 +32,16 @@ def prune(
     """Delete attempts and finished messages older than the given age, in batches."""
     m = _DURATION.fullmatch(older_than)
     if not m:
-        typer.echo("error: --older-than takes a number and s, m, h or d (e.g. 30d)", err=True)
-        raise typer.Exit(2)
+        fail("--older-than takes a number and s, m, h or d (e.g. 30d)", EXIT_USAGE)
     seconds = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+
+    settings = settings_from(db=db)
+    say_db(settings)
 
     async def go() -> int:
         from hookwise.composition import open_configured_store
 
-        store = await open_configured_store(settings_from(db=db))
+        store = await open_configured_store(settings)
         try:
             return await store.retention.prune(older_than=time.time() - seconds)
         finally:

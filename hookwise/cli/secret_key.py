@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hookwise.cli.common import DbOpt, db_label, run, settings_from
+from hookwise.cli.common import DbOpt, db_label, run, say_db, settings_from
 from hookwise.domain.plurals import plural
 
 secret_key_app = typer.Typer(
@@ -30,6 +30,7 @@ def _reseal(db: str | None, new_key: str) -> None:
     from hookwise.store import keyring
 
     settings = settings_from(db=db)
+    say_db(settings)
 
     async def go() -> dict[str, int]:
         store = await open_configured_store(settings, check_key=False)

@@ -1,0 +1,89 @@
+"""How commands print what the API answered: rich tables with whole ids, or ``--json``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hookwise.cli.common import DbOpt, run
+from hookwise.cli.connection import KeyOpt, UrlOpt, connect
+from hookwise.client import AsyncClient
+
+Json = dict[str, Any]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON: one object per line")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="no column wrapped or cut")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="rows at most", min=1, max=1000)]
+AppOpt = Annotated[str, typer.Option("--app", help="app id or uid")]
+
+__all__ = ["AppOpt", "DbOpt", "JsonOpt", "KeyOpt", "LimitOpt", "UrlOpt", "WideOpt"]
+
+
+def call(
+    db: str | None, url: str | None, key: str | None, use: Callable[[AsyncClient], Awaitable[Any]]
+) -> Any:
+    """Connect (``--url`` or the local database), ``use`` the client, return its answer; every
+    error hookwise or the API raises ends the command with one line."""
+
+    async def go() -> Any:
+        async with connect(db, url, key) as client:
+            return await use(client)
+
+    return run(go())
+
+
+async def first(rows: AsyncIterator[Json], n: int) -> list[Json]:
+    """The first ``n`` rows of a listing (one page when ``n`` fits in one)."""
+    out: list[Json] = []
+    async for row in rows:
+        out.append(row)
+        if len(out) >= n:
+            break
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def console(wide: bool = False) -> Console:
+    """The terminal; ``wide``, or stdout not a terminal: as wide as the rows need."""
+    c = Console()
+    return c if c.is_terminal and not wide else Console(width=100_000, soft_wrap=True)
+
+
+def show(rows: Sequence[Json], columns: Sequence[str], as_json: bool, wide: bool = False) -> None:
+    """Rows as a table of ``columns`` (ids whole, never cut), or one JSON object per line."""
+    if as_json:
+        for row in rows:
+            typer.echo(orjson.dumps(row).decode())
+        return
+    table = Table()
+    for col in columns:
+        whole = col == "id" or col.endswith("_id")
+        width = max((len(_cell(r.get(col))) for r in rows), default=0) if whole else None
+        table.add_column(col, no_wrap=whole or wide, min_width=width)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console(wide).print(table)
+
+
+def show_one(obj: Json, as_json: bool, title: str | None = None) -> None:
+    """One object: its fields, one per row (or its JSON)."""
+    if as_json:
+        typer.echo(orjson.dumps(obj).decode())
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for k, v in obj.items():
+        table.add_row(k, _cell(v))
+    console().print(table)
