@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.processes import Proc, admin_key, env, free_port, wait_healthy
@@ -43,3 +44,15 @@ async def test_the_readme_tour_runs_as_written(db_url: str, tmp_path: Path) -> N
         assert len(answers) == script.count("curl ") and '"error"' not in out.stdout, answers
     finally:
         proc.close()
+
+
+def test_the_readme_says_how_to_get_hookwise_on_the_path() -> None:
+    text = README.read_text()
+    assert "source .venv/bin/activate" in text and "pipx run --spec . hookwise" in text
+    # what it says works: the venv's activate script puts this very hookwise first on PATH
+    bindir = Path(sys.executable).parent
+    out = subprocess.run(
+        ["bash", "-c", f"source {bindir / 'activate'} && command -v hookwise"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert out.stdout.strip() == str(bindir / "hookwise"), out.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -266,3 +267,22 @@ async def test_status_and_prune_from_the_cli(tmp_path: Path, secret: str) -> Non
         CliRunner().invoke, receive_app, ["prune", "--older-than", "soon", "--inbox", url]
     )
     assert bad.exit_code != 0 and "30d" in bad.output
+
+
+async def test_an_event_no_handler_matches_is_logged(
+    make_inbox: Callable[[], Inbox], secret: str, caplog: Any
+) -> None:
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+
+    @receiver.on("invoice.*")
+    async def invoices(event: Event) -> None: ...
+
+    caplog.set_level(logging.WARNING, "hookwise.receiver")
+    async with background(receiver, processor=fast_processor(receiver)):
+        item_id = await deliver(receiver, secret, {"event": "email.replied", "id": "e1"})
+
+        async def done() -> bool:
+            return await state_of(receiver, item_id) is State.DONE
+
+        await wait_until(done, what="the item done")
+    assert any("no handler for 'email.replied'" in r.getMessage() for r in caplog.records)
