@@ -6,21 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hookwise.cli.command import AppOpt, Conn, command
 from hookwise.cli.common import EXIT_USAGE, fail
-from hookwise.cli.output import (
-    AppOpt,
-    DbOpt,
-    JsonOpt,
-    KeyOpt,
-    LimitOpt,
-    UrlOpt,
-    WideOpt,
-    call,
-    first,
-    show,
-    show_one,
-)
-from hookwise.client import AsyncClient
 
 endpoints_app = typer.Typer(help="Endpoints and their health.", no_args_is_help=True)
 
@@ -37,66 +24,50 @@ GraceOpt = Annotated[
     float | None,
     typer.Option("--grace", help="seconds the old secret keeps signing (default: a day)"),
 ]
-COLUMNS = ["id", "url", "status", "consecutive_failures", "paused_reason"]
 
 
-def _schedule(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        fail("--retry-schedule takes seconds separated by commas, e.g. 1,2,4,8", EXIT_USAGE)
+def _fields(**given: Any) -> dict[str, Any]:
+    """The fields that were given, ``--retry-schedule 1,2,4`` read as numbers."""
+    schedule = given.get("retry_schedule")
+    if schedule is not None:
+        try:
+            given["retry_schedule"] = [float(x) for x in schedule.split(",") if x.strip()]
+        except ValueError:
+            fail("--retry-schedule takes seconds separated by commas, e.g. 1,2,4,8", EXIT_USAGE)
+    return {k: v for k, v in given.items() if v not in (None, [])}
 
 
-@endpoints_app.command("list")
-def endpoints_list(
-    app: AppOpt,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    limit: LimitOpt = 50,
-    as_json: JsonOpt = False,
-    wide: WideOpt = False,
-) -> None:
+@command(endpoints_app, "list", listing=True)
+def endpoints_list(conn: Conn, app: AppOpt) -> None:
     """An app's endpoints with status and consecutive failures."""
-
-    async def go(hw: AsyncClient) -> list[dict[str, Any]]:
-        return await first(hw.endpoints.list(app, page_size=limit), limit)
-
-    show(call(db, url, key, go), COLUMNS, as_json, wide)
+    cols = ["id", "url", "status", "consecutive_failures", "paused_reason"]
+    conn.rows(lambda hw, n: hw.endpoints.list(app, page_size=n), cols)
 
 
-@endpoints_app.command("create")
+@command(endpoints_app, "create")
 def endpoints_create(
+    conn: Conn,
     app: AppOpt,
-    endpoint_url: Annotated[str, typer.Argument(metavar="URL", help="where to deliver")],
+    endpoint_url: Annotated[str, typer.Argument(help="where to deliver")],
     events: EventsOpt = None,
     retry_schedule: RetryOpt = None,
     timeout: TimeoutOpt = None,
     description: DescriptionOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Subscribe a URL to an app's events (all of them unless --event is given)."""
-
-    async def go(hw: AsyncClient) -> dict[str, Any]:
-        fields: dict[str, Any] = {"timeout_seconds": timeout, "description": description}
-        return await hw.endpoints.create(
-            app,
-            endpoint_url,
-            events=events or None,
-            retry_schedule=_schedule(retry_schedule),
-            **{k: v for k, v in fields.items() if v is not None},
-        )
-
-    show_one(call(db, url, key, go), as_json, "endpoint created")
+    fields = _fields(
+        events=events,
+        retry_schedule=retry_schedule,
+        timeout_seconds=timeout,
+        description=description,
+    )
+    made = conn.call(lambda hw: hw.endpoints.create(app, endpoint_url, **fields))
+    conn.one(made, "endpoint created")
 
 
-@endpoints_app.command("update")
+@command(endpoints_app, "update")
 def endpoints_update(
+    conn: Conn,
     app: AppOpt,
     endpoint: EndpointArg,
     endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="a new URL")] = None,
@@ -104,105 +75,53 @@ def endpoints_update(
     retry_schedule: RetryOpt = None,
     timeout: TimeoutOpt = None,
     description: DescriptionOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Change an endpoint's URL, events, retry schedule, timeout or description."""
-    fields = {
-        "url": endpoint_url,
-        "events": events or None,
-        "timeout_seconds": timeout,
-        "retry_schedule": _schedule(retry_schedule),
-        "description": description,
-    }
-    changes = {k: v for k, v in fields.items() if v is not None}
+    changes = _fields(
+        url=endpoint_url,
+        events=events,
+        retry_schedule=retry_schedule,
+        timeout_seconds=timeout,
+        description=description,
+    )
     if not changes:
         fail("nothing to change: give --endpoint-url, --event, --retry-schedule …", EXIT_USAGE)
-    _update(app, endpoint, changes, db, url, key, as_json, "endpoint updated")
+    _update(conn, app, endpoint, changes, "endpoint updated")
 
 
-def _update(
-    app: str,
-    endpoint: str,
-    changes: dict[str, Any],
-    db: str | None,
-    url: str | None,
-    key: str | None,
-    as_json: bool,
-    title: str,
-) -> None:
-    async def go(hw: AsyncClient) -> dict[str, Any]:
-        return await hw.endpoints.update(app, endpoint, **changes)
-
-    show_one(call(db, url, key, go), as_json, title)
+def _update(conn: Conn, app: str, endpoint: str, changes: dict[str, Any], title: str) -> None:
+    conn.one(conn.call(lambda hw: hw.endpoints.update(app, endpoint, **changes)), title)
 
 
-@endpoints_app.command("pause")
-def endpoints_pause(
-    app: AppOpt,
-    endpoint: EndpointArg,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(endpoints_app, "pause")
+def endpoints_pause(conn: Conn, app: AppOpt, endpoint: EndpointArg) -> None:
     """Hold an endpoint's deliveries (nothing is sent, nothing is lost)."""
-    _update(app, endpoint, {"status": "paused"}, db, url, key, as_json, "endpoint paused")
+    _update(conn, app, endpoint, {"status": "paused"}, "endpoint paused")
 
 
-@endpoints_app.command("resume")
-def endpoints_resume(
-    app: AppOpt,
-    endpoint: EndpointArg,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(endpoints_app, "resume")
+def endpoints_resume(conn: Conn, app: AppOpt, endpoint: EndpointArg) -> None:
     """Re-enable an endpoint: its held deliveries are released in the background."""
-    _update(app, endpoint, {"status": "active"}, db, url, key, as_json, "endpoint resumed")
+    _update(conn, app, endpoint, {"status": "active"}, "endpoint resumed")
 
 
-@endpoints_app.command("rotate-secret")
+@command(endpoints_app, "rotate-secret")
 def endpoints_rotate_secret(
-    app: AppOpt,
-    endpoint: EndpointArg,
-    grace: GraceOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
+    conn: Conn, app: AppOpt, endpoint: EndpointArg, grace: GraceOpt = None
 ) -> None:
     """Give an endpoint a new signing secret and print it; the old one signs beside it for the
     grace time, so the receiver can switch without losing a delivery."""
-
-    async def go(hw: AsyncClient) -> dict[str, Any]:
-        return await hw.endpoints.rotate_secret(app, endpoint, grace_seconds=grace)
-
-    rotated = call(db, url, key, go)
-    if as_json:
-        show_one(rotated, True)
+    rotated = conn.call(lambda hw: hw.endpoints.rotate_secret(app, endpoint, grace_seconds=grace))
+    if conn.as_json:
+        conn.one(rotated, "secret rotated")
     else:
         typer.echo(rotated["key"])
 
 
-@endpoints_app.command("test")
-def endpoints_test(
-    app: AppOpt,
-    endpoint: EndpointArg,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(endpoints_app, "test")
+def endpoints_test(conn: Conn, app: AppOpt, endpoint: EndpointArg) -> None:
     """Send a signed webhook.test ping now and print its attempt; exit 1 when it failed."""
-
-    async def go(hw: AsyncClient) -> dict[str, Any]:
-        return await hw.endpoints.test(app, endpoint)
-
-    attempt = call(db, url, key, go)
-    show_one(attempt, as_json, "test attempt")
+    attempt = conn.call(lambda hw: hw.endpoints.test(app, endpoint))
+    conn.one(attempt, "test attempt")
     if attempt.get("status") != "succeeded":
         raise typer.Exit(1)

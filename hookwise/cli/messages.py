@@ -10,32 +10,20 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from hookwise.cli.command import AppOpt, Conn, command, first
 from hookwise.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, fail
-from hookwise.cli.output import (
-    AppOpt,
-    DbOpt,
-    JsonOpt,
-    KeyOpt,
-    LimitOpt,
-    UrlOpt,
-    WideOpt,
-    call,
-    first,
-    show,
-    show_one,
-)
 from hookwise.client import AsyncClient
 
 messages_app = typer.Typer(help="Accepted messages.", no_args_is_help=True)
 attempts_app = typer.Typer(help="The attempt log.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Jobs: async work reported item by item.", no_args_is_help=True)
+sending = typer.Typer()  # holds `send`, added to the main CLI as a top-level command
 Json = dict[str, Any]
+
 FollowOpt = Annotated[
     bool, typer.Option("--follow", "-f", help="then print new attempts as they come, until Ctrl-C")
 ]
 IntervalOpt = Annotated[float, typer.Option(help="seconds between looks with --follow", min=0.05)]
-EventIdOpt = Annotated[str | None, typer.Option(help="your id: a repeat is not sent again")]
-
 ATTEMPT_COLUMNS = [
     "started_at",
     "id",
@@ -49,18 +37,14 @@ ATTEMPT_COLUMNS = [
 ]
 
 
+@command(sending, "send")
 def send(
+    conn: Conn,
     app: AppOpt,
     event_type: Annotated[str, typer.Argument(help="e.g. invoice.paid")],
-    payload: Annotated[
-        str, typer.Argument(help="the payload as JSON; - reads it from stdin")
-    ] = "{}",
-    event_id: EventIdOpt = None,
+    payload: Annotated[str, typer.Argument(help="the payload as JSON; - reads stdin")] = "{}",
+    event_id: Annotated[str | None, typer.Option(help="your id: a repeat is a no-op")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="a tag (repeat it)")] = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Send an event to every endpoint of the app that subscribes to its type."""
     text = sys.stdin.read() if payload == "-" else payload
@@ -68,72 +52,56 @@ def send(
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         fail(f"the payload is not JSON: {exc}", EXIT_USAGE)
+    sent = conn.call(
+        lambda hw: hw.messages.create(app, event_type, data, event_id=event_id, tags=tag)
+    )
+    conn.one(sent, "message accepted")
 
-    async def go(hw: AsyncClient) -> Json:
-        return await hw.messages.create(app, event_type, data, event_id=event_id, tags=tag)
 
-    show_one(call(db, url, key, go), as_json, "message accepted")
-
-
-@messages_app.command("list")
+@command(messages_app, "list", listing=True)
 def messages_list(
+    conn: Conn,
     app: AppOpt,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    limit: LimitOpt = 50,
     event_type: Annotated[str | None, typer.Option(help="only this event type")] = None,
-    as_json: JsonOpt = False,
-    wide: WideOpt = False,
 ) -> None:
     """An app's messages, newest first."""
+    conn.rows(
+        lambda hw, n: hw.messages.list(app, event_type=event_type, page_size=n),
+        ["id", "event_type", "event_id", "created_at"],
+    )
 
-    async def go(hw: AsyncClient) -> list[Json]:
-        return await first(hw.messages.list(app, event_type=event_type, page_size=limit), limit)
 
-    show(call(db, url, key, go), ["id", "event_type", "event_id", "created_at"], as_json, wide)
-
-
-@attempts_app.command("list")
+@command(attempts_app, "list", listing=True)
 def attempts_list(
+    conn: Conn,
     app: AppOpt,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    limit: LimitOpt = 50,
     message: Annotated[str | None, typer.Option(help="only this message id")] = None,
     endpoint: Annotated[str | None, typer.Option(help="only this endpoint id")] = None,
     follow: FollowOpt = False,
     interval: IntervalOpt = 1.0,
-    as_json: JsonOpt = False,
-    wide: WideOpt = False,
 ) -> None:
     """An app's attempts, newest first: did it arrive? With --follow, oldest first, then each
     new one on its own line as it happens."""
 
-    def page(hw: AsyncClient) -> Any:
-        return hw.attempts.list(app, message_id=message, endpoint_id=endpoint, page_size=limit)
+    def page(hw: AsyncClient, n: int) -> Any:
+        return hw.attempts.list(app, message_id=message, endpoint_id=endpoint, page_size=n)
 
     if not follow:
-
-        async def go(hw: AsyncClient) -> list[Json]:
-            return await first(page(hw), limit)
-
-        show(call(db, url, key, go), ATTEMPT_COLUMNS, as_json, wide)
+        conn.rows(page, ATTEMPT_COLUMNS)
         return
 
     async def tail(hw: AsyncClient) -> None:
         seen: set[str] = set()
         while True:
-            rows = await first(page(hw), limit)
+            rows = await first(page(hw, conn.limit), conn.limit)
             for row in reversed(rows):
                 if row["id"] not in seen:
                     seen.add(row["id"])
-                    typer.echo(orjson.dumps(row).decode() if as_json else attempt_line(row))
+                    typer.echo(orjson.dumps(row).decode() if conn.as_json else attempt_line(row))
             await asyncio.sleep(interval)
 
     try:
-        call(db, url, key, tail)
+        conn.call(tail)
     except typer.Exit as exc:
         if exc.exit_code != EXIT_INTERRUPTED:  # Ctrl-C is how --follow ends
             raise
@@ -151,47 +119,33 @@ def attempt_line(a: Json) -> str:
     )
 
 
-@jobs_app.command("list")
+@command(jobs_app, "list", listing=True)
 def jobs_list(
+    conn: Conn,
     app: AppOpt,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    limit: LimitOpt = 50,
     status: Annotated[str | None, typer.Option(help="only jobs in this status")] = None,
-    as_json: JsonOpt = False,
-    wide: WideOpt = False,
 ) -> None:
     """An app's jobs, newest first."""
-
-    async def go(hw: AsyncClient) -> list[Json]:
-        return await first(hw.jobs.list(app, status=status, page_size=limit), limit)
-
-    cols = ["id", "type", "status", "total", "succeeded", "failed", "created_at"]
-    show(call(db, url, key, go), cols, as_json, wide)
+    conn.rows(
+        lambda hw, n: hw.jobs.list(app, status=status, page_size=n),
+        ["id", "type", "status", "total", "succeeded", "failed", "created_at"],
+    )
 
 
-@jobs_app.command("show")
+@command(jobs_app, "show")
 def jobs_show(
+    conn: Conn,
     app: AppOpt,
     job: Annotated[str, typer.Argument(help="the job's id (job_…)")],
     results: Annotated[int, typer.Option(help="first results shown", min=0, max=1000)] = 20,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    key: KeyOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """One job as polled: status, counts, summary and its first results."""
-
-    async def go(hw: AsyncClient) -> Json:
-        return await hw.jobs.get(app, job, results=results)
-
-    show_one(call(db, url, key, go), as_json, "job")
+    conn.one(conn.call(lambda hw: hw.jobs.get(app, job, results=results)), "job")
 
 
 def register(app: typer.Typer) -> None:
     """Add the message, attempt and job commands to the main CLI."""
-    app.command()(send)
+    app.registered_commands += sending.registered_commands
     app.add_typer(messages_app, name="messages")
     app.add_typer(attempts_app, name="attempts")
     app.add_typer(jobs_app, name="jobs")

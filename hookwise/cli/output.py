@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hookwise.cli.common import DbOpt, run
-from hookwise.cli.connection import KeyOpt, UrlOpt, connect
-from hookwise.client import AsyncClient
-
 Json = dict[str, Any]
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON: one object per line")]
-WideOpt = Annotated[bool, typer.Option("--wide", help="no column wrapped or cut")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="rows at most", min=1, max=1000)]
-AppOpt = Annotated[str, typer.Option("--app", help="app id or uid")]
-
-__all__ = ["AppOpt", "DbOpt", "JsonOpt", "KeyOpt", "LimitOpt", "UrlOpt", "WideOpt"]
-
-
-def call(
-    db: str | None, url: str | None, key: str | None, use: Callable[[AsyncClient], Awaitable[Any]]
-) -> Any:
-    """Connect (``--url`` or the local database), ``use`` the client, return its answer; every
-    error hookwise or the API raises ends the command with one line."""
-
-    async def go() -> Any:
-        async with connect(db, url, key) as client:
-            return await use(client)
-
-    return run(go())
-
-
-async def first(rows: AsyncIterator[Json], n: int) -> list[Json]:
-    """The first ``n`` rows of a listing (one page when ``n`` fits in one)."""
-    out: list[Json] = []
-    async for row in rows:
-        out.append(row)
-        if len(out) >= n:
-            break
-    return out
 
 
 def _cell(value: Any) -> str:

@@ -168,8 +168,18 @@ Send one more event and see it arrive:
     )
 
 
-def _settings(**flags: Any) -> Settings:
-    settings = settings_from(**flags)
+def _settings(
+    db: str | None,
+    host: str | None,
+    port: int | None,
+    networks: str | None,
+    level: str | None,
+    fmt: str | None,
+) -> Settings:
+    """The settings with the service flags given on top; logging set up as they say."""
+    settings = settings_from(
+        db=db, host=host, port=port, allow_networks=networks, log_level=level, log_format=fmt
+    )
     setup_logging(settings)
     return settings
 
@@ -185,14 +195,7 @@ def serve(
     log_format: LogFormatOpt = None,
 ) -> None:
     """API, delivery workers (and the demo) in one process: the embedded mode."""
-    settings = _settings(
-        db=db,
-        host=host,
-        port=port,
-        allow_networks=allow_networks,
-        log_level=log_level,
-        log_format=log_format,
-    )
+    settings = _settings(db, host, port, allow_networks, log_level, log_format)
     run(_serve(settings, api=True, workers=workers, demo=demo))
 
 
@@ -205,14 +208,7 @@ def api_cmd(
     log_format: LogFormatOpt = None,
 ) -> None:
     """The API only (cluster mode: run workers with `hookwise worker`)."""
-    settings = _settings(
-        db=db,
-        host=host,
-        port=port,
-        allow_networks=allow_networks,
-        log_level=log_level,
-        log_format=log_format,
-    )
+    settings = _settings(db, host, port, allow_networks, log_level, log_format)
     run(_serve(settings, api=True, workers=0, demo=False))
 
 
@@ -224,9 +220,7 @@ def worker(
     log_format: LogFormatOpt = None,
 ) -> None:
     """Delivery only; drains gracefully on SIGTERM."""
-    settings = _settings(
-        db=db, allow_networks=allow_networks, log_level=log_level, log_format=log_format
-    )
+    settings = _settings(db, None, None, allow_networks, log_level, log_format)
     run(_serve(settings, api=False, workers=1, demo=False, concurrency=concurrency))
 
 
