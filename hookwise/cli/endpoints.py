@@ -1,13 +1,16 @@
-"""``hookwise endpoints list|create|update|pause|resume|rotate-secret|test``."""
+"""``hookwise endpoints list|create|update|pause|resume|rotate-secret|test|recover``."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import typer
 
 from hookwise.cli.command import AppOpt, Conn, command
 from hookwise.cli.common import EXIT_USAGE, fail
+from hookwise.cli.output import progress
+from hookwise.client import AsyncClient
 
 endpoints_app = typer.Typer(help="Endpoints and their health.", no_args_is_help=True)
 
@@ -20,6 +23,7 @@ RetryOpt = Annotated[
 ]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="seconds, at most 30")]
 DescriptionOpt = Annotated[str | None, typer.Option("--description")]
+POLL_SECONDS, STALL_SECONDS = 0.5, 10.0  # recover: look every 0.5 s; stop after 10 s still
 GraceOpt = Annotated[
     float | None,
     typer.Option("--grace", help="seconds the old secret keeps signing (default: a day)"),
@@ -125,3 +129,30 @@ def endpoints_test(conn: Conn, app: AppOpt, endpoint: EndpointArg) -> None:
     conn.one(attempt, "test attempt")
     if attempt.get("status") != "succeeded":
         raise typer.Exit(1)
+
+
+@command(endpoints_app, "recover")
+def endpoints_recover(
+    conn: Conn,
+    app: AppOpt,
+    endpoint: EndpointArg,
+    since: Annotated[str, typer.Option(help="RFC 3339 time: failed deliveries created since")],
+) -> None:
+    """Re-queue an endpoint's failed deliveries created since a time, with a progress bar
+    until the background operation is done (Ctrl-C stops watching, not the operation)."""
+
+    async def go(hw: AsyncClient) -> dict[str, Any]:
+        op = await hw.endpoints.recover(app, endpoint, since)
+        last, still = -1, 0.0
+        with progress("re-queueing failed deliveries") as update:
+            while op.get("status") == "running" and still < STALL_SECONDS:
+                done = int(op.get("done") or 0)
+                update(done, op.get("total"))
+                last, still = done, (still + POLL_SECONDS if done == last else 0.0)
+                await asyncio.sleep(POLL_SECONDS)
+                op = await hw.operations.get(app, op["id"])
+        if op.get("status") == "running":  # no worker is stepping it (e.g. `hookwise api` alone)
+            typer.echo(f"still running: a hookwise serve or worker finishes {op['id']}", err=True)
+        return op
+
+    conn.one(conn.call(go), "recover")

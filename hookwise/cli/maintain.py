@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from hookwise.cli.common import EXIT_USAGE, DbOpt, db_label, fail, run, say_db, settings_from
+from hookwise.cli.output import progress
 from hookwise.domain.plurals import plural
 
 
@@ -38,16 +40,25 @@ def prune(
     settings = settings_from(db=db)
     say_db(settings)
 
-    async def go() -> int:
+    async def go(update: Callable[[int, int | None], None]) -> int:
         from hookwise.composition import open_configured_store
+
+        done = 0
+
+        def batch(n: int) -> None:
+            nonlocal done
+            done += n
+            update(done, None)
 
         store = await open_configured_store(settings)
         try:
-            return await store.retention.prune(older_than=time.time() - seconds)
+            return await store.retention.prune(older_than=time.time() - seconds, on_batch=batch)
         finally:
             await store.close()
 
-    typer.echo(f"pruned {plural(run(go()), 'row')} older than {older_than}")
+    with progress("pruning") as update:
+        pruned = run(go(update))
+    typer.echo(f"pruned {plural(pruned, 'row')} older than {older_than}")
 
 
 def register(app: typer.Typer) -> None:

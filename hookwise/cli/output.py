@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 Json = dict[str, Any]
@@ -54,3 +56,24 @@ def show_one(obj: Json, as_json: bool, title: str | None = None) -> None:
     for k, v in obj.items():
         table.add_row(k, _cell(v))
     console().print(table)
+
+
+@contextlib.contextmanager
+def progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr while long work runs (drawn only on a terminal, gone when
+    done); yields ``update(done, total)``, ``total`` None while unknown."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int | None = None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

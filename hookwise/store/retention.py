@@ -10,6 +10,7 @@ its deliveries is finished.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import orjson
 
@@ -49,9 +50,16 @@ class Retention:
         self._gone = _MESSAGES_GONE.format(any=d.any("id", "$2"))
         self._tags = _TAGS.format(any=d.any("message_id", "$3"))
 
-    async def prune(self, *, older_than: float, batch: int = 5000) -> int:
+    async def prune(
+        self,
+        *,
+        older_than: float,
+        batch: int = 5000,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> int:
         """Delete attempts, messages whose deliveries are all finished, and finished bulk
-        operations, older than ``older_than``; in batches; return how many rows went."""
+        operations, older than ``older_than``; in batches; return how many rows went.
+        ``on_batch`` hears how many rows each batch deleted (a progress display)."""
         array = self._db.dialect.array
 
         def tx() -> Tx[tuple[int, int]]:
@@ -76,5 +84,7 @@ class Retention:
         while True:
             attempts, messages = await self._db.write(tx)
             total += attempts + messages
+            if on_batch is not None:
+                on_batch(attempts + messages)
             if attempts < batch and messages < batch:
                 return total

@@ -74,6 +74,9 @@ async def test_the_cli_writes(cli: Cli, receiver: Receiver) -> None:
     assert msg["payload"] == {"total": 42} and msg["deliveries"] == 1
     (listed,) = await cli.json("messages", "list", "--app", "acme", "--event-type", "order.paid")
     assert listed["id"] == msg["id"]
+    since = "2026-01-01T00:00:00Z"
+    op = await cli.json("endpoints", "recover", "--app", "acme", ep["id"], "--since", since)
+    assert (op["kind"], op["status"]) == ("recover", "done")
     (tried,) = await cli.json("attempts", "list", "--app", "acme")
     assert tried["id"] == attempt["id"]
 
