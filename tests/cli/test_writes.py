@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hookwise.cli import app as cli_app
 from tests.conftest import LOOPBACK, Api
-from tests.processes import HOOKWISE, env
+from tests.processes import HOOKWISE, env, free_port
 from tests.receivers import Receiver
 
 
@@ -131,3 +131,11 @@ async def test_attempts_follow_prints_each_new_attempt(
             proc.kill()
             proc.wait()
     assert os.path.basename(HOOKWISE) == "hookwise"
+
+
+async def test_a_hookwise_that_cannot_be_reached_is_one_line() -> None:
+    port = free_port()  # nothing listens there
+    down = Cli({"HOOKWISE_URL": f"http://127.0.0.1:{port}", "HOOKWISE_KEY": "hwk_x"})
+    assert f"cannot connect to http://127.0.0.1:{port}" in await down("apps", "list", code=1)
+    keyless = Cli({"HOOKWISE_URL": f"http://127.0.0.1:{port}", "HOOKWISE_KEY": ""})
+    assert "--url needs --key" in await keyless("apps", "list", code=2)
