@@ -164,6 +164,8 @@ Send one more event and see it arrive:
   curl -s -X POST -H "Authorization: Bearer {info["key"]}" -H "Content-Type: application/json" \\
     -d '{{"event_type": "user.created", "payload": {{"name": "Ada"}}}}' \\
     {base}/v1/apps/{info["app_id"]}/messages
+For the README's 30-second tour, in another shell:
+  export KEY={info["key"]}
 """,
     )
 
