@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 1.0
     workers_in_process: int = 1
 
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="info: one line per HTTP request and per delivery attempt"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="json: one object a line")
+
     rate_limit_per_key: float = 0.0
     retention_days: float = 0.0
 
@@ -52,6 +58,11 @@ class Settings(BaseSettings):
         None,
         description="http://[user:password@]host:port: deliveries go through this CONNECT proxy",
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("db")
     @classmethod

@@ -79,7 +79,7 @@ async def test_secret_key_encrypts_a_plain_database_and_rotates(api: Api, db_url
 
     assert _cli(db_url, "secret-key", "encrypt").returncode == 2  # which key?
     out = _cli(db_url, "secret-key", "encrypt", key="k1")
-    assert out.returncode == 0 and "1 endpoints" in out.stdout, out.stderr
+    assert out.returncode == 0 and "1 endpoint and" in out.stdout, out.stderr
     (row,) = await raw(db_url, "SELECT secret, headers FROM endpoints")
     assert row["secret"].startswith("enc:v1:") and row["headers"].startswith("enc:v1:")
     assert _cli(db_url, "apps", "list").returncode == 1

@@ -7,6 +7,8 @@ package data only breaks a real install: the dashboard's static folder once did.
 from __future__ import annotations
 
 import fnmatch
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -35,3 +37,14 @@ def test_runtime_dependencies_are_the_ones_imported() -> None:
     assert "aiohttp" not in names
     sources = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py"))
     assert "import aiohttp" not in sources and "from aiohttp" not in sources
+
+
+def test_the_build_warns_about_nothing(tmp_path: Path) -> None:
+    """setuptools warned three times per install about ``project.license`` as a table."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "DeprecationWarning" not in out.stdout + out.stderr
+    assert list(tmp_path.glob("hookwise-*.whl"))

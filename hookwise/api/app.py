@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookwise.api import errors, openapi
+from hookwise.api.access_log import AccessLog
 from hookwise.api.context import ApiContext
 from hookwise.api.fastpath import IngestFastPath
 from hookwise.api.routes import (
@@ -26,8 +27,6 @@ from hookwise.api.routes import (
     operations,
 )
 from hookwise.api.schemas import refuse_nul
-
-_SLACK = 64 * 1024
 
 
 class BodyLimit:
@@ -134,7 +133,9 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         app.include_router(module.router)
     if fast_path:  # added first, so innermost: inside every middleware, before routing
         app.add_middleware(IngestFastPath, ctx=ctx)
-    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes + _SLACK)
+    # one threshold: the request body and the signed message body answer to the same limit
+    app.add_middleware(BodyLimit, limit=ctx.settings.max_payload_bytes)
+    app.add_middleware(AccessLog)  # last added: outermost, it logs every answer
     return app
 
 

@@ -70,6 +70,15 @@ def hookwise_error_response(exc: HookwiseError) -> Response:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
+def unknown_route(method: str, path: str) -> tuple[str, dict[str, Any]]:
+    """The 404 message and details of a path no route takes: it names the path, and an empty
+    segment (``/v1/apps//endpoints``) is most often a shell variable that was never set."""
+    message = f"no route for {method} {path}"
+    if "//" in path:
+        message += " (an empty path segment: is a variable such as $APP unset?)"
+    return message, {"path": path, "method": method}
+
+
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -97,11 +106,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
+        if exc.status_code == 404:
+            message, details = unknown_route(request.method, request.url.path)
+            return error_response(404, "not_found", message, details)
         if exc.status_code == 405:
-            headers["Allow"] = _allowed(request)
-        return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
+            headers["Allow"] = allow = _allowed(request)
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {request.url.path} (allowed: {allow})",
+                {"path": request.url.path, "method": request.method},
+                headers,
+            )
+        return error_response(
+            exc.status_code, "http_error", str(exc.detail), headers=headers or None
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

@@ -84,11 +84,19 @@ def event_type(e: EventType) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def seconds(value: float) -> int | float:
+    """A duration in one number form, whatever it was stored as: whole seconds as an integer
+    (``10``, ``[2, 4, 8]``), a fraction as it is (``0.5``). Both are JSON numbers, so clients
+    that read floats read them alike."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def endpoint(e: Endpoint) -> dict[str, Any]:
     return {
         "id": e.id, "app_id": e.app_id, "url": e.url, "description": e.description,
-        "events": list(e.events), "retry_schedule": list(e.retry_schedule),
-        "timeout_seconds": e.timeout_seconds, "rate_limit_per_second": e.rate_limit_per_second,
+        "events": list(e.events), "retry_schedule": [seconds(x) for x in e.retry_schedule],
+        "timeout_seconds": seconds(e.timeout_seconds),
+        "rate_limit_per_second": e.rate_limit_per_second,
         "max_in_flight": e.max_in_flight, "headers": dict.fromkeys(e.headers, REDACTED),
         "status": e.status, "payload_format": e.payload_format,
         "paused_reason": e.paused_reason, "consecutive_failures": e.consecutive_failures,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from hookwise.cli.common import DbOpt, db_label, run, settings_from
+from hookwise.cli.common import EXIT_USAGE, DbOpt, db_label, fail, run, say_db, settings_from
+from hookwise.cli.output import progress
+from hookwise.domain.plurals import plural
 
 
 def migrate(db: DbOpt = None) -> None:
@@ -31,20 +34,31 @@ def prune(
     """Delete attempts and finished messages older than the given age, in batches."""
     m = _DURATION.fullmatch(older_than)
     if not m:
-        typer.echo("error: --older-than takes a number and s, m, h or d (e.g. 30d)", err=True)
-        raise typer.Exit(2)
+        fail("--older-than takes a number and s, m, h or d (e.g. 30d)", EXIT_USAGE)
     seconds = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
 
-    async def go() -> int:
+    settings = settings_from(db=db)
+    say_db(settings)
+
+    async def go(update: Callable[[int, int | None], None]) -> int:
         from hookwise.composition import open_configured_store
 
-        store = await open_configured_store(settings_from(db=db))
+        done = 0
+
+        def batch(n: int) -> None:
+            nonlocal done
+            done += n
+            update(done, None)
+
+        store = await open_configured_store(settings)
         try:
-            return await store.retention.prune(older_than=time.time() - seconds)
+            return await store.retention.prune(older_than=time.time() - seconds, on_batch=batch)
         finally:
             await store.close()
 
-    typer.echo(f"pruned {run(go())} rows older than {older_than}")
+    with progress("pruning") as update:
+        pruned = run(go(update))
+    typer.echo(f"pruned {plural(pruned, 'row')} older than {older_than}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from hookwise.cli.common import DbOpt, db_label, run, settings_from
+from hookwise.cli.common import DbOpt, db_label, run, say_db, settings_from
+from hookwise.domain.plurals import plural
 
 secret_key_app = typer.Typer(
     help="HOOKWISE_SECRET_KEY: the key secrets are encrypted with at rest.", no_args_is_help=True
@@ -29,6 +30,7 @@ def _reseal(db: str | None, new_key: str) -> None:
     from hookwise.store import keyring
 
     settings = settings_from(db=db)
+    say_db(settings)
 
     async def go() -> dict[str, int]:
         store = await open_configured_store(settings, check_key=False)
@@ -40,7 +42,8 @@ def _reseal(db: str | None, new_key: str) -> None:
 
     done = run(go())
     typer.echo(
-        f"encrypted the secrets of {done['endpoints']} endpoints and {done['apps']} apps with"
+        f"encrypted the secrets of {plural(done['endpoints'], 'endpoint')} and"
+        f" {plural(done['apps'], 'app')} with"
         f" the new key ({db_label(settings)}): start hookwise with HOOKWISE_SECRET_KEY set to it"
     )
 

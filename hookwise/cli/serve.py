@@ -7,12 +7,23 @@ import contextlib
 import gc
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 
-from hookwise.cli.common import DbOpt, db_label, run, settings_from, setup_logging
+from hookwise.cli.common import (
+    AllowNetworksOpt,
+    DbOpt,
+    LogFormatOpt,
+    LogLevelOpt,
+    db_label,
+    run,
+    settings_from,
+    setup_logging,
+    sqlite_path,
+)
 from hookwise.settings import Settings
 
 HostOpt = Annotated[str | None, typer.Option("--host", help="HOOKWISE_HOST")]
@@ -34,7 +45,12 @@ async def _serve(
 ) -> None:
     from hookwise.composition import open_services, worker_config
     from hookwise.egress.ssrf import NetworkPolicy, parse_networks
+    from hookwise.receiver.service import bind
 
+    # bind first: a busy port is one error line, before anything says "listening"
+    sock = bind(settings.host, settings.port) if api else None
+    if sock is not None:
+        settings = settings.model_copy(update={"port": sock.getsockname()[1]})
     policy = None
     if demo:
         nets = parse_networks(settings.allow_networks) + parse_networks("127.0.0.0/8,::1/128")
@@ -50,10 +66,12 @@ async def _serve(
         receiver = DemoReceiver()
         receiver.mount(services.api)
         demo_info = await receiver.seed(
-            services.store, f"http://{_url_host(settings.host)}:{settings.port}"
+            services.store,
+            f"http://{_url_host(settings.host)}:{settings.port}",
+            key_file=_demo_key_file(settings),
         )
     try:
-        if api:
+        if sock is not None:
             config = uvicorn.Config(
                 services.api,
                 host=settings.host,
@@ -78,13 +96,22 @@ async def _serve(
                 )
             if workers:
                 asyncio.get_running_loop().create_task(_start_when_up(server, services, workers))
-            await server.serve()
+            await server.serve(sockets=[sock])
         else:
             services.start_workers(workers)
             typer.echo(f"hookwise worker running ({db_label(settings)}); Ctrl-C or SIGTERM drains")
             await _wait_for_signal()
     finally:
         await services.close()
+        if sock is not None:
+            sock.close()
+
+
+def _demo_key_file(settings: Settings) -> Path | None:
+    """Where the demo keeps its admin key between runs: beside the SQLite file (as private as
+    the database, which holds the endpoint secrets), so a second ``make run`` prints the same
+    key. PostgreSQL: nowhere (the demo then replaces its key on each start)."""
+    return None if settings.is_postgres else sqlite_path(settings).parent / "demo-admin-key"
 
 
 class _Server(uvicorn.Server):
@@ -129,7 +156,7 @@ hookwise demo on {base} ({db_label(settings)})
 The SSRF guard lets loopback through in demo mode, so the endpoint can be this process's own
 receiver at {base}/demo/receiver.
 
-Admin key (shown once): {info["key"]}
+Admin key ({"kept from the last run" if info.get("reused") else "new"}): {info["key"]}
 
 See the attempts of the three demo events:
   curl -s -H "Authorization: Bearer {info["key"]}" {base}/v1/apps/{info["app_id"]}/attempts
@@ -137,35 +164,66 @@ Send one more event and see it arrive:
   curl -s -X POST -H "Authorization: Bearer {info["key"]}" -H "Content-Type: application/json" \\
     -d '{{"event_type": "user.created", "payload": {{"name": "Ada"}}}}' \\
     {base}/v1/apps/{info["app_id"]}/messages
+For the README's 30-second tour, in another shell:
+  export KEY={info["key"]}
 """,
     )
+
+
+def _settings(
+    db: str | None,
+    host: str | None,
+    port: int | None,
+    networks: str | None,
+    level: str | None,
+    fmt: str | None,
+) -> Settings:
+    """The settings with the service flags given on top; logging set up as they say."""
+    settings = settings_from(
+        db=db, host=host, port=port, allow_networks=networks, log_level=level, log_format=fmt
+    )
+    setup_logging(settings)
+    return settings
 
 
 def serve(
     db: DbOpt = None,
     host: HostOpt = None,
     port: PortOpt = None,
-    demo: Annotated[bool, typer.Option(help="seed a demo app, endpoint and events")] = False,
-    workers: Annotated[int, typer.Option(help="delivery workers in this process")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="a demo app, endpoint and events")] = False,
+    workers: Annotated[int, typer.Option(help="delivery workers in this process", min=0)] = 1,
+    allow_networks: AllowNetworksOpt = None,
+    log_level: LogLevelOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """API, delivery workers (and the demo) in one process: the embedded mode."""
-    setup_logging()
-    run(_serve(settings_from(db=db, host=host, port=port), api=True, workers=workers, demo=demo))
+    settings = _settings(db, host, port, allow_networks, log_level, log_format)
+    run(_serve(settings, api=True, workers=workers, demo=demo))
 
 
-def api_cmd(db: DbOpt = None, host: HostOpt = None, port: PortOpt = None) -> None:
+def api_cmd(
+    db: DbOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    allow_networks: AllowNetworksOpt = None,
+    log_level: LogLevelOpt = None,
+    log_format: LogFormatOpt = None,
+) -> None:
     """The API only (cluster mode: run workers with `hookwise worker`)."""
-    setup_logging()
-    run(_serve(settings_from(db=db, host=host, port=port), api=True, workers=0, demo=False))
+    settings = _settings(db, host, port, allow_networks, log_level, log_format)
+    run(_serve(settings, api=True, workers=0, demo=False))
 
 
 def worker(
     db: DbOpt = None,
     concurrency: Annotated[int | None, typer.Option(help="attempts in flight at most")] = None,
+    allow_networks: AllowNetworksOpt = None,
+    log_level: LogLevelOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Delivery only; drains gracefully on SIGTERM."""
-    setup_logging()
-    run(_serve(settings_from(db=db), api=False, workers=1, demo=False, concurrency=concurrency))
+    settings = _settings(db, None, None, allow_networks, log_level, log_format)
+    run(_serve(settings, api=False, workers=1, demo=False, concurrency=concurrency))
 
 
 def register(app: typer.Typer) -> None:

@@ -69,7 +69,7 @@ class AsyncClient:
                 await asyncio.sleep(_core.retry_wait(attempt, exc))
             except httpx.ConnectError as exc:
                 if attempt > self.max_retries:
-                    raise TransportError(f"cannot connect: {exc}") from exc
+                    raise TransportError(f"cannot connect to {self._http.base_url}: {exc}") from exc
                 await asyncio.sleep(_core.retry_wait(attempt, None))
 
     async def _once(self, request: Request) -> httpx.Response:

@@ -76,6 +76,15 @@ class Keys(Generic[T, P]):
             Request("POST", "/v1/keys", json=drop_none({"name": name, "app_id": app_id}))
         )
 
+    def list(self, *, app_id: str | None = None, page_size: int = 100) -> P:
+        """Every key (never its secret part), or only those scoped to ``app_id``."""
+        params = drop_none({"limit": page_size, "app_id": app_id})
+        return self._t.paginate(Request("GET", "/v1/keys", params))
+
+    def revoke(self, key_id: str) -> T:
+        """Delete a key: it stops working at once."""
+        return self._t.send(Request("DELETE", f"/v1/keys/{key_id}"))
+
     def validate(self) -> T:
         """``{"valid": true, "key_id", "scope", "app_id"}`` for the client's own key."""
         return self._t.send(Request("GET", "/v1/auth/validate-key"))
@@ -119,6 +128,24 @@ class Endpoints(Generic[T, P]):
     def secret(self, app: str, endpoint_id: str) -> T:
         """``{"key", "previous"}``: the endpoint's signing secret."""
         return self._t.send(Request("GET", f"/v1/apps/{app}/endpoints/{endpoint_id}/secret"))
+
+    def rotate_secret(
+        self,
+        app: str,
+        endpoint_id: str,
+        *,
+        secret: str | None = None,
+        grace_seconds: float | None = None,
+    ) -> T:
+        """A new signing secret (``{"key", "endpoint"}``); the old one keeps signing beside it
+        for ``grace_seconds`` (a day by default)."""
+        body = drop_none({"secret": secret, "grace_seconds": grace_seconds})
+        path = f"/v1/apps/{app}/endpoints/{endpoint_id}/secret/rotate"
+        return self._t.send(Request("POST", path, json=body))
+
+    def test(self, app: str, endpoint_id: str) -> T:
+        """Send a signed ``webhook.test`` ping now; its attempt."""
+        return self._t.send(Request("POST", f"/v1/apps/{app}/endpoints/{endpoint_id}/test"))
 
     def headers(self, app: str, endpoint_id: str) -> T:
         """``{"headers"}``: the endpoint's custom headers in clear (other answers redact them)."""

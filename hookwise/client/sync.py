@@ -70,7 +70,7 @@ class Client:
                 time.sleep(_core.retry_wait(attempt, exc))
             except httpx.ConnectError as exc:
                 if attempt > self.max_retries:
-                    raise TransportError(f"cannot connect: {exc}") from exc
+                    raise TransportError(f"cannot connect to {self._http.base_url}: {exc}") from exc
                 time.sleep(_core.retry_wait(attempt, None))
 
     def _once(self, request: Request) -> httpx.Response:

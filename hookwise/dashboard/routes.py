@@ -18,6 +18,7 @@ from hookwise.api.auth import Principal
 from hookwise.api.context import ApiContext
 from hookwise.domain.errors import Forbidden, HookwiseError, Unauthorized
 from hookwise.domain.models import App, DeliveryFilter
+from hookwise.domain.plurals import plural
 
 _HERE = Path(__file__).parent
 _COOKIE = "hookwise_key"
@@ -164,7 +165,7 @@ async def endpoint_action(
         note = "paused; new deliveries are held"
     elif action == "recover":
         op = await store.operations.start_recover(app.id, endpoint_id, time.time() - 86400)
-        note = f"{op.done} failed deliveries of the last 24 h re-queued"
+        note = f"{plural(op.done, 'failed delivery')} of the last 24 h re-queued"
         if op.status == "running":
             note += f" so far; the rest in the background (operation {op.id})"
     else:
@@ -182,7 +183,7 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
     return templates.TemplateResponse(
         request,
         "_live.html",
-        {**await _app_view(request, app), "note": f"{n} deliveries re-queued"},
+        {**await _app_view(request, app), "note": f"{plural(n, 'delivery')} re-queued"},
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hookwise.delivery import metrics
+from hookwise.delivery.attempt_log import log_attempt
 from hookwise.delivery.capacity import Capacity
 from hookwise.delivery.due import NextDue
 from hookwise.delivery.outcome import decide
@@ -242,6 +243,7 @@ class Worker:
                 ms = (time.perf_counter() - t0) * 1000
                 result = self._internal_error(claim, exc, started, ms)
             if result is not None:
+                log_attempt(result)
                 self._recorder.add(result)
         finally:
             if result is None:
@@ -268,6 +270,7 @@ class Worker:
         """Send one claimed delivery at once and record it (test pings)."""
         sent = await self.sender.send(claim)
         result = decide(claim, sent, retry_after_cap=self.config.retry_after_cap)
+        log_attempt(result)
         await self.queue.record_attempts([result], pause_after=self.config.pause_after)
         return result
 

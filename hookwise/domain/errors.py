@@ -13,6 +13,7 @@
     ├── RateLimited              429: ``retry_after`` seconds
     ├── StoreUnavailable         503: the database cannot be reached
     ├── SecretKeyError           HOOKWISE_SECRET_KEY is missing or not the database's key
+    ├── CannotListen             a server cannot bind its ``host``/``port`` (in use, no permission)
     ├── DeliveryError            a webhook attempt failed; ``endpoint_id``, ``status_code``
     └── VerificationError        a received webhook failed verification
         ├── MissingHeaders
@@ -75,7 +76,11 @@ class BlockedUrl(InvalidInput):
     code = "blocked_url"
 
     def __init__(self, url: str, reason: str, field: str = "url") -> None:
-        super().__init__(field, f"{url} is not allowed: {reason}")
+        super().__init__(
+            field,
+            f"{url} is not allowed: {reason} (HOOKWISE_ALLOW_NETWORKS or serve --allow-networks"
+            " lets a network through, e.g. 127.0.0.0/8 for local work)",
+        )
         self.url = url
         self.reason = reason
 
@@ -124,6 +129,19 @@ class SecretKeyError(HookwiseError):
     with: a start-up refusal, never a value passed through."""
 
     code = "secret_key_error"
+
+
+class CannotListen(HookwiseError):
+    """A server cannot bind its address: the port is taken, or not this user's to take."""
+
+    code = "cannot_listen"
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(
+            f"cannot listen on {host}:{port}: {reason}", details={"host": host, "port": port}
+        )
+        self.host = host
+        self.port = port
 
 
 class DeliveryError(HookwiseError):

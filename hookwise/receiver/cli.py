@@ -30,6 +30,7 @@ import orjson
 import typer
 
 from hookwise.domain.errors import HookwiseError, InvalidInput
+from hookwise.domain.plurals import plural
 from hookwise.receiver.inbox import Inbox, InboxItem, State, open_inbox
 from hookwise.receiver.processor import Processor
 from hookwise.receiver.receiver import Receiver
@@ -59,7 +60,7 @@ InboxOption = Annotated[
 ]
 
 
-def load_receiver(spec: str) -> Receiver:
+def load_receiver(spec: str, hint: str = "") -> Receiver:
     """Import ``module:attribute`` (or ``file.py:attribute``); call it if it is a factory."""
     target, _, attr = spec.partition(":")
     attr = attr or "receiver"
@@ -77,13 +78,23 @@ def load_receiver(spec: str) -> Receiver:
                 sys.path.insert(0, os.getcwd())
             module = importlib.import_module(target)
         obj: Any = getattr(module, attr)
+        if not isinstance(obj, Receiver) and callable(obj):
+            obj = obj()
     except (ImportError, AttributeError, OSError) as exc:
-        raise typer.BadParameter(f"cannot load {spec}: {exc}", param_hint="--app") from exc
-    if not isinstance(obj, Receiver) and callable(obj):
-        obj = obj()
+        raise _unloadable(spec, str(exc) + hint) from exc
+    except Exception as exc:  # the user's code failed as it ran: a missing variable, …
+        why = f"{type(exc).__name__}: {exc} (raised by its code){hint}"
+        raise _unloadable(spec, why) from exc
     if not isinstance(obj, Receiver):
-        raise typer.BadParameter(f"{spec} is not a Receiver", param_hint="--app")
+        raise _unloadable(spec, "it is not a Receiver" + hint)
     return obj
+
+
+def _unloadable(spec: str, why: str) -> typer.Exit:
+    """One line, no traceback: the user's module is theirs to fix (or to do without: the
+    inbox commands take ``--inbox URL`` and import nothing)."""
+    typer.echo(f"error: --app {spec}: cannot load it: {why}", err=True)
+    return typer.Exit(2)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -101,7 +112,7 @@ def _inbox(ctx: typer.Context, app: str | None, inbox: str | None) -> Inbox:
     if inbox:
         return open_inbox(inbox)
     if app:
-        return load_receiver(app).inbox
+        return load_receiver(app, "; or give --inbox URL, which imports nothing").inbox
     raise typer.BadParameter("give --app module:receiver or --inbox URL", param_hint="--app")
 
 
@@ -258,7 +269,7 @@ def dead_list(
                 f"  attempts={row['attempts']}  {row['last_error']}"
             )
     if not as_json:
-        typer.echo(f"{len(items)} dead item(s)")
+        typer.echo(plural(len(items), "dead item"))
 
 
 @dead_app.command("retry")
@@ -277,7 +288,7 @@ def dead_retry(
         count: int = _run(_with_inbox(target, lambda ib: ib.retry(None if all_items else ids)))
     except HookwiseError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{count} item(s) queued again")
+    typer.echo(f"{plural(count, 'item')} queued again")
 
 
 @receive_app.command("status")
@@ -326,4 +337,4 @@ def prune(
         count: int = _run(_with_inbox(target, lambda ib: ib.prune(before)))
     except HookwiseError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{count} done item(s) deleted")
+    typer.echo(f"{plural(count, 'done item')} deleted")

@@ -134,7 +134,12 @@ class Processor:
     async def _run_item(self, item: InboxItem) -> None:
         try:
             event = await self._event(item)
-            for handler in self.receiver.handlers_for(event.type):
+            handlers = self.receiver.handlers_for(event.type)
+            if not handlers:
+                log.warning(
+                    "no handler for %r: item %s marked done unprocessed", event.type, item.id
+                )
+            for handler in handlers:
                 await asyncio.wait_for(_call(handler, event), self.handler_timeout)
         except Exception as exc:
             self._failed.append(self._failure(item, exc))

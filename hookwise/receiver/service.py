@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import socket
 from types import TracebackType
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from hookwise.domain.errors import HookwiseError
+from hookwise.domain.errors import CannotListen, HookwiseError
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 
 if TYPE_CHECKING:
@@ -36,9 +37,10 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.bind((host, port))
         sock.listen(2048)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise CannotListen(host, port, str(reason or exc)) from exc
     sock.set_inheritable(True)
     return sock
 

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import orjson
 
@@ -53,9 +54,16 @@ class Retention:
         self._gone = _MESSAGES_GONE.format(any=d.any("id", "$2"))
         self._tags = _TAGS.format(any=d.any("message_id", "$3"))
 
-    async def prune(self, *, older_than: float, batch: int | None = None) -> int:
+    async def prune(
+        self,
+        *,
+        older_than: float,
+        batch: int | None = None,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> int:
         """Delete attempts, messages whose deliveries are all finished, and finished bulk
-        operations, older than ``older_than``; return how many rows went.
+        operations, older than ``older_than``; return how many rows went. ``on_batch`` hears
+        how many rows each batch deleted (a progress display).
 
         In batches sized and spaced as the bulk operations' steps (``rules.operations``): each
         about 20 ms of database time, then as long a rest, so a prune of millions of rows gets
@@ -86,6 +94,8 @@ class Retention:
         while True:
             attempts, messages, took = await self._db.write(functools.partial(tx, size))
             total += attempts + messages
+            if on_batch is not None:
+                on_batch(attempts + messages)
             if attempts < size and messages < size:
                 return total
             if batch is None:

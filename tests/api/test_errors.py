@@ -21,6 +21,22 @@ def _err(r: httpx.Response, status: int, code: str | None = None) -> dict[str, A
     return body["error"]  # type: ignore[no-any-return]
 
 
+async def test_every_404_names_what_was_not_found(api: Api) -> None:
+    app = await api.app(uid="acme")
+    e = _err(await api.http.get("/v1/apps/nosuch/attempts"), 404, "not_found")
+    assert e["message"] == "app 'nosuch' not found"
+    e = _err(await api.http.get(f"/v1/apps/{app['id']}/endpoints/ep_x"), 404, "not_found")
+    assert e["message"] == "endpoint 'ep_x' not found"
+    e = _err(await api.http.get("/v1/nothing"), 404, "not_found")
+    assert e["message"] == "no route for GET /v1/nothing"
+    assert e["details"] == {"path": "/v1/nothing", "method": "GET"}
+    # the README tour's failure: $APP unset leaves an empty segment
+    e = _err(await api.http.post("/v1/apps//messages", json={}), 404, "not_found")
+    assert "/v1/apps//messages" in e["message"] and "$APP" in e["message"]
+    e = _err(await api.http.get("/v1/keys/key_x"), 405, "method_not_allowed")
+    assert e["message"] == "GET is not allowed on /v1/keys/key_x (allowed: DELETE)"
+
+
 async def test_malformed_json(api: Api) -> None:
     app = await api.app()
     r = await api.http.post(
@@ -124,6 +140,7 @@ async def test_blocked_url(api: Api, url: str) -> None:
     r = await api.http.post(f"/v1/apps/{app['id']}/endpoints", json={"url": url})
     e = _err(r, 422, "blocked_url")
     assert e["details"]["field"] == "url"
+    assert "HOOKWISE_ALLOW_NETWORKS" in e["message"]  # says how to let it through
 
 
 async def test_bad_url_syntax(api: Api) -> None:

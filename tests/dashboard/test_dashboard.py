@@ -47,7 +47,7 @@ async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
         assert r.status_code == 403
         hx = {"HX-Request": "true"}
         r = await c.post(f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend", headers=hx)
-        assert r.status_code == 200 and "1 deliveries re-queued" in r.text
+        assert r.status_code == 200 and "1 delivery re-queued" in r.text
         await api.drain()
         assert len(receiver.requests) == 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -115,7 +116,7 @@ async def test_a_handler_that_always_fails_is_dead_listed_and_retried(
 
         listing = await cli("dead", "list", "--app", app)
         assert item_id in listing and "ValueError: bug in handler" in listing
-        assert "1 dead item(s)" in listing
+        assert "1 dead item\n" in listing
         (row,) = [
             orjson.loads(line)
             for line in (await cli("dead", "list", "--json", "--app", app)).splitlines()
@@ -127,14 +128,14 @@ async def test_a_handler_that_always_fails_is_dead_listed_and_retried(
         assert status["dead"] == 1
 
         fixed.set()
-        assert "1 item(s) queued again" in await cli("dead", "retry", item_id, "--app", app)
+        assert "1 item queued again" in await cli("dead", "retry", item_id, "--app", app)
 
         async def done() -> bool:
             return await state_of(receiver, item_id) is State.DONE
 
         await wait_until(done, what="the retried item done")
     assert len(calls) == 4
-    assert "0 dead item(s)" in await cli("dead", "list", "--app", app)
+    assert "0 dead items" in await cli("dead", "list", "--app", app)
 
 
 async def test_retry_all_and_the_inbox_url_option(tmp_path: Path, secret: str) -> None:
@@ -149,7 +150,7 @@ async def test_retry_all_and_the_inbox_url_option(tmp_path: Path, secret: str) -
         await deliver(receiver, secret, {"event": "x", "id": f"e{n}"})
     await fast_processor(receiver).drain()
     assert (await receiver.inbox.counts())[State.DEAD] == 3
-    assert "3 item(s) queued again" in await cli("dead", "retry", "--all", "--inbox", url)
+    assert "3 items queued again" in await cli("dead", "retry", "--all", "--inbox", url)
     assert (await receiver.inbox.counts())[State.RECEIVED] == 3
     await receiver.close()
     result = await asyncio.to_thread(
@@ -260,9 +261,28 @@ async def test_status_and_prune_from_the_cli(tmp_path: Path, secret: str) -> Non
     await fast_processor(receiver).drain()
     await receiver.close()
     assert orjson.loads(await cli("status", "--inbox", url))["done"] == 2
-    assert "0 done item(s) deleted" in await cli("prune", "--older-than", "1d", "--inbox", url)
-    assert "2 done item(s) deleted" in await cli("prune", "--older-than", "0s", "--inbox", url)
+    assert "0 done items deleted" in await cli("prune", "--older-than", "1d", "--inbox", url)
+    assert "2 done items deleted" in await cli("prune", "--older-than", "0s", "--inbox", url)
     bad = await asyncio.to_thread(
         CliRunner().invoke, receive_app, ["prune", "--older-than", "soon", "--inbox", url]
     )
     assert bad.exit_code != 0 and "30d" in bad.output
+
+
+async def test_an_event_no_handler_matches_is_logged(
+    make_inbox: Callable[[], Inbox], secret: str, caplog: Any
+) -> None:
+    receiver = Receiver(inbox=make_inbox(), secret=secret)
+
+    @receiver.on("invoice.*")
+    async def invoices(event: Event) -> None: ...
+
+    caplog.set_level(logging.WARNING, "hookwise.receiver")
+    async with background(receiver, processor=fast_processor(receiver)):
+        item_id = await deliver(receiver, secret, {"event": "email.replied", "id": "e1"})
+
+        async def done() -> bool:
+            return await state_of(receiver, item_id) is State.DONE
+
+        await wait_until(done, what="the item done")
+    assert any("no handler for 'email.replied'" in r.getMessage() for r in caplog.records)
