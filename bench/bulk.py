@@ -435,11 +435,16 @@ async def prune(ctx: RunContext, site: Site, svc: Service, s: Setup) -> Started:
     async def progress() -> tuple[bool, float]:
         if proc.alive():
             return False, 0.0
-        line: str | None = await asyncio.to_thread(proc.readline, 1.0)
-        words = (line or "").split()  # "pruned N rows older than 30d"
-        if proc.popen.returncode != 0 or len(words) < 2 or not words[1].isdigit():
+        line: str | None = None
+        for _ in range(50):  # its last line: "pruned 1,999,998 rows older than 30d"
+            line = await asyncio.to_thread(proc.readline, 1.0)
+            if line is None or line.startswith("pruned "):
+                break
+        words = (line or "").split()
+        count = words[1].replace(",", "") if len(words) > 1 else ""
+        if proc.popen.returncode != 0 or not count.isdigit():
             raise Unavailable(f"hookwise prune: {line or proc.tail()}")
-        return True, float(words[1])
+        return True, float(count)
 
     return Started(None, progress)
 

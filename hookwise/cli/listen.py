@@ -58,12 +58,18 @@ def _lost(why: str) -> None:
     typer.echo(f"{_clock(time.time())}  connection lost ({why}); reconnecting", err=True)
 
 
-async def _listen(listener: Listener) -> None:
+async def _listen(listener: Listener) -> ListenRefused | None:
+    """Listen until a signal; the refusal that ended it, if the server refused it (answered
+    here, before ``run`` turns every hookwise error into a line without the status)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await listener.run(stop)
+    try:
+        await listener.run(stop)
+    except ListenRefused as exc:
+        return exc
+    return None
 
 
 def listen(
@@ -104,11 +110,10 @@ def listen(
     except InvalidInput as exc:
         typer.echo(f"error: --{exc.message}", err=True)
         raise typer.Exit(2) from exc
-    try:
-        run(_listen(listener))
-    except ListenRefused as exc:
-        typer.echo(f"error: {exc.message} (HTTP {exc.status})", err=True)
-        raise typer.Exit(REFUSED) from exc
+    refused = run(_listen(listener))
+    if refused is not None:
+        typer.echo(f"error: {refused.message} (HTTP {refused.status})", err=True)
+        raise typer.Exit(REFUSED)
     sys.stdout.flush()
 
 
