@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hookwise.store.requeue import requeue
+from hookwise.store.requeue import requeue_ids
 from hookwise.store.sql import Dialect, Tx, fetch, fetchval, still
 
 # $1 app, $2 endpoint, $3 after this id, $4 since, $5 until
@@ -54,9 +54,7 @@ def recover_step(d: Dialect, w: Window, size: int, now: float) -> Tx[Went]:
     ids = [r["id"] for r in rs]
     if not ids:
         return Went(0, 0, w.after_id)
-    # checked again on the row changed: on PostgreSQL one may have changed since it was read
-    which = f"{d.key_in('deliveries', '$2', '$3')} AND {still('status', 'failed')}"
-    n = yield from requeue(w.app_id, which, [d.array(ids)], now)
+    n = yield from requeue_ids(d, w.app_id, ids, still("status", "failed"), [], now)
     return Went(len(ids), n, ids[-1])
 
 

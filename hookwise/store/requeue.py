@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hookwise.store.sql import Tx, execute
+from hookwise.store.sql import Dialect, Tx, execute
 
 # $1 now, $2 app; the rows to change follow the WHERE (their marks from $3), which must keep
 # to the app ($2): ``app_id = $2 AND …``, or ``Dialect.key_in``
@@ -23,6 +23,16 @@ _REQUEUE = (
     " WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = deliveries.app_id"
     " AND e.id = deliveries.endpoint_id) AND "
 )
+
+
+def requeue_ids(
+    d: Dialect, app_id: str, ids: Sequence[str], recheck: str, args: Sequence[Any], now: float
+) -> Tx[int]:
+    """Statements: re-queue the app's deliveries ``ids`` on which ``recheck`` still holds
+    (marks from ``$4``: ``args``; on PostgreSQL a row may have changed since it was read),
+    taken by key (``Dialect.key_in``); how many changed."""
+    which = f"{d.key_in('deliveries', '$2', '$3')} AND {recheck}"
+    return (yield from requeue(app_id, which, [d.array(ids), *args], now))
 
 
 def requeue(app_id: str, which: str, args: Sequence[Any], now: float) -> Tx[int]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookwise.domain.ids import id_floor
-from hookwise.store.requeue import requeue
+from hookwise.store.requeue import requeue_ids
 from hookwise.store.rules.operations import RESENDS
 from hookwise.store.sql import Dialect, Tx, fetch, fetchval
 
@@ -108,10 +108,8 @@ def resend_step(d: Dialect, r: Resend, size: int, now: float) -> Tx[Went]:
     hits = [x["id"] for x in rs if x["hit"]]
     n = 0
     if hits:
-        # checked again on the rows changed: on PostgreSQL one may have changed since read
         again, more = r.match(4)
-        which = f"{d.key_in('deliveries', '$2', '$3')} AND {again}"
-        n = yield from requeue(r.app_id, which, [d.array(hits), *more], now)
+        n = yield from requeue_ids(d, r.app_id, hits, again, more, now)
     return Went(len(rs), n, rs[-1]["id"])
 
 

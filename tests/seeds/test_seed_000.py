@@ -11,9 +11,8 @@ job (``processCleanlistResults``, given in Node) is translated to Python.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,12 +25,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from werkzeug.serving import make_server
 
 from hookwise.receiver import Event, Processor, Receiver, Reconciler
 from hookwise.receiver.adapters.asgi import ASGIReceiver
 from hookwise.receiver.job_shape import JobShape
 from tests.conftest import Api, start_uvicorn
+from tests.receiver.receiver_helpers import wsgi_server
 from tests.seeds.shapes import shape
 from tests.seeds.test_seed_001 import DOCUMENTED, PROFILE, contact
 
@@ -103,19 +102,6 @@ def receiver_app(db: Db, queue: Queue) -> Flask:
     return app
 
 
-@contextmanager
-def _serve_wsgi(app: Flask) -> Iterator[str]:
-    """The Flask app on a loopback port, in a thread (Werkzeug's server, as ``flask run``)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-
-
 async def process_cleanlist_results(db: Db, workflow_id: str) -> None:
     """The guide's background job: upsert the leads, fetch the rest when results were cut."""
     inbox = db.webhook_inbox[workflow_id]
@@ -176,7 +162,7 @@ async def test_bulk_enrichment_truncated_fetched_polled_and_received(
 ) -> None:
     fake, product_base = product
     db, queue = Db(), Queue()
-    with _serve_wsgi(receiver_app(db, queue)) as receiver_base:
+    with wsgi_server(receiver_app(db, queue)) as receiver_base:
         hook = f"{receiver_base}/webhooks/cleanlist"
         template = f"{product_base}{STATUS_PATH}?workflow_id={{job_id}}"
         app = await api.app(
