@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from hookwise.api.auth import Principal
 from hookwise.api.context import ApiContext
 from hookwise.api.routes.inspector import at, bin_url, body_text
+from hookwise.dashboard.access import check_action, ctx_of, signed_in, templates
 from hookwise.dashboard.replay import replay
-from hookwise.dashboard.routes import _caller, _ctx, _guard, templates
 from hookwise.domain.errors import InvalidInput, NotFound, Unauthorized
 from hookwise.domain.inspection import verdicts
 from hookwise.store.inspector import Bin, Capture
@@ -41,7 +41,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 async def _signed_in(request: Request) -> Principal | None:
     try:
-        return await _caller(request)
+        return await signed_in(request)
     except Unauthorized:
         return None
 
@@ -82,7 +82,7 @@ async def bins_page(request: Request) -> Response:
     caller = await _signed_in(request)
     if caller is None:
         return _to_login()
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     found = await ctx.store.inspector.list_bins(
         app_id=None if caller.is_admin else caller.key.app_id, limit=100, cursor=None
     )
@@ -95,10 +95,10 @@ async def create_bin(
     request: Request, status: Annotated[int, Form()] = 200, name: Annotated[str, Form()] = ""
 ) -> Response:
     """A new bin; htmx goes to its page."""
-    _guard(request)
-    caller = await _caller(request)
+    await check_action(request)
+    caller = await signed_in(request)
     try:
-        b = await _ctx(request).store.inspector.create_bin(
+        b = await ctx_of(request).store.inspector.create_bin(
             app_id=caller.key.app_id, name=name.strip() or None, status=status
         )
     except InvalidInput as exc:
@@ -112,7 +112,7 @@ async def bin_page(request: Request, bin_id: str) -> Response:
     caller = await _signed_in(request)
     if caller is None:
         return _to_login()
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     b = await _bin(ctx, caller, bin_id)
     return _page(request, "inspector_bin.html", {"bin": _bin_view(request, ctx, b)})
 
@@ -126,9 +126,9 @@ async def captures(
 ) -> Response:
     """The captures with their signature verdicts under ``secret``; nothing new to show (the
     newest capture is still ``newest``) is a 204, which htmx leaves in place."""
-    _guard(request)
-    ctx = _ctx(request)
-    b = await _bin(ctx, await _caller(request), bin_id)
+    await check_action(request)
+    ctx = ctx_of(request)
+    b = await _bin(ctx, await signed_in(request), bin_id)
     found = await ctx.store.inspector.list_captures(b.id, limit=SHOWN, cursor=None)
     top = found.data[0].id if found.data else ""
     if newest is not None and newest == top:
@@ -146,9 +146,9 @@ async def replay_capture(
     request: Request, bin_id: str, capture_id: str, url: Annotated[str, Form()] = ""
 ) -> Response:
     """Send a capture again to ``url`` and say what it answered."""
-    _guard(request)
-    ctx = _ctx(request)
-    b = await _bin(ctx, await _caller(request), bin_id)
+    await check_action(request)
+    ctx = ctx_of(request)
+    b = await _bin(ctx, await signed_in(request), bin_id)
     capture = await ctx.store.inspector.get_capture(b.id, capture_id)
     try:
         done = await replay(capture, url.strip(), ctx.policy, ctx.settings)
@@ -160,8 +160,8 @@ async def replay_capture(
 @router.post("/{bin_id}/delete")
 async def delete_bin(request: Request, bin_id: str) -> Response:
     """Delete the bin and its captures; htmx goes back to the list."""
-    _guard(request)
-    ctx = _ctx(request)
-    b = await _bin(ctx, await _caller(request), bin_id)
+    await check_action(request)
+    ctx = ctx_of(request)
+    b = await _bin(ctx, await signed_in(request), bin_id)
     await ctx.store.inspector.delete_bin(b.id)
     return Response(status_code=204, headers={"HX-Redirect": "/dashboard/inspector"})

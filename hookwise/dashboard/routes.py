@@ -1,6 +1,5 @@
-"""Dashboard pages and actions. Signs in with an API key kept in an HttpOnly cookie; actions
-are POSTs that htmx sends (the ``HX-Request`` header plus a SameSite=Strict cookie guard
-against cross-site requests)."""
+"""Dashboard pages and actions. Signs in with an API key kept in an HttpOnly, SameSite=Strict
+cookie; every action carries the session's CSRF token (``access.check_action``)."""
 
 from __future__ import annotations
 
@@ -10,40 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from hookwise.api import views
-from hookwise.api.auth import Principal
-from hookwise.api.context import ApiContext
-from hookwise.domain.errors import Forbidden, HookwiseError, Unauthorized
+from hookwise.dashboard.access import COOKIE, app_for, check_action, ctx_of, signed_in, templates
+from hookwise.domain.errors import HookwiseError, Unauthorized
 from hookwise.domain.models import App, DeliveryFilter
 from hookwise.domain.plurals import plural
 
 _HERE = Path(__file__).parent
-_COOKIE = "hookwise_key"
-templates = Jinja2Templates(directory=str(_HERE / "templates"))
-
-
-def _ctx(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
-
-
-async def _caller(request: Request) -> Principal:
-    key = request.cookies.get(_COOKIE)
-    return await _ctx(request).auth.authenticate(f"Bearer {key}" if key else None)
-
-
-async def _app(request: Request, caller: Principal, ref: str) -> App:
-    app = await _ctx(request).app(ref)
-    caller.require_app(app.id, ref)
-    return app
-
-
-def _guard(request: Request) -> None:
-    if request.headers.get("HX-Request") != "true":
-        raise Forbidden("dashboard actions are sent by the dashboard only")
 
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -57,30 +31,31 @@ async def login_form(request: Request, error: str | None = None) -> Response:
 @router.post("/login")
 async def login(request: Request, key: Annotated[str, Form()]) -> Response:
     try:
-        await _ctx(request).auth.authenticate(f"Bearer {key.strip()}")
+        await ctx_of(request).auth.authenticate(f"Bearer {key.strip()}")
     except Unauthorized:
         return templates.TemplateResponse(
             request, "login.html", {"error": "That key is not valid."}, status_code=401
         )
     resp = RedirectResponse("/dashboard", status_code=303)
-    resp.set_cookie(_COOKIE, key.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
     return resp
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    await check_action(request)
     resp = RedirectResponse("/dashboard/login", status_code=303)
-    resp.delete_cookie(_COOKIE)
+    resp.delete_cookie(COOKIE)
     return resp
 
 
 @router.get("")
 async def home(request: Request) -> Response:
     try:
-        caller = await _caller(request)
+        caller = await signed_in(request)
     except Unauthorized:
         return RedirectResponse("/dashboard/login", status_code=303)
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if caller.is_admin:
         apps = (await ctx.store.resources.list_apps(limit=200, cursor=None)).data
     else:
@@ -95,10 +70,10 @@ async def home(request: Request) -> Response:
 @router.get("/apps/{app_ref}")
 async def app_page(request: Request, app_ref: str) -> Response:
     try:
-        caller = await _caller(request)
+        caller = await signed_in(request)
     except Unauthorized:
         return RedirectResponse("/dashboard/login", status_code=303)
-    app = await _app(request, caller, app_ref)
+    app = await app_for(request, caller, app_ref)
     return templates.TemplateResponse(request, "app.html", await _app_view(request, app))
 
 
@@ -106,11 +81,11 @@ async def app_page(request: Request, app_ref: str) -> Response:
 async def attempt_page(request: Request, app_ref: str, attempt_id: str) -> Response:
     """One attempt with the body it sent (envelope, job event, or the payload alone)."""
     try:
-        caller = await _caller(request)
+        caller = await signed_in(request)
     except Unauthorized:
         return RedirectResponse("/dashboard/login", status_code=303)
-    app = await _app(request, caller, app_ref)
-    store = _ctx(request).store
+    app = await app_for(request, caller, app_ref)
+    store = ctx_of(request).store
     found = await store.messages.get_attempt(app.id, attempt_id)
     message = await store.messages.get_message(app.id, found.message_id)
     return templates.TemplateResponse(
@@ -127,12 +102,12 @@ async def attempt_page(request: Request, app_ref: str, attempt_id: str) -> Respo
 @router.get("/apps/{app_ref}/live")
 async def live(request: Request, app_ref: str) -> Response:
     """The parts of the app page htmx refreshes."""
-    app = await _app(request, await _caller(request), app_ref)
+    app = await app_for(request, await signed_in(request), app_ref)
     return templates.TemplateResponse(request, "_live.html", await _app_view(request, app))
 
 
 async def _app_view(request: Request, app: App) -> dict[str, Any]:
-    store = _ctx(request).store
+    store = ctx_of(request).store
     endpoints = (await store.resources.list_endpoints(app.id, limit=100, cursor=None)).data
     messages = (await store.messages.list_messages(app.id, limit=20, cursor=None)).data
     attempts = (
@@ -152,9 +127,9 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
 async def endpoint_action(
     request: Request, app_ref: str, endpoint_id: str, action: str
 ) -> Response:
-    _guard(request)
-    app = await _app(request, await _caller(request), app_ref)
-    store = _ctx(request).store
+    await check_action(request)
+    app = await app_for(request, await signed_in(request), app_ref)
+    store = ctx_of(request).store
     if action == "enable":
         await store.resources.update_endpoint(app.id, endpoint_id, {"status": "active"})
         note = "re-enabled; held deliveries are being released"
@@ -177,9 +152,9 @@ async def endpoint_action(
 
 @router.post("/apps/{app_ref}/messages/{message_id}/resend")
 async def resend(request: Request, app_ref: str, message_id: str) -> Response:
-    _guard(request)
-    app = await _app(request, await _caller(request), app_ref)
-    n = await _ctx(request).store.messages.resend_message(app.id, message_id)
+    await check_action(request)
+    app = await app_for(request, await signed_in(request), app_ref)
+    n = await ctx_of(request).store.messages.resend_message(app.id, message_id)
     return templates.TemplateResponse(
         request,
         "_live.html",

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import httpx
 
 from hookwise.store.stepper import Stepper
 from tests.conftest import Api
+from tests.dashboard.console import console
 from tests.receivers import Receiver
 from tests.store.backlog import hold_backlog, step_to_end
-
-
-@contextlib.asynccontextmanager
-async def _signed_in(api: Api, key: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as c:
-        r = await c.post("/dashboard/login", data={"key": key})
-        assert r.status_code == 303 and r.headers["location"] == "/dashboard"
-        yield c
 
 
 async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
@@ -34,7 +24,7 @@ async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
         r = await anon.post("/dashboard/login", data={"key": "hwk_nope"})
         assert r.status_code == 401 and "not valid" in r.text
 
-    async with _signed_in(api, api.admin_key) as c:
+    async with console(api, api.admin_key) as c:
         r = await c.get("/dashboard")
         assert r.status_code == 200 and "Acme" in r.text
         page = (await c.get(f"/dashboard/apps/{app['id']}")).text
@@ -42,9 +32,14 @@ async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
         assert "/dashboard/static/htmx.min.js" in page
         assert (await c.get("/dashboard/static/htmx.min.js")).status_code == 200
 
-        # a cross-site form post (no HX-Request) is refused
-        r = await c.post(f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend")
-        assert r.status_code == 403
+        # a post without the page's token (another site's form) is refused
+        resend = f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend"
+        r = await c.post(resend, headers={"X-CSRF-Token": "0" * 64})
+        assert r.status_code == 403 and "token" in r.text
+        r = await c.post(
+            resend, data={"csrf_token": c.headers["X-CSRF-Token"]}, headers={"X-CSRF-Token": ""}
+        )
+        assert r.status_code == 403  # a header present but wrong is not rescued by a field
         hx = {"HX-Request": "true"}
         r = await c.post(f"/dashboard/apps/{app['id']}/messages/{msg['id']}/resend", headers=hx)
         assert r.status_code == 200 and "1 delivery re-queued" in r.text
@@ -62,7 +57,7 @@ async def test_login_pages_and_actions(api: Api, receiver: Receiver) -> None:
 async def test_app_key_sees_only_its_app(api: Api) -> None:
     a, b = await api.app(name="Alpha"), await api.app(name="Beta")
     key = (await api.http.post("/v1/keys", json={"name": "a", "app_id": a["id"]})).json()["key"]
-    async with _signed_in(api, key) as c:
+    async with console(api, key) as c:
         home = (await c.get("/dashboard")).text
         assert "Alpha" in home and "Beta" not in home
         assert (await c.get(f"/dashboard/apps/{b['id']}")).status_code == 404
@@ -74,7 +69,7 @@ async def test_an_attempt_shows_the_body_it_sent(api: Api, receiver: Receiver) -
     await api.send(app["id"], "invoice.paid", payload={"invoice": "<inv-7>"})
     await api.drain()
     (att,) = await api.attempts(app["id"])
-    async with _signed_in(api, api.admin_key) as c:
+    async with console(api, api.admin_key) as c:
         page = (await c.get(f"/dashboard/apps/{app['id']}")).text
         link = f"/dashboard/apps/{app['id']}/attempts/{att['id']}"
         assert link in page
@@ -93,7 +88,7 @@ async def test_the_app_page_follows_bulk_operations(api: Api) -> None:
     assert (await api.http.patch(path, json={"status": "paused"})).status_code == 200
     await hold_backlog(api.store, app["id"], ep["id"], 3000)
     hx = {"HX-Request": "true"}
-    async with _signed_in(api, api.admin_key) as c:
+    async with console(api, api.admin_key) as c:
         live = f"/dashboard/apps/{app['id']}/live"
         assert "No bulk operations." in (await c.get(live)).text
         r = await c.post(f"/dashboard/apps/{app['id']}/endpoints/{ep['id']}/enable", headers=hx)

@@ -4,28 +4,19 @@ everything a capture holds shown as escaped text, and a capture replayed to a UR
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from hookwise.domain.signing import Signer
 from tests.conftest import Api
+from tests.dashboard.console import console, page_token
 from tests.inspector.helpers import own_url_api
 from tests.receivers import Receiver
 
 HX = {"HX-Request": "true"}
-
-
-@contextlib.asynccontextmanager
-async def _signed_in(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as c:
-        r = await c.post("/dashboard/login", data={"key": api.admin_key})
-        assert r.status_code == 303
-        yield c
 
 
 def _row(page: str, capture_id: str) -> str:
@@ -41,7 +32,7 @@ def _states(row: str) -> list[str]:
 async def test_the_page_marks_a_forged_capture_as_not_verified(
     settings_factory: Any, receiver: Receiver
 ) -> None:
-    async with own_url_api(settings_factory) as api, _signed_in(api) as c:
+    async with own_url_api(settings_factory) as api, console(api, api.admin_key) as c:
         app = await api.app(name="local test")
         r = await c.post("/dashboard/inspector/bins", data={"name": "seed 000"}, headers=HX)
         assert r.status_code == 204
@@ -70,7 +61,10 @@ async def test_the_page_marks_a_forged_capture_as_not_verified(
         ]
 
         captures = f"/dashboard/inspector/{bin_id}/captures"
-        assert (await c.post(captures, data={"secret": secret["key"]})).status_code == 403  # no HX
+        no_token = {"X-CSRF-Token": "forged"}
+        assert (
+            await c.post(captures, data={"secret": secret["key"]}, headers=no_token)
+        ).status_code == 403
         r = await c.post(captures, data={"secret": secret["key"]}, headers=HX)
         assert r.status_code == 200 and "script-src 'self'" in r.headers["content-security-policy"]
         assert _states(_row(r.text, real_id)) == ["verified", "verified"]
@@ -107,7 +101,7 @@ async def test_replay_reaches_an_allowed_url(api: Api, receiver: Receiver) -> No
         r = await anon.patch(b["url"], content=b"hello", headers={"X-One": "1", "Host": "x"})
         capture_id = r.headers["X-Hookwise-Capture"]
     receiver.answer("/hook", 418)
-    async with _signed_in(api) as c:
+    async with console(api, api.admin_key) as c:
         r = await c.post(
             f"/dashboard/inspector/{b['id']}/captures/{capture_id}/replay",
             data={"url": receiver.url()},
@@ -131,6 +125,7 @@ async def test_the_page_needs_a_sign_in_and_hides_another_apps_bin(api: Api) -> 
         ).status_code == 401
         assert (await c.post("/dashboard/login", data={"key": key})).status_code == 303
         assert (await c.get(f"/dashboard/inspector/{b['id']}")).status_code == 404
-        r = await c.post(f"/dashboard/inspector/{b['id']}/captures", headers=HX)
+        token = {"X-CSRF-Token": page_token((await c.get("/dashboard/inspector")).text)}
+        r = await c.post(f"/dashboard/inspector/{b['id']}/captures", headers=token)
         assert r.status_code == 404
         assert b["id"] not in (await c.get("/dashboard/inspector")).text
