@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from hookwise.api.auth import Principal
 from hookwise.api.context import ApiContext
@@ -66,4 +67,13 @@ async def check_action(request: Request) -> None:
         raise Forbidden("this action needs the console's token: reload the page and try again")
 
 
+def when(rfc3339: str | None) -> Markup:
+    """A time as the console shows it: UTC in the page, the reader's local time once
+    ``console.js`` has run, the UTC time on hover."""
+    if not rfc3339:
+        return Markup("")
+    return Markup('<time datetime="{0}" title="{0} (UTC)">{0}</time>').format(rfc3339)
+
+
 templates.env.globals["csrf_token"] = csrf_token
+templates.env.filters["when"] = when
