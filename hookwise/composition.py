@@ -40,6 +40,7 @@ def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerC
         poll_interval=settings.poll_interval_seconds,
         pause_after=settings.auto_pause_after,
         retry_after_cap=settings.retry_after_cap_seconds,
+        shutdown_grace=settings.shutdown_grace_seconds,
     )
 
 
@@ -134,9 +135,14 @@ class Services:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), RETENTION_INTERVAL_SECONDS)
 
+    def begin_stop(self) -> None:
+        """Stop claiming now; in-flight attempts go on finishing (``stop_workers`` awaits
+        them), alongside the API's own graceful stop."""
+        self._stop.set()
+
     async def stop_workers(self) -> None:
         """Stop claiming; let in-flight attempts finish and be recorded."""
-        self._stop.set()
+        self.begin_stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks.clear()

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     lease_seconds: float = 60.0
     poll_interval_seconds: float = 1.0
     workers_in_process: int = 1
+    shutdown_grace_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="a stop waits this long for attempts in flight, then sends them again later",
+    )
 
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="info: one line per HTTP request and per delivery attempt"

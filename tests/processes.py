@@ -55,6 +55,12 @@ class Proc:
         self.popen.send_signal(signal.SIGTERM)
         return self.popen.wait(timeout)
 
+    async def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, and the exit code, awaited without blocking this event loop: the test's
+        own servers (a receiver the process is sending to) keep answering meanwhile."""
+        self.popen.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.popen.wait, timeout)
+
     def close(self) -> None:
         if self.popen.poll() is None:
             self.popen.kill()

@@ -65,7 +65,7 @@ async def test_sigkill_loses_nothing(tmp_path: Path, receiver: Receiver) -> None
         await receiver.wait_for(
             lambda r: {x.headers["webhook-id"] for x in r.requests} >= accepted, timeout=90
         )
-        assert second.terminate() == 0  # graceful stop
+        assert await second.stop() == 0  # graceful stop
     finally:
         second.close()
     ids = [x.headers["webhook-id"] for x in receiver.requests]
@@ -139,11 +139,42 @@ async def test_a_restart_after_sigkill_resumes_at_once(tmp_path: Path, receiver:
         )
         took = time.monotonic() - t0
         assert "took back" in second.log.read_text()
-        assert second.terminate() == 0
+        assert await second.stop() == 0
     finally:
         second.close()
     print(f"restart after kill -9: all {len(accepted)} delivered {took:.1f} s after the restart")
     assert not [f for f in os.listdir(tmp_path) if "-holder-" in f]  # all cleaned up
+
+
+async def test_a_stop_with_answers_hanging_ends_within_its_grace(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """SIGTERM while every attempt hangs on a receiver that never answers: the process exits
+    cleanly once its grace is over (not when the attempts time out), and gives the deliveries
+    back, due at once, so the next start sends them again."""
+    svc = _service(tmp_path, "grace.db", LONG_LEASE)
+    environ = {**svc.environ, "HOOKWISE_SHUTDOWN_GRACE_SECONDS": "1"}
+    receiver.always("/hook", 200, delay=600)
+    proc = Proc(["serve"], environ, tmp_path / "serve.log")
+    try:
+        await wait_healthy(svc.base, proc)
+        await _app_sending(svc.base, svc.key, receiver, 5, timeout_seconds=30)
+        await receiver.wait_for(lambda r: len(r.requests) >= 5, timeout=30)
+        t0 = time.monotonic()
+        assert await proc.stop() == 0
+        took = time.monotonic() - t0
+    finally:
+        proc.close()
+    print(f"stopped in {took:.1f} s")
+    assert took < 10, took  # the grace (1 s), not the attempts' 30 s timeout
+    assert "5 attempts still in flight after 1 s given back" in proc.log.read_text()
+    assert _leases(svc.db_file) == {}
+    with sqlite3.connect(svc.db_file) as conn:
+        due = conn.execute(
+            "SELECT count(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
+            (time.time(),),
+        ).fetchone()[0]
+    assert due == 5
 
 
 async def test_a_second_live_process_leaves_the_first_ones_leases(
@@ -265,7 +296,7 @@ async def test_a_release_killed_mid_way_finishes_after_the_restart(
             lambda r: {x.headers["webhook-id"] for x in r.requests} >= ids, timeout=90
         )
         assert "operations leased by" in second.log.read_text()  # taken back, not waited out
-        assert second.terminate() == 0
+        assert await second.stop() == 0
     finally:
         second.close()
     got = [x.headers["webhook-id"] for x in receiver.requests]

@@ -85,8 +85,13 @@ async def _serve(
             )
             server = _Server(config)
             loop = asyncio.get_running_loop()
+
+            def stop() -> None:  # the API and the workers drain at once, not one after the other
+                server.request_exit()
+                services.begin_stop()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, server.request_exit)
+                loop.add_signal_handler(sig, stop)
             if demo_info:
                 _print_demo(settings, demo_info)
             else:

@@ -43,6 +43,8 @@ class WorkerConfig:
     poll_interval: float = 1.0
     pause_after: int = 10
     retry_after_cap: float = 3600.0
+    shutdown_grace: float = 20.0  # a stop waits this long for attempts in flight; the rest
+    # are given back, due at once, and sent again by the next worker (at least once)
     writers: int | None = None  # record-and-claim transactions under way at once (taking
     # turns); None: as many as the store gains from (``Queue.overlapping_writes``)
 
@@ -100,7 +102,7 @@ class Worker:
             lease_seconds=config.lease_seconds,
         )
         self._config = config
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], ClaimedDelivery] = {}
 
     @property
     def config(self) -> WorkerConfig:
@@ -216,11 +218,11 @@ class Worker:
     def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
         self._capacity.pending += 1
         task = asyncio.create_task(self._attempt(claim, not_before))
-        self._tasks.add(task)
+        self._tasks[task] = claim
         task.add_done_callback(self._attempted)
 
     def _attempted(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         log_failure(task, "attempt")
 
     async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
@@ -275,15 +277,42 @@ class Worker:
         return result
 
     async def shutdown(self) -> None:
-        """Let in-flight attempts finish and record everything."""
+        """Let in-flight attempts finish, for ``shutdown_grace`` seconds at most, and record
+        everything. Attempts still running then are cancelled and their deliveries given back,
+        due at once: a stop is bounded (an orchestrator's kill does not come first) and loses
+        nothing (an answer that was on its way is sent again: at least once)."""
         recorder = self._recorder
         recorder.stopping = True
+        deadline = time.monotonic() + self.config.shutdown_grace
         # a record-and-claim under way when stopping began may start attempts yet, and their
         # results start writes: wait until neither is left (no claim starts now)
         while self._tasks or recorder.busy:
             recorder.write_more()
-            await asyncio.gather(*self._tasks, *recorder.writes, return_exceptions=True)
+            left = deadline - time.monotonic()
+            if self._tasks and left <= 0:
+                await self._give_back_in_flight()
+                continue
+            await asyncio.wait(
+                [*self._tasks, *recorder.writes], timeout=left if self._tasks else None
+            )
         recorder.stopping = False
+
+    async def _give_back_in_flight(self) -> None:
+        """Cancel the attempts still running and hand their deliveries back, due now."""
+        unfinished = {t: c for t, c in self._tasks.items() if not t.done()}
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        claims = list(unfinished.values())
+        log.warning(
+            "stopping: %d attempts still in flight after %g s given back; they are sent again",
+            len(claims),
+            self.config.shutdown_grace,
+        )
+        try:
+            await self.queue.release(claims, at=time.time())
+        except StoreUnavailable as exc:  # their leases run out instead: still sent again
+            log.warning("could not give back %d deliveries: %s", len(claims), exc)
 
     async def drain(self, *, timeout: float = 60.0, include_scheduled: bool = True) -> None:
         """Run until nothing is pending (or, without ``include_scheduled``, nothing is due now).

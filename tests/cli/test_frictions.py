@@ -88,7 +88,7 @@ async def test_make_run_twice_reuses_the_demo_app_and_key(tmp_path: Path, db_url
             assert names.count("demo admin") == 1
             keys.append(key)
         finally:
-            proc.terminate()
+            await proc.stop()
             proc.close()
     assert [len(a) for a in apps] == [1, 1] and apps[0][0]["id"] == apps[1][0]["id"]
     if db_url.startswith("sqlite"):  # kept beside the database, and printed again
@@ -129,7 +129,7 @@ async def test_serve_logs_requests_and_attempts_without_secrets(
                 await c.get(f"/v1/apps/{app['id']}/endpoints/{secret['id']}/secret")
             ).json()["key"]
     finally:
-        proc.terminate()
+        await proc.stop()
         proc.close()
     lines = [orjson.loads(x) for x in (tmp_path / "serve.log").read_text().splitlines()
              if x.startswith("{")]  # fmt: skip

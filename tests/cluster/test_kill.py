@@ -91,4 +91,4 @@ async def test_sigkill_of_one_of_three_workers_loses_nothing(
     assert duplicates <= CONCURRENCY
     assert receiver.requests[-1].at  # the receiver is still answering
     for w in survivors:
-        assert w.terminate() == 0  # graceful drain on SIGTERM
+        assert await w.stop() == 0  # graceful drain on SIGTERM

@@ -129,4 +129,4 @@ async def test_postgres_restart_mid_run(
     await wait_delivered(receiver, producer.accepted, timeout=60)
     for w in workers:
         assert w.popen.poll() is None, w.log.read_text()[-2000:]  # reconnected, not restarted
-        assert w.terminate() == 0
+        assert await w.stop() == 0

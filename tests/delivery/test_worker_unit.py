@@ -304,3 +304,18 @@ async def test_an_exception_in_decide_loses_nothing_and_no_capacity(
     assert len(transport.requests) == len(want) + 1
     after = _counted()
     assert (after[0] - before[0], after[2] - before[2]) == (len(want), 0)
+
+
+async def test_a_stop_waits_at_most_its_grace_and_gives_back_what_still_hangs() -> None:
+    queue = MemoryQueue()
+    ids = _backlog(queue, 6)
+    transport = MemoryTransport(Reply(200, hold=asyncio.Event()))  # never answers
+    w = _worker(queue, transport, shutdown_grace=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await transport.wait_for(lambda: transport.in_flight == CONFIG.concurrency)
+    stop.set()
+    await asyncio.wait_for(running, 5)  # bounded: not stuck on answers that never come
+    assert queue.leased() == set() and w.in_flight == 0
+    assert queue.due_now() == ids  # the hanging ones are due again at once, none recorded
+    assert queue.records == []
