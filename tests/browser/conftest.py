@@ -59,7 +59,9 @@ def hookwise(
 @pytest.fixture
 def page(browser: Browser, hookwise: Hookwise) -> Iterator[Page]:
     """A fresh browser context (no cookies) at desktop size, its URLs relative to the service."""
-    context = browser.new_context(viewport=DESKTOP, base_url=hookwise.base_url)  # type: ignore[arg-type]
+    context = browser.new_context(
+        viewport=DESKTOP, base_url=hookwise.base_url, locale="en-US", timezone_id="UTC"
+    )
     try:
         yield context.new_page()
     finally:
@@ -106,5 +108,3 @@ def shoot(shots: Shots, hookwise: Hookwise) -> Shoot:
 
 def app_path(app: dict[str, str], rest: str = "") -> str:
     return f"/dashboard/apps/{app['id']}{rest}"
-
-

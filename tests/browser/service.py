@@ -33,6 +33,7 @@ class Hookwise:
             HOOKWISE_PUBLIC_URL=self.base_url,
             HOOKWISE_POLL_INTERVAL_SECONDS="0.1",
             HOOKWISE_LOG_LEVEL="warning",
+            HOOKWISE_SHUTDOWN_GRACE_SECONDS="0",  # nothing in flight is worth waiting for
         )
         self.proc = Proc(["serve"], environ, folder / f"serve-{store}.log")
         run_async(lambda: wait_healthy(self.base_url, self.proc))
@@ -81,13 +82,13 @@ class Hookwise:
 
     def delivered(self, app_id: str, n: int = 1) -> list[dict[str, Any]]:
         """The app's attempts once there are ``n`` of them (the worker runs in the service)."""
-        return until(lambda: (a := self.attempts(app_id)) and len(a) >= n and a or None)
+        return until(lambda: a if len(a := self.attempts(app_id)) >= n else None)
 
 
 def until(probe: Callable[[], T | None], timeout: float = 15.0) -> T:
     """``probe()`` once it is truthy: a condition awaited, polled every 50 ms."""
     deadline = time.monotonic() + timeout
-    while (got := probe()) is None or not got:
+    while not (got := probe()):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{probe} still false after {timeout} s")
         time.sleep(0.05)
