@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from hookwise.api.auth import create_key
+from hookwise.store import open_store
 from tests.pg import run_async
-from tests.processes import Proc, admin_key, env, free_port, wait_healthy
+from tests.processes import Proc, env, free_port, wait_healthy
 
 T = TypeVar("T")
 
@@ -26,7 +28,7 @@ class Hookwise:
         self.store = store
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
-        self.admin_key = admin_key(db_url)
+        self.admin_key = run_async(lambda: _admin_key(db_url))
         environ = env(
             db_url,
             HOOKWISE_PORT=str(port),
@@ -83,6 +85,16 @@ class Hookwise:
     def delivered(self, app_id: str, n: int = 1) -> list[dict[str, Any]]:
         """The app's attempts once there are ``n`` of them (the worker runs in the service)."""
         return until(lambda: a if len(a := self.attempts(app_id)) >= n else None)
+
+
+async def _admin_key(db_url: str) -> str:
+    """An admin key, made in this process (the database migrated on the way): a second
+    interpreter running ``hookwise keys create`` costs a second or more of start-up."""
+    store = await open_store(db_url)
+    try:
+        return (await create_key(store, "browser tests", None))[1]
+    finally:
+        await store.close()
 
 
 def until(probe: Callable[[], T | None], timeout: float = 15.0) -> T:
