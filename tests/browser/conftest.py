@@ -6,6 +6,11 @@ Fixtures: ``hookwise`` (the service and an admin API client, one per store for t
 ``signed_in_page`` (signed in with the admin key through the login form) and ``shoot`` (a
 screenshot for docs/console.md when ``--screenshots`` is given; see ``screenshots.py``).
 Every wait is Playwright's auto-waiting ``expect``, never a sleep.
+
+A test for a new page: take ``signed_in_page`` and ``hookwise`` (its API makes the data), go to
+the page, drive it by the names a reader sees (``get_by_role("button", name="Pause")``),
+``expect`` what lasts (htmx polls may bring back the page as it was a moment ago), call
+``shoot(page, "name", "caption")`` once, and add the page to ``test_phone.PAGES``.
 """
 
 from __future__ import annotations
