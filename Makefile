@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench bench-smoke install clean
+.PHONY: run test browser lint typecheck bench bench-smoke install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/hookwise serve --demo
+
+# the console in a real Chromium (Debian's package); --screenshots rewrites docs/console/
+browser: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider tests/browser $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hookwise tests bench examples

@@ -14,6 +14,7 @@ import uvicorn
 
 from hookwise.composition import Services, open_services
 from hookwise.settings import Settings
+from tests.browser.chromium import chromium_header
 from tests.pg import BACKEND_NAMES, BACKENDS, pg_header, pg_template, postgres_url_for
 from tests.receivers import Receiver
 
@@ -145,9 +146,21 @@ async def api(api_factory: Any) -> Api:
     return await api_factory()  # type: ignore[no-any-return]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser tests save screenshots into docs/console/ (or HOOKWISE_SCREENSHOTS=1)",
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     backends = ", ".join(BACKEND_NAMES)
-    return [f"hookwise backends: {backends} (CI={os.environ.get('CI', '')})", *pg_header()]
+    return [
+        f"hookwise backends: {backends} (CI={os.environ.get('CI', '')})",
+        *pg_header(),
+        *chromium_header(),
+    ]
 
 
 __all__ = ["pg_template"]  # the session fixture behind postgres_url_for
