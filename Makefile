@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench bench-smoke install clean
+.PHONY: run test lint typecheck docs docs-serve bench bench-smoke install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ run: $(VENV)/.installed
 	$(BIN)/hookwise serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check hookwise tests bench examples
-	$(BIN)/ruff format --check hookwise tests bench examples
+	$(BIN)/ruff check hookwise tests bench examples scripts
+	$(BIN)/ruff format --check hookwise tests bench examples scripts
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -33,10 +33,20 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	./scripts/ensure-postgres
-	$(BIN)/ruff check hookwise tests bench examples
+	$(BIN)/ruff check hookwise tests bench examples scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(MAKE) docs
 	$(BIN)/pytest -p no:cacheprovider
+
+# the docs site (mkdocs.yml): strict, so a broken link or a page left out of the nav fails;
+# the HTTP and CLI references are generated at build time by scripts/docs_reference.py.
+# Not --quiet: mkdocs counts the warnings that fail a strict build only when it logs them.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
@@ -45,4 +55,4 @@ bench-smoke: $(STAMP)
 	$(BIN)/python -m bench.run --smoke
 
 clean:
-	rm -rf $(VENV) hookwise-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) hookwise-data site .pytest_cache .mypy_cache .ruff_cache
