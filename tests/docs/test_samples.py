@@ -156,7 +156,8 @@ def test_the_samples_not_run_are_few_and_say_why() -> None:
 
 
 def test_the_quoted_examples_are_verbatim_and_run_by_a_test() -> None:
-    tests = [p.read_text() for p in (ROOT / "tests").rglob("*.py")]
+    here = Path(__file__).parent  # this folder's tests name examples without running them
+    tests = [p.read_text() for p in (ROOT / "tests").rglob("*.py") if here not in p.parents]
     quoted = [s for page in pages() for s in samples(page) if s.mark == "example"]
     assert quoted
     for sample in quoted:
