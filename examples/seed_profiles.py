@@ -1,6 +1,6 @@
 """The job webhook profiles of the seed products, and their set-up with the Python client.
 
-docs/seeds.md quotes this file; a test runs it against a real server and checks that each
+docs/how-to/seeds.md quotes this file; a test runs it against a real server and checks that each
 seed's webhook comes out as that product documents it.
 
     python examples/seed_profiles.py --key hwk_… 001      # or HOOKWISE_URL / HOOKWISE_ADMIN_KEY

@@ -88,7 +88,7 @@ class KeyCreated(BaseModel):
     name: str
 
 
-JOB_PROFILE = "how the app's job webhooks look (docs/jobs.md); null: hookwise's own shape"
+JOB_PROFILE = "how the app's job webhooks look (docs/how-to/jobs.md); null: hookwise's own shape"
 MAX_ITEMS = "at most this many items per job (a 422 past it); null: no cap"
 
 

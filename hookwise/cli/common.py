@@ -1,8 +1,8 @@
 """What every ``hookwise`` command shares: the options, settings, errors and the event loop.
 
-Exit codes (docs/cli.md): 0 done; 1 the command failed, one ``error:`` line on stderr says why
-(not found, refused, cannot connect, port in use, wrong HOOKWISE_SECRET_KEY); 2 the command
-line is wrong (a bad or missing option, a module ``--app`` cannot load); 130 interrupted.
+Exit codes (docs/reference/cli.md): 0 done; 1 the command failed, one ``error:`` line on stderr
+says why (not found, refused, cannot connect, port in use, wrong HOOKWISE_SECRET_KEY); 2 the
+command line is wrong (a bad or missing option, a module ``--app`` cannot load); 130 interrupted.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class Apps(Generic[T, P]):
     ) -> T:
         """Create an app; ``payload_format`` (``envelope``/``raw``) is its new endpoints'
         default; ``job_profile`` shapes its job webhooks and ``max_items_per_job`` caps its
-        jobs (docs/jobs.md); other fields as the API takes them."""
+        jobs (docs/how-to/jobs.md); other fields as the API takes them."""
         body = drop_none(
             {"name": name, "uid": uid, "metadata": metadata,
              "results_inline_budget": results_inline_budget, "payload_format": payload_format,

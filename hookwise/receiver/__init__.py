@@ -10,7 +10,7 @@
 
     app = receiver.asgi()   # or hookwise receive --app myapp:receiver --port 3000
 
-See ``docs/receiving.md``.
+See ``docs/how-to/receive.md``.
 """
 
 from __future__ import annotations

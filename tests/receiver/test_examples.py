@@ -197,11 +197,11 @@ async def test_the_fastapi_example(
 
 
 def test_the_docs_quote_the_examples_verbatim() -> None:
-    doc = (ROOT / "docs" / "receiving.md").read_text()
+    doc = (ROOT / "docs" / "how-to" / "receive.md").read_text()
     quoted = re.findall(r"<!-- example: (\S+) -->\n```python\n(.*?)```", doc, flags=re.S)
     assert len(quoted) == 3
     for path, code in quoted:
-        assert code in (ROOT / path).read_text(), f"docs/receiving.md drifted from {path}"
+        assert code in (ROOT / path).read_text(), f"docs/how-to/receive.md drifted from {path}"
 
 
 async def test_hookwise_receive_reads_another_senders_api_from_flags(

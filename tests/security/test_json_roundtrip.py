@@ -46,7 +46,7 @@ def _raw(value: Any) -> str:
 
 
 def _fine(value: Any, depth: int = 0) -> bool:
-    """Inside the documented limits (docs/api.md): what the API must accept."""
+    """Inside the documented limits (docs/reference/api.md): what the API must accept."""
     if isinstance(value, bool) or value is None:
         return True
     if isinstance(value, int):

@@ -12,7 +12,7 @@ from tests.conftest import Api
 from tests.receivers import Receiver
 from tests.test_examples import load
 
-# the seeds' job profiles as docs/seeds.md quotes them (examples/seed_profiles.py)
+# the seeds' job profiles as docs/how-to/seeds.md quotes them (examples/seed_profiles.py)
 EXAMPLE = load("seed_profiles")
 
 

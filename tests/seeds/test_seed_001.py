@@ -89,8 +89,8 @@ async def test_the_documented_set_up_reproduces_it(api: Api, receiver: Receiver)
 
 def test_docs_seeds_quotes_the_example_verbatim() -> None:
     root = Path(__file__).parent.parent.parent
-    doc = (root / "docs" / "seeds.md").read_text()
+    doc = (root / "docs" / "how-to" / "seeds.md").read_text()
     quoted = re.findall(r"<!-- example: (\S+) -->\n```python\n(.*?)```", doc, flags=re.S)
     assert len(quoted) == 1
     for path, code in quoted:
-        assert code in (root / path).read_text(), f"docs/seeds.md drifted from {path}"
+        assert code in (root / path).read_text(), f"docs/how-to/seeds.md drifted from {path}"
