@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from hookwise.api.access_log import logged_path
 from hookwise.cli import app as cli_app
 from hookwise.client import AsyncClient
 from tests.conftest import Api
@@ -111,3 +112,8 @@ async def test_the_client_and_the_cli_make_links(api: Api) -> None:
     assert url.startswith(f"{api.base_url}/portal/hwp_")
     async with httpx.AsyncClient() as browser:
         assert (await browser.get(url)).status_code == 200  # it opens
+
+
+def test_the_access_log_masks_a_portal_link() -> None:
+    assert logged_path("/portal/hwp_secret-token") == "/portal/***"
+    assert logged_path("/v1/apps/acme/portal-links") == "/v1/apps/acme/portal-links"
