@@ -24,6 +24,8 @@ async def test_a_portal_link_opens_its_app_once(api: Api) -> None:
     link = await portal_link(api, "acme")
     assert link.startswith("/portal/hwp_")
     async with httpx.AsyncClient(base_url=api.base_url) as c:
+        r = await c.head(link)  # a link checker's look does not use it up
+        assert r.status_code == 405 and COOKIE not in c.cookies
         r = await c.get(link)
         assert r.status_code == 200 and c.cookies[COOKIE].startswith("hws_")
         target = f"/dashboard/apps/{app['id']}"
@@ -92,6 +94,9 @@ async def test_the_customer_acts_on_their_own_app_only(api: Api, receiver: Recei
         for path in ("/dashboard/inspector", "/dashboard/apps", "/dashboard/apps/"):
             assert (await c.get(path)).status_code == 404, path
         assert (await c.post("/dashboard/inspector/bins", data={"name": "x"})).status_code == 404
+        # the session is the console's only: the API wants a key
+        assert (await c.get(f"/v1/apps/{a['id']}/endpoints")).status_code == 401
+        assert (await c.post(f"/v1/apps/{a['id']}/portal-links")).status_code == 401
     got = (await api.http.get(f"/v1/apps/{b['id']}/endpoints/{ep_b['id']}")).json()
     assert got["status"] == "active"
     got = (await api.http.get(f"/v1/apps/{a['id']}/endpoints/{ep_a['id']}")).json()
