@@ -25,6 +25,7 @@ from hookwise.egress.ssrf import NetworkPolicy
 from hookwise.settings import Settings
 from hookwise.store import Store, open_store
 from hookwise.store.inspector import Limits
+from hookwise.store.rules.sessions import Lifetimes
 from hookwise.store.stepper import Stepper
 
 log = logging.getLogger("hookwise")
@@ -163,6 +164,9 @@ async def open_services(
         inspector.base_urls(settings)
     )
     store.inspector.limits = inspector_limits(settings)
+    store.sessions.lifetimes = Lifetimes(
+        settings.console_idle_seconds, settings.console_max_seconds
+    )
     sender = HttpSender(
         policy, ssl_context=tls_context(settings.ca_bundle), proxy=egress_proxy(settings)
     )

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     inspector_max_captures: int = Field(100, ge=1, le=10_000, description="kept per bin")
     inspector_max_body_bytes: int = Field(65536, ge=0, description="a capture's body is cut here")
 
+    console_idle_seconds: float = Field(
+        8 * 3600.0, gt=0, description="a console session ends after this long without a request"
+    )
+    console_max_seconds: float = Field(
+        24 * 3600.0, gt=0, description="a console session ends this long after sign-in"
+    )
+
     ca_bundle: str | None = Field(
         None,
         description="CAs (PEM file or c_rehash folder) deliveries trust instead of the system's",

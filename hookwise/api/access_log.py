@@ -1,7 +1,8 @@
 """One log line per HTTP request: method, path, status, duration.
 
 Never the query string, a header or a body: the path is all the line needs, and keys, cursors
-and payloads stay out of the log.
+and payloads stay out of the log. A portal link's path is its credential: logged as
+``/portal/***``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("hookwise.access")
+_PORTAL = "/portal/"
+
+
+def logged_path(path: str) -> str:
+    """The path as the log shows it (a portal link's token masked)."""
+    return _PORTAL + "***" if path.startswith(_PORTAL) else path
 
 
 class AccessLog:
@@ -37,7 +44,7 @@ class AccessLog:
             await self.app(scope, receive, seen)
         finally:
             ms = (time.perf_counter() - t0) * 1000
-            method, path = scope["method"], scope["path"]
+            method, path = scope["method"], logged_path(scope["path"])
             log.info(
                 "%s %s %d %.1f ms",
                 method,

@@ -25,6 +25,7 @@ from hookwise.api.routes import (
     listen,
     messages,
     operations,
+    portal_links,
 )
 from hookwise.api.schemas import refuse_nul
 
@@ -127,6 +128,7 @@ def create_app(ctx: ApiContext, *, fast_path: bool = True, **extra: Any) -> Fast
         jobs,
         operations,
         inspector,
+        portal_links,
         health,
         listen,
     ):

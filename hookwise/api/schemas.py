@@ -90,6 +90,9 @@ class KeyCreated(BaseModel):
 
 JOB_PROFILE = "how the app's job webhooks look (docs/how-to/jobs.md); null: hookwise's own shape"
 MAX_ITEMS = "at most this many items per job (a 422 past it); null: no cap"
+COLOR = r"^#[0-9a-fA-F]{6}$"
+PORTAL_NAME = "the name the customer portal shows in its header; null: the app's name"
+PORTAL_COLOR = "the customer portal header's colour, #rrggbb; null: hookwise's own"
 
 
 class AppIn(Input):
@@ -102,10 +105,12 @@ class AppIn(Input):
     )
     job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
     max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
+    portal_name: str | None = Field(None, min_length=1, max_length=100, description=PORTAL_NAME)
+    portal_color: str | None = Field(None, pattern=COLOR, description=PORTAL_COLOR)
 
 
 class AppPatch(Patch):
-    nullable = frozenset({"uid", "job_profile", "max_items_per_job"})
+    nullable = frozenset({"uid", "job_profile", "max_items_per_job", "portal_name", "portal_color"})
     name: str | None = Field(None, min_length=1, max_length=200)
     uid: str | None = Field(None, min_length=1, max_length=200, pattern=UID)
     metadata: dict[str, Any] | None = None
@@ -113,6 +118,8 @@ class AppPatch(Patch):
     payload_format: Literal["envelope", "raw"] | None = None
     job_profile: dict[str, Any] | None = Field(None, description=JOB_PROFILE)
     max_items_per_job: int | None = Field(None, ge=1, le=1_000_000_000, description=MAX_ITEMS)
+    portal_name: str | None = Field(None, min_length=1, max_length=100, description=PORTAL_NAME)
+    portal_color: str | None = Field(None, pattern=COLOR, description=PORTAL_COLOR)
 
 
 class EventTypeIn(Input):

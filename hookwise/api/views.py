@@ -73,6 +73,7 @@ def app(a: App) -> dict[str, Any]:
         "id": a.id, "uid": a.uid, "name": a.name, "metadata": a.metadata,
         "results_inline_budget": a.results_inline_budget, "payload_format": a.payload_format,
         "job_profile": a.job_profile, "max_items_per_job": a.max_items_per_job,
+        "portal_name": a.portal_name, "portal_color": a.portal_color,
         "created_at": iso(a.created_at), "updated_at": iso(a.updated_at),
     }  # fmt: skip
 

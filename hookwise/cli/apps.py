@@ -1,4 +1,4 @@
-"""``hookwise apps list|create``: the tenants."""
+"""``hookwise apps list|create|portal-link``: the tenants, and links into their portal."""
 
 from __future__ import annotations
 
@@ -25,3 +25,19 @@ def apps_create(
 ) -> None:
     """Create an app (a tenant: one customer of yours, with its endpoints and messages)."""
     conn.one(conn.call(lambda hw: hw.apps.create(name, uid=uid)), "app created")
+
+
+@command(apps_app, "portal-link")
+def apps_portal_link(
+    conn: Conn,
+    app_ref: Annotated[str, typer.Argument(help="the app's id or uid")],
+    expires_in: Annotated[
+        int | None, typer.Option(help="seconds until the unused link expires (60-86400)")
+    ] = None,
+) -> None:
+    """Print a single-use link into the app's customer portal (hand it to the customer)."""
+    link = conn.call(lambda hw: hw.apps.portal_link(app_ref, expires_in=expires_in))
+    if conn.as_json:
+        conn.one(link, "portal link created")
+    else:
+        typer.echo(link["url"])

@@ -63,6 +63,12 @@ class Apps(Generic[T, P]):
         """Every app the key can see."""
         return self._t.paginate(Request("GET", "/v1/apps", {"limit": page_size}))
 
+    def portal_link(self, app: str, *, expires_in: int | None = None) -> T:
+        """A single-use link into the app's customer portal: ``{"url", "expires_at"}``;
+        ``expires_in`` seconds (60 to 86400, default 900) until an unused link expires."""
+        body = drop_none({"expires_in": expires_in})
+        return self._t.send(Request("POST", f"/v1/apps/{app}/portal-links", json=body))
+
 
 class Keys(Generic[T, P]):
     """API keys."""

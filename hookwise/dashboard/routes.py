@@ -1,5 +1,6 @@
-"""Dashboard pages and actions. Signs in with an API key kept in an HttpOnly, SameSite=Strict
-cookie; every action carries the session's CSRF token (``access.check_action``)."""
+"""Dashboard pages and actions. Signing in with an API key starts a server-side session whose
+token the HttpOnly, SameSite=Strict cookie holds (``access``); every action carries the
+session's CSRF token (``access.check_action``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from hookwise.api import views
-from hookwise.dashboard.access import COOKIE, app_for, check_action, ctx_of, signed_in, templates
+from hookwise.dashboard.access import (
+    app_for,
+    check_action,
+    check_same_origin,
+    ctx_of,
+    end_session,
+    signed_in,
+    start_session,
+    templates,
+)
 from hookwise.domain.errors import HookwiseError, Unauthorized
 from hookwise.domain.models import App, DeliveryFilter
 from hookwise.domain.plurals import plural
@@ -30,23 +40,25 @@ async def login_form(request: Request, error: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request, key: Annotated[str, Form()]) -> Response:
+    """Sign in with an API key: a new session (any session this browser had ends). Only from
+    this console's own page: another site cannot sign a visitor in as someone else."""
+    check_same_origin(request)
+    ctx = ctx_of(request)
     try:
-        await ctx_of(request).auth.authenticate(f"Bearer {key.strip()}")
+        caller = await ctx.auth.authenticate(f"Bearer {key.strip()}")
     except Unauthorized:
         return templates.TemplateResponse(
             request, "login.html", {"error": "That key is not valid."}, status_code=401
         )
-    resp = RedirectResponse("/dashboard", status_code=303)
-    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
-    return resp
+    token, _ = await ctx.store.sessions.start_session(caller.key)
+    return await start_session(request, RedirectResponse("/dashboard", status_code=303), token)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends on the server too."""
     await check_action(request)
-    resp = RedirectResponse("/dashboard/login", status_code=303)
-    resp.delete_cookie(COOKIE)
-    return resp
+    return await end_session(request, RedirectResponse("/dashboard/login", status_code=303))
 
 
 @router.get("")
@@ -55,6 +67,8 @@ async def home(request: Request) -> Response:
         caller = await signed_in(request)
     except Unauthorized:
         return RedirectResponse("/dashboard/login", status_code=303)
+    if caller.is_portal:  # a customer has one app: the portal starts there
+        return RedirectResponse(f"/dashboard/apps/{caller.session.app_id}", status_code=303)
     ctx = ctx_of(request)
     if caller.is_admin:
         apps = (await ctx.store.resources.list_apps(limit=200, cursor=None)).data
@@ -164,10 +178,11 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
 
 def mount_dashboard(app: FastAPI) -> None:
     """Add ``/dashboard`` (and its static files) to the API application."""
-    from hookwise.dashboard import inspector  # it uses this module's sign-in
+    from hookwise.dashboard import inspector, portal  # they use this module's sign-in
 
     app.include_router(router)
     app.include_router(inspector.router)
+    app.include_router(portal.router)
     app.mount("/dashboard/static", StaticFiles(directory=str(_HERE / "static")), name="dashboard")
 
     @app.exception_handler(HookwiseError)

@@ -58,6 +58,8 @@ class App:
     # how its job webhooks look (JSON, hookwise.jobs.JobProfile; None: hookwise's shape)
     job_profile: dict[str, Any] | None = None
     max_items_per_job: int | None = None  # None: no cap
+    portal_name: str | None = None  # the customer portal's header (None: the app's name)
+    portal_color: str | None = None  # the portal header's colour, #rrggbb (None: hookwise's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow
 # what an app owns, deleted with it (no foreign keys: see ``tables``)
 _APP_TABLES = (
     "endpoints", "messages", "message_tags", "deliveries", "attempts", "jobs", "job_results",
-    "api_keys", "operations",
+    "api_keys", "operations", "console_sessions", "portal_links",
 )  # fmt: skip
 _ENDPOINT = "SELECT * FROM endpoints WHERE app_id = $1 AND id = $2"
 
@@ -97,7 +97,9 @@ class Resources:
     async def delete_api_key(self, key_id: str) -> ApiKey:
         def tx() -> Tx[ApiKey]:
             r = yield fetchrow("DELETE FROM api_keys WHERE id = $1 RETURNING *", key_id)
-            return rows.api_key(_one(r, "api key", key_id))
+            key = rows.api_key(_one(r, "api key", key_id))
+            yield execute("DELETE FROM console_sessions WHERE key_id = $1", key_id)  # signed out
+            return key
 
         return await self._db.write(tx)
 
@@ -112,6 +114,8 @@ class Resources:
         payload_format: PayloadFormat = "envelope",
         job_profile: dict[str, Any] | None = None,
         max_items_per_job: int | None = None,
+        portal_name: str | None = None,
+        portal_color: str | None = None,
     ) -> App:
         now = time.time()
         profile = None if job_profile is None else rows.dumps(job_profile)
@@ -120,10 +124,11 @@ class Resources:
             try:
                 r = yield fetchrow(
                     "INSERT INTO apps (id, uid, name, metadata, results_inline_budget,"
-                    " payload_format, created_at, updated_at, job_profile, max_items_per_job)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING *",
+                    " payload_format, created_at, updated_at, job_profile, max_items_per_job,"
+                    " portal_name, portal_color)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING *",
                     new_id("app"), uid, name, rows.dumps(metadata), results_inline_budget,
-                    payload_format, now, profile, max_items_per_job,
+                    payload_format, now, profile, max_items_per_job, portal_name, portal_color,
                 )  # fmt: skip
             except Duplicate as exc:
                 raise Conflict(f"an app with uid {uid!r} exists already") from exc

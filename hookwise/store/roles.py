@@ -2,12 +2,13 @@
 
 A consumer asks only for the role it uses: the API's resource routes for ``Resources``, the
 worker for a ``Queue``, the job routes for ``Jobs``. ``Store`` bundles the roles of one database
-with its lifecycle. Seven roles are written once for both databases over a ``Handle``
+with its lifecycle. Eight roles are written once for both databases over a ``Handle``
 (``resources``, ``messages``, ``jobs``, ``retention``, ``keyring_rows``, ``operations``,
-``inspector``): each class is its own contract. The queue (``queue.SqlQueue``, over either
-database's hand-tuned hot path) meets the ``Queue`` protocol its consumer declares, the worker's
-(``hookwise.delivery.queue``). Operations are named for what they mean (``enqueue_message``,
-``claim_due``, ``record_attempts``), not for SQL. Times are ``float`` seconds since the epoch.
+``inspector``, ``sessions``): each class is its own contract. The queue (``queue.SqlQueue``,
+over either database's hand-tuned hot path) meets the ``Queue`` protocol its consumer declares,
+the worker's (``hookwise.delivery.queue``). Operations are named for what they mean
+(``enqueue_message``, ``claim_due``, ``record_attempts``), not for SQL. Times are ``float``
+seconds since the epoch.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # the role classes import this module's value types
     from hookwise.store.relays import Relays
     from hookwise.store.resources import Resources
     from hookwise.store.retention import Retention
+    from hookwise.store.sessions import Sessions
 
 FinishedIds = Callable[[], Collection[str]]
 """The ids of deliveries a worker leases whose attempts are over but not yet recorded."""
@@ -97,6 +99,7 @@ class Store(Protocol):
     operations: Operations
     inspector: Inspector
     relays: Relays
+    sessions: Sessions
 
     async def open(self) -> None:
         """Connect (and check the schema is migrated)."""

@@ -96,6 +96,9 @@ apps = Table(
     Column("job_profile", Text, nullable=True),
     # at most this many items per job (NULL = no cap)
     Column("max_items_per_job", Integer, nullable=True),
+    # the customer portal's brand: the name in its header and the header's colour (#rrggbb)
+    Column("portal_name", String(100), nullable=True),
+    Column("portal_color", String(7), nullable=True),
 )
 
 event_types = Table(
@@ -284,4 +287,35 @@ inspector_captures = Table(
     Column("truncated", Boolean, nullable=False),
     Column("received_at", Float, nullable=False),
     PrimaryKeyConstraint("bin_id", "id"),
+)
+
+# the console's sessions (``store.sessions``): the cookie holds a random token, this its SHA-256.
+# ``kind`` is admin, app (signed in with an app key) or portal (opened by a portal link); a
+# session signed in with a key names it, so revoking the key ends the session.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("app_id", String(40), nullable=True),  # NULL: an admin's
+    Column("key_id", String(40), nullable=True),  # NULL: a portal session
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # the hard end, whatever the activity
+    Index("ix_console_sessions_key", "key_id"),
+    Index("ix_console_sessions_app", "app_id"),
+    Index("ix_console_sessions_expires", "expires_at"),
+)
+
+# single-use links into one app's portal, stored hashed; ``used_at`` is set when one is opened
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("app_id", String(40), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_at", Float, nullable=True),
+    Index("ix_portal_links_app", "app_id"),
+    Index("ix_portal_links_expires", "expires_at"),
 )

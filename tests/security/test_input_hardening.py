@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api
+from tests.dashboard.console import console
 
 DEPTH = 254  # the JSON encoder used for answers stops at 255 levels
 
@@ -241,8 +242,7 @@ async def test_app_key_dashboard_counts_only_its_own_queue(api: Api) -> None:
         await api.send(b["id"], "order.created")
     assert ep["status"] == "paused"
     key = (await api.http.post("/v1/keys", json={"name": "a", "app_id": a["id"]})).json()["key"]
-    async with httpx.AsyncClient(base_url=api.base_url) as c:
-        c.cookies.set("hookwise_key", key)
+    async with console(api, key) as c:
         home = (await c.get("/dashboard")).text
         assert "0 held" in home, home
         # another tenant's app by its uid reads exactly like a uid nobody has (no id shown)
@@ -251,5 +251,5 @@ async def test_app_key_dashboard_counts_only_its_own_queue(api: Api) -> None:
         assert (other.status_code, missing.status_code) == (404, 404)
         assert other.text.replace("beta-uid", "free-uid") == missing.text
         assert b["id"] not in other.text
-        c.cookies.set("hookwise_key", api.admin_key)
+    async with console(api, api.admin_key) as c:
         assert "3 held" in (await c.get("/dashboard")).text

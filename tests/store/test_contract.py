@@ -38,6 +38,7 @@ from hookwise.store.postgres import PostgresStore
 from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
+from hookwise.store.sessions import Sessions
 from hookwise.store.tables import metadata
 from tests.store.conftest import OpenStore, result
 
@@ -50,6 +51,7 @@ WRITTEN_ONCE = {
     "operations": Operations,
     "inspector": Inspector,
     "relays": Relays,
+    "sessions": Sessions,
 }
 
 

@@ -22,6 +22,7 @@ async def create(body: AppIn, ctx: Ctx, caller: Caller) -> Response:
         name=body.name, uid=body.uid, metadata=body.metadata,
         results_inline_budget=body.results_inline_budget, payload_format=body.payload_format,
         job_profile=validate_profile(body.job_profile), max_items_per_job=body.max_items_per_job,
+        portal_name=body.portal_name, portal_color=body.portal_color,
     )  # fmt: skip
     return views.json(views.app(app), 201)
 

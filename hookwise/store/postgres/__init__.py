@@ -22,6 +22,7 @@ from hookwise.store.queue import SqlQueue
 from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
+from hookwise.store.sessions import Sessions
 
 
 class PostgresStore:
@@ -47,6 +48,7 @@ class PostgresStore:
         self.keyring: Keyring = Keyring(self._handle)
         self.inspector: Inspector = Inspector(self._handle)
         self.relays: Relays = Relays(self._handle, self._box)
+        self.sessions: Sessions = Sessions(self._handle)
         self.messages: Messages = Messages(self._handle, PostgresEnqueue(self._db))
 
     async def open(self) -> None:

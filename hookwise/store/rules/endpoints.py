@@ -10,7 +10,7 @@ from hookwise.store import rows
 
 APP_FIELDS = frozenset({
     "name", "uid", "metadata", "results_inline_budget", "payload_format", "job_profile",
-    "max_items_per_job",
+    "max_items_per_job", "portal_name", "portal_color",
 })  # fmt: skip
 EVENT_TYPE_FIELDS = frozenset({"description", "schema", "archived"})
 ENDPOINT_FIELDS = frozenset({

@@ -17,6 +17,7 @@ from hookwise.store.queue import SqlQueue
 from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
 from hookwise.store.retention import Retention
+from hookwise.store.sessions import Sessions
 from hookwise.store.sqlite.enqueue import SqliteEnqueue
 from hookwise.store.sqlite.handle import SqliteHandle
 from hookwise.store.sqlite.holders import Holder
@@ -47,6 +48,7 @@ class SqliteStore:
         self.keyring: Keyring = Keyring(self._handle)
         self.inspector: Inspector = Inspector(self._handle)
         self.relays: Relays = Relays(self._handle, self._box)
+        self.sessions: Sessions = Sessions(self._handle)
         self.messages: Messages = Messages(self._handle, SqliteEnqueue(self._db))
 
     async def open(self) -> None:
