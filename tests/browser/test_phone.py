@@ -25,16 +25,13 @@ CULPRITS = """() => {
     .map((el) => `${name(el)} +${Math.round(el.getBoundingClientRect().right - edge)}px`);
 }"""
 WIDER_THAN_THE_PAGE = "document.scrollingElement.scrollWidth - window.innerWidth"
-# main (e89a8ed) predates the console work of issue 16: these pages are made to fit by the
-# console-pages and console-portal branches; the marks go once they are merged
-BEFORE_ISSUE_16 = pytest.mark.xfail(reason="too wide on main: issue 16's console work makes it fit")
 PAGES = [
-    pytest.param("login", marks=BEFORE_ISSUE_16),
-    pytest.param("apps", marks=BEFORE_ISSUE_16),
-    pytest.param("app", marks=BEFORE_ISSUE_16),
-    pytest.param("attempt", marks=BEFORE_ISSUE_16),
-    pytest.param("inspector", marks=BEFORE_ISSUE_16),
-    pytest.param("inspector-bin", marks=BEFORE_ISSUE_16),
+    "login",
+    "apps",
+    "app",
+    "attempt",
+    "inspector",
+    "inspector-bin",
 ]
 
 
