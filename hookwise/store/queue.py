@@ -66,6 +66,11 @@ _STATS = (
     " THEN 1 END) AS in_flight"
     " FROM deliveries WHERE status IN ('pending', 'held')"
 )
+#: One app's part of the queue, said by its endpoints: each planner then reads only the
+#: backlog through ``ix_deliveries_endpoint_due``. Said by ``app_id``, SQLite's planner (no
+#: statistics) read every delivery the app ever had through ``ix_deliveries_endpoint``: the
+#: app-key console home took 62 ms (p95 101 ms) at 100,000 attempts.
+_APPS_ENDPOINTS = "endpoint_id IN (SELECT id FROM endpoints WHERE app_id = $2)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +189,7 @@ class SqlQueue:
 
     async def queue_stats(self, app_id: str | None = None) -> QueueStats:
         now = time.time()
-        sql = _STATS if app_id is None else f"{_STATS} AND app_id = $2"
+        sql = _STATS if app_id is None else f"{_STATS} AND {_APPS_ENDPOINTS}"
         args = (now,) if app_id is None else (now, app_id)
 
         def tx() -> Tx[QueueStats]:

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from hookwise.store.migrate import upgrade
+from hookwise.store.queue import _APPS_ENDPOINTS, _STATS
 from hookwise.store.requeue import _REQUEUE
 from hookwise.store.sql import SQLITE, sqlite_marks, still
 
@@ -28,3 +29,9 @@ def test_a_requeue_of_given_ids_takes_them_by_key(tmp_path: Path) -> None:
                  (0.0, "app_1", "[]"))  # fmt: skip
     assert steps[0] == "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"
     assert not any("(app_id=?)" in s for s in steps), steps
+
+
+def test_an_apps_queue_counts_read_its_backlog_not_its_history(tmp_path: Path) -> None:
+    upgrade(f"sqlite:///{tmp_path / 'h.db'}")
+    steps = plan(tmp_path / "h.db", f"{_STATS} AND {_APPS_ENDPOINTS}", (0.0, "app_1"))
+    assert steps[0].startswith("SEARCH deliveries USING INDEX ix_deliveries_endpoint_due"), steps
