@@ -8,7 +8,7 @@ the four event types in the catalog (``GET /v1/event-types``), keeping what an o
 changed there.
 
 ``notify`` is the statements that commit a batch of notices, each step one statement for the
-whole batch: the operations app by id or uid (none: nothing is told), the apps' ``uid``, the
+whole batch: the apps' ``uid`` and the operations app by id or uid (none: nothing is told), the
 event type of the exhausted deliveries' messages, then every event as a message of the
 operations app with its deliveries (``event_messages``).
 """
@@ -66,15 +66,19 @@ def notify(dialect: Dialect, watch: Watch, notices: Sequence[Notice], now: float
     app with their deliveries; whether one is due (to wake the workers for)."""
     if not notices:
         return False
-    ops = yield fetchval(_APP, watch.app)
-    notices = operational.about_others(notices, ops) if ops is not None else []
-    if not notices:
-        return False
     app_ids = sorted({n.app_id for n in notices})
     found = yield fetch(
-        f"SELECT id, uid FROM apps WHERE {dialect.any('id', '$1')}", dialect.array(app_ids)
+        f"SELECT id, uid FROM apps WHERE {dialect.any('id', '$1')} OR id = $2 OR uid = $2",
+        dialect.array(app_ids),
+        watch.app,
     )
     uids = {r["id"]: r["uid"] for r in found}
+    ops = operational.operations_app(uids, watch.app)
+    if ops is None:
+        return False
+    notices = operational.about_others(notices, ops)
+    if not notices:
+        return False
     types = yield from _event_types(dialect, notices)
     out = []
     for n in notices:

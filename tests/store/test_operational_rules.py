@@ -19,6 +19,7 @@ from hookwise.store.rules.operational import (
     Watch,
     about_others,
     exhausted,
+    operations_app,
     recorded,
     status_changed,
 )
@@ -137,3 +138,10 @@ def test_nothing_is_told_about_the_operations_apps_own_endpoints() -> None:
     mine = Notice(events.EXHAUSTED, "app_ops", {})
     theirs = Notice(events.EXHAUSTED, "app_1", {})
     assert about_others([mine, theirs], "app_ops") == [theirs]
+
+
+def test_the_operations_app_is_named_by_its_id_or_uid() -> None:
+    uids = {"app_1": "acme", "app_ops": "ops"}
+    assert operations_app(uids, "ops") == "app_ops"
+    assert operations_app(uids, "app_ops") == "app_ops"
+    assert operations_app(uids, "nosuch") is None

@@ -133,6 +133,14 @@ def status_changed(was: str | None, endpoint: Mapping[str, Any]) -> Notice | Non
     return None
 
 
+def operations_app(uids: Mapping[str, str | None], app: str) -> str | None:
+    """The id of the operations app ``app`` names (its id, else its uid) among apps read
+    with their ``uid`` (by id), or None: no such app (yet)."""
+    if app in uids:
+        return app
+    return next((app_id for app_id, uid in uids.items() if uid == app), None)
+
+
 def about_others(notices: Sequence[Notice], operations_app_id: str) -> list[Notice]:
     """``notices`` but those about the operations app's own endpoints and deliveries: an event
     about the delivery of an event could go round forever."""
