@@ -76,12 +76,11 @@ def recorded(
     paused, else ``endpoint.failing`` when its streak crossed the threshold in this batch
     (hence once per streak: a streak ends with a success or an enable, which reset the
     counter); then ``delivery.exhausted`` for each delivery that failed for good."""
-    last = {(r.claimed.app_id, r.claimed.endpoint_id): r for r in results} if counted else {}
+    failed = [c for c in counted if c.streak.failures > 0 and _concerns(c.kind)]
+    last = {(r.claimed.app_id, r.claimed.endpoint_id): r for r in results} if failed else {}
     at = watch.failing_at(pause_after)
     out = []
-    for c in counted:
-        if not _concerns(c.kind):
-            continue
+    for c in failed:
         res = last[(c.app_id, c.endpoint_id)]
         about = _about(c.app_id, c.endpoint_id, res.claimed.url)
         if c.paused is not None:
@@ -105,9 +104,9 @@ def exhausted(results: Sequence[AttemptResult]) -> list[Notice]:
     ping's)."""
     out = []
     for res in results:
-        cl = res.claimed
-        if not res.counts_as_failure or outcome(res)[0] != "failed":
+        if res.succeeded or not res.counts_as_failure or outcome(res)[0] != "failed":
             continue
+        cl = res.claimed
         data = _about(
             cl.app_id, cl.endpoint_id, cl.url, message_id=cl.message_id,
             delivery_id=cl.delivery_id, attempts=cl.attempt_count + 1, **_failure(res),
