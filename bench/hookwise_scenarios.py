@@ -95,12 +95,19 @@ async def serving(
 
 @contextlib.asynccontextmanager
 async def embedded(ctx: RunContext, name: str) -> AsyncIterator[tuple[Api, str]]:
-    """A fresh ``hookwise serve`` on its own SQLite file; (admin API, a new app's id)."""
+    """A fresh ``hookwise serve`` on its own SQLite file; (admin API, a new app's id).
+
+    With ``HOOKWISE_OPERATIONS_APP`` set, that app (by uid) is made too, its endpoint off the
+    sink (a closed port): the figures then include the operational events' cost."""
     probe(ctx)
     data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=ctx.work_dir))
     env = service_env(f"sqlite:///{data_dir / 'hw.db'}")
     proc_name = f"{name}-r{ctx.run_index}-serve"
     async with serving(ctx, "serve", env, proc_name, f"bench-{name}") as (api, _key, app):
+        ops = os.environ.get("HOOKWISE_OPERATIONS_APP")
+        if ops:
+            made = await api.call("POST", "/v1/apps", {"name": "operations", "uid": ops})
+            await api.create_endpoint(made["id"], "http://127.0.0.1:9/ops")
         yield api, app
 
 

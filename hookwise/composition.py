@@ -70,6 +70,20 @@ async def open_configured_store(
     )
 
 
+async def tell_operations(settings: Settings, store: Store) -> None:
+    """Send operational events to the app ``HOOKWISE_OPERATIONS_APP`` names, if set."""
+    app = settings.operations_app
+    if not app:
+        return
+    found = await store.operational.start(app, failing_after=settings.operations_failing_after)
+    if not found:
+        log.warning(
+            "HOOKWISE_OPERATIONS_APP %r is no app's id or uid yet: operational events are"
+            " told to nobody until an app with that uid exists",
+            app,
+        )
+
+
 def egress_proxy(settings: Settings) -> EgressProxy | None:
     """The egress proxy of ``HOOKWISE_EGRESS_PROXY``, if set."""
     url = settings.egress_proxy
@@ -160,6 +174,11 @@ async def open_services(
 ) -> Services:
     """Open the store and build the engine and the API over it (workers not started)."""
     store = await open_configured_store(settings, migrate=migrate)
+    try:
+        await tell_operations(settings, store)
+    except BaseException:
+        await store.close()
+        raise
     policy = (policy or NetworkPolicy.from_setting(settings.allow_networks)).with_own(
         inspector.base_urls(settings)
     )

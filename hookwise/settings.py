@@ -28,6 +28,14 @@ class Settings(BaseSettings):
 
     max_payload_bytes: int = 1_048_576
     auto_pause_after: int = 10
+    operations_app: str | None = Field(
+        None,
+        description="app (id or uid) whose endpoints receive the operational events"
+        " (endpoint.paused, endpoint.enabled, endpoint.failing, delivery.exhausted); unset: none",
+    )
+    operations_failing_after: int = Field(
+        0, ge=0, description="failures in a row that send endpoint.failing; 0: half of the pause's"
+    )
     retry_after_cap_seconds: float = 3600.0
     default_timeout_seconds: float = 10.0
     default_max_in_flight: int = 64

@@ -35,12 +35,11 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.domain.signing import new_secret
 from hookwise.jobs import Completion, final_summary
 from hookwise.jobs.profile import DEFAULT, JobProfile
-from hookwise.store import job_rows, rows
-from hookwise.store.enqueue import held_or_pending
+from hookwise.store import event_messages, job_rows, rows
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as endpoint_rules
 from hookwise.store.rules import jobs as rules
-from hookwise.store.rules.messages import SUBSCRIBER_SQL
+from hookwise.store.rules.messages import Event
 from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow, fetchval
 
 _ROWS_PER_READ = 256  # results offered to a completion per statement
@@ -70,23 +69,6 @@ _RESULTS = (
     "job_results (app_id, job_id, seq, item_id, status, result, error, created_at)",
     "$1, $2, $3, $4, $5, $6, $7, $8",
     ("text", "text", "int", "text", "text", "text", "text", "float8"),
-)
-_MESSAGES = (
-    "messages (app_id, id, event_type, event_id, body, tags, job_id, created_at)",
-    "$1, $2, $3, NULL, $4, '[]', $5, $6",
-    ("text", "text", "text", "bytea", "text", "float8"),
-)
-# the endpoints a job event may go to, with the status each delivery starts in (the message rule)
-_STARTS = held_or_pending("endpoints", "'scheduled'")
-_EVENT_ENDPOINTS = (
-    f"SELECT id, kind, events, {_STARTS} AS status FROM endpoints"
-    f" WHERE app_id = $1 AND ({SUBSCRIBER_SQL} OR id = $2)"
-)
-_DELIVERIES = (
-    "deliveries (app_id, id, message_id, endpoint_id, job_id, status, attempt_count, retry_base,"
-    " trigger, next_attempt_at, created_at, updated_at)",
-    "$1, $2, $3, $4, $5, $6, 0, 0, 'scheduled', $7, $7, $7",
-    ("text", "text", "text", "text", "text", "text", "float8"),
 )
 
 
@@ -303,7 +285,7 @@ class Jobs:
             endpoint = own.results_url(finish.results_endpoint, job_id, app_id, done.type)
             completion = Completion(msg_id, rows.ts(now), done, endpoint, finish.inline_budget, own)
             yield from self._fill(completion, app_id, job_id)
-            event = rules.JobEvent(msg_id, completion.event_type, completion.body(), now)
+            event = Event(msg_id, completion.event_type, completion.body(), now)
             yield from self._enqueue(done, [event])
             return JobFinished(
                 done, msg_id, completion.event_type, completion.inline, completion.truncated
@@ -325,26 +307,12 @@ class Jobs:
                     return
             after = chunk[-1]["seq"]
 
-    def _enqueue(self, job: Job, events: Sequence[rules.JobEvent]) -> Tx[None]:
+    def _enqueue(self, job: Job, events: Sequence[Event]) -> Tx[None]:
         """Commit job events as messages with one delivery per subscribed endpoint plus the
-        job's own webhook_url target (``rules.fan_out``), in the caller's transaction."""
-        if not events:
-            return
-        endpoints = yield fetch(_EVENT_ENDPOINTS, job.app_id, job.webhook_endpoint_id)
-        insert = self._db.dialect.insert_rows
-        yield insert(
-            *_MESSAGES,
-            [(job.app_id, e.id, e.event_type, e.body, job.id, e.at) for e in events],
+        job's own webhook_url target, in the caller's transaction (``event_messages``)."""
+        yield from event_messages.commit(
+            self._db.dialect, job.app_id, events, job_id=job.id, target=job.webhook_endpoint_id
         )
-        deliveries = rules.fan_out(events, endpoints, job.webhook_endpoint_id)
-        if deliveries:
-            yield insert(
-                *_DELIVERIES,
-                [
-                    (job.app_id, new_id("dlv"), e.id, endpoint_id, job.id, status, e.at)
-                    for e, endpoint_id, status in deliveries
-                ],
-            )
 
     # the job secret ------------------------------------------------------------------------
     def _secret(self, app_id: str) -> Tx[tuple[str, str]]:

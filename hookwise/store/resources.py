@@ -16,9 +16,11 @@ from hookwise.domain.models import ApiKey, App, Endpoint, EventType, NewEndpoint
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
 from hookwise.store.backlog import start
+from hookwise.store.operational import OperationalEvents, notify
 from hookwise.store.paging import page
 from hookwise.store.rules import endpoints as rules
-from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow
+from hookwise.store.rules import operational
+from hookwise.store.sql import Duplicate, Handle, Tx, execute, fetch, fetchrow, fetchval
 
 # what an app owns, deleted with it (no foreign keys: see ``tables``)
 _APP_TABLES = (
@@ -26,6 +28,7 @@ _APP_TABLES = (
     "api_keys", "operations", "console_sessions", "portal_links",
 )  # fmt: skip
 _ENDPOINT = "SELECT * FROM endpoints WHERE app_id = $1 AND id = $2"
+_STATUS = "SELECT status FROM endpoints WHERE app_id = $1 AND id = $2"
 
 
 def _assign(sets: dict[str, Any], first: int) -> str:
@@ -41,14 +44,21 @@ def _one(r: Any, what: str, key: str) -> Any:
 class Resources:
     """CRUD of the slow-changing resources over one database ``Handle``; ``box`` seals the
     secrets and custom headers at rest; ``started`` wakes this process's stepper when a
-    re-enable leaves a release to run in the background (``operations``)."""
+    re-enable leaves a release to run in the background (``operations``); ``told`` says
+    whether a pause or an enable is told to an operations app (``operational``)."""
 
     def __init__(
-        self, db: Handle, box: SecretBox, *, started: Callable[[], None] = lambda: None
+        self,
+        db: Handle,
+        box: SecretBox,
+        *,
+        started: Callable[[], None] = lambda: None,
+        told: OperationalEvents | None = None,
     ) -> None:
         self._db = db
         self._box = box
         self._started = started
+        self._told = told
 
     def _endpoint(self, r: Any) -> Endpoint:
         return rows.endpoint(r, self._box.decrypt)
@@ -303,14 +313,20 @@ class Resources:
         resets ``consecutive_failures``, and the held deliveries become due (the oldest first).
         Either takes effect with the endpoint's row (a claim takes only an active endpoint's
         deliveries); the deliveries change a first step at once, the rest in the background in
-        bounded steps (``backlog``, ``operations``)."""
+        bounded steps (``backlog``, ``operations``). A change of status is told to the
+        operations app, if any, in the same transaction (``operational``)."""
         now = time.time()
         sets = rules.endpoint_sets(changes, self._box.encrypt, now)
         then = rules.deliveries_on_status(changes)
+        watch = None if then is None or self._told is None else self._told.watch
+        dialect = self._db.dialect
 
         # The endpoint row is locked first, then its deliveries: the same order as a record of
         # attempts, so a pause racing a batch of failures cannot deadlock.
-        def tx() -> Tx[tuple[Endpoint, bool]]:
+        def tx() -> Tx[tuple[Endpoint, bool, bool]]:
+            was = None
+            if watch is not None:  # the status it changes from, the row locked
+                was = yield fetchval(_STATUS + dialect.for_update, app_id, endpoint_id)
             r = yield fetchrow(
                 f"UPDATE endpoints SET {_assign(sets, 3)} WHERE app_id = $1 AND id = $2"
                 " RETURNING *",
@@ -319,13 +335,15 @@ class Resources:
                 *sets.values(),
             )
             _one(r, "endpoint", endpoint_id)
-            running = False
+            running = due = False
             if then is not None:
                 running = yield from start(then, app_id, endpoint_id, now)
-            return self._endpoint(r), running
+            if watch is not None and (told := operational.status_changed(was, r)):
+                due = yield from notify(dialect, watch, [told], now)
+            return self._endpoint(r), running, due
 
-        ep, running = await self._db.write(tx)
-        if then == "release":
+        ep, running, due = await self._db.write(tx)
+        if then == "release" or due:
             self._db.wake()
         if running:
             self._started()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the role classes import this module's value types
     from hookwise.store.jobs import Jobs
     from hookwise.store.keyring_rows import Keyring
     from hookwise.store.messages import Messages
+    from hookwise.store.operational import OperationalEvents
     from hookwise.store.operations import Operations
     from hookwise.store.queue import SqlQueue
     from hookwise.store.relays import Relays
@@ -97,6 +98,7 @@ class Store(Protocol):
     retention: Retention
     keyring: Keyring
     operations: Operations
+    operational: OperationalEvents
     inspector: Inspector
     relays: Relays
     sessions: Sessions

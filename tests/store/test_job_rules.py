@@ -13,6 +13,7 @@ import pytest
 from hookwise.domain.errors import Conflict, NotFound
 from hookwise.domain.models import Job, JobItem, NewJob
 from hookwise.store.rules import jobs as rules
+from hookwise.store.rules import messages
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 URL = "https://example.com/hook"
@@ -106,9 +107,11 @@ def test_job_events_go_to_subscribers_and_the_jobs_own_target() -> None:
         _endpoint("target", [], kind="job_target"),
         _endpoint("someone_elses", [], kind="job_target"),
     ]
-    item = rules.JobEvent("m1", "job.item_finished", b"{}", 1.0)
-    done = rules.JobEvent("m2", "job.completed", b"{}", 2.0)
-    got = [(e.id, ep, status) for e, ep, status in rules.fan_out([item, done], endpoints, "target")]
+    item = messages.Event("m1", "job.item_finished", b"{}", 1.0)
+    done = messages.Event("m2", "job.completed", b"{}", 2.0)
+    got = [
+        (e.id, ep, status) for e, ep, status in messages.fan_out([item, done], endpoints, "target")
+    ]
     assert got == [
         ("m1", "all", "pending"),
         ("m1", "items", "pending"),
@@ -118,8 +121,8 @@ def test_job_events_go_to_subscribers_and_the_jobs_own_target() -> None:
         ("m2", "done", "held"),
         ("m2", "target", "pending"),
     ]
-    assert [ep for _, ep, _ in rules.fan_out([done], endpoints, None)] == ["all", "done"]
-    assert rules.fan_out([], endpoints, "target") == []
+    assert [ep for _, ep, _ in messages.fan_out([done], endpoints, None)] == ["all", "done"]
+    assert messages.fan_out([], endpoints, "target") == []
 
 
 def test_the_job_secret_answers_with_the_previous_ones_still_valid() -> None:

@@ -12,6 +12,7 @@ from hookwise.store.inspector import Inspector
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
+from hookwise.store.operational import OperationalEvents
 from hookwise.store.operations import Operations
 from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
@@ -38,11 +39,12 @@ class PostgresStore:
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
         self.operations: Operations = Operations(self._handle)
+        self.operational: OperationalEvents = OperationalEvents(self._handle)
         self.resources: Resources = Resources(
-            self._handle, self._box, started=self.operations.started
+            self._handle, self._box, started=self.operations.started, told=self.operational
         )
         self.jobs: Jobs = Jobs(self._handle, self._box)
-        hot_path = PostgresHotPath(self._handle, self._box)
+        hot_path = PostgresHotPath(self._handle, self._box, self.operational)
         self.queue = SqlQueue(self._handle, self._box, hot_path)
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)

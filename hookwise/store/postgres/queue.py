@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
+from hookwise.store.operational import OperationalEvents
 from hookwise.store.postgres import claims, records
 from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.queue import Ask
@@ -28,9 +29,10 @@ class PostgresHotPath:
     #: Leases only expire: no process can see another one gone.
     lease_holder: str | None = None
 
-    def __init__(self, handle: PostgresHandle, box: SecretBox) -> None:
+    def __init__(self, handle: PostgresHandle, box: SecretBox, told: OperationalEvents) -> None:
         self._pg = handle
         self._decrypt = box.decrypt
+        self._told = told
 
     async def claim(self, ask: Ask) -> list[ClaimedDelivery]:
         async with self._pg.pools.transaction("claim") as c:
@@ -48,7 +50,9 @@ class PostgresHotPath:
             await turn.before_record()
             try:
                 if results:
-                    due_now, backlog = await records.record(c, results, pause_after)
+                    due_now, backlog = await records.record(
+                        c, results, pause_after, self._told.watch
+                    )
             finally:
                 turn.recorded()
             await turn.before_claim()
@@ -58,7 +62,7 @@ class PostgresHotPath:
 
     async def record(self, results: Sequence[AttemptResult], pause_after: int) -> None:
         async with self._pg.pools.transaction("record") as c:
-            due_now, backlog = await records.record(c, results, pause_after)
+            due_now, backlog = await records.record(c, results, pause_after, self._told.watch)
         self._after_record(due_now, backlog)
 
     def _after_record(self, due_now: bool, backlog: bool) -> None:

@@ -9,7 +9,9 @@ arrays), and reads the locked endpoints' counters. What the batch does to them i
 ``rules.attempts``; a second statement writes the counters that change and pauses the
 endpoints that reach the threshold (whose pending deliveries are then held in bounded steps,
 ``store.backlog``: rare, one endpoint's death). A batch of successes to healthy endpoints locks no
-endpoint row at all, and takes one round trip.
+endpoint row at all, and takes one round trip. With an operations app, a batch that pauses,
+warns of or exhausts something commits its operational events too (``store.operational``):
+a few more statements, for that batch only.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from typing import Any
 
 from hookwise.domain.models import AttemptResult
 from hookwise.store.backlog import start
+from hookwise.store.operational import notify
 from hookwise.store.postgres.handle import run
 from hookwise.store.postgres.listener import NOTIFY_SQL
 from hookwise.store.postgres.pool import Connection, Record
-from hookwise.store.rules import attempts
+from hookwise.store.rules import attempts, operational
+from hookwise.store.rules.operational import Watch
+from hookwise.store.sql import POSTGRES
 
 _ATTEMPT_TYPES = (
     "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "int[]", "text[]", "int[]",
@@ -106,11 +111,11 @@ def _moves(results: Sequence[AttemptResult]) -> list[list[Any]]:
 
 
 async def record(
-    c: Connection, results: Sequence[AttemptResult], pause_after: int
+    c: Connection, results: Sequence[AttemptResult], pause_after: int, watch: Watch | None
 ) -> tuple[bool, bool]:
-    """Record ``results`` in ``c``'s transaction (``Queue.record_attempts``). Whether a retry
-    is due at once (then the transaction also notifies), and whether the endpoints have a
-    backlog."""
+    """Record ``results`` in ``c``'s transaction (``Queue.record_attempts``), with the
+    operational events of it when ``watch``. Whether a retry (or an event) is due at once
+    (then the transaction also notifies), and whether the endpoints have a backlog."""
     now = time.time()
     per_ep = attempts.streaks(results)
     keys = sorted(per_ep)
@@ -126,10 +131,12 @@ async def record(
     )
     if r["inserted"] == 0:
         return False, False  # recorded already
-    if r["ids"]:
-        await _count(c, r, per_ep, pause_after, now)
+    counted = await _count(c, r, per_ep, pause_after, now) if r["ids"] else []
     earliest = attempts.earliest_retry(results)
     due_now = earliest is not None and earliest <= now
+    if watch is not None:
+        notices = operational.recorded(watch, results, counted, pause_after)
+        due_now = await run(c, notify(POSTGRES, watch, notices, now)) or due_now
     if due_now:
         await c.execute(NOTIFY_SQL)
     return due_now, bool(r["backlog"])
@@ -141,9 +148,11 @@ async def _count(
     per_ep: dict[tuple[str, str], attempts.Streak],
     pause_after: int,
     now: float,
-) -> None:
-    """Each locked endpoint's streak on its counter; write what changes, pause what pauses."""
+) -> list[operational.Counted]:
+    """Each locked endpoint's streak on its counter; write what changes, pause what pauses.
+    What the batch did to each locked endpoint's counter."""
     changed: list[tuple[str, str, int, str | None]] = []
+    counted = []
     for app_id, ep_id, current, status, kind in zip(
         locked["app_ids"], locked["ids"], locked["counters"], locked["statuses"],
         locked["kinds"], strict=True,
@@ -153,6 +162,7 @@ async def _count(
         why = attempts.pause(streak, failures=n, status=status, kind=kind, pause_after=pause_after)
         if n != current or why is not None:
             changed.append((app_id, ep_id, n, why))
+        counted.append(operational.Counted(app_id, ep_id, streak, current, n, status, kind, why))
     if changed:
         await c.execute(_COUNT, *_columns(changed, 4), now)
     # a paused endpoint's pending deliveries are held in bounded steps, as a PATCH's pause
@@ -160,3 +170,4 @@ async def _count(
     for app_id, ep_id, _, why in changed:
         if why is not None:
             await run(c, start("hold", app_id, ep_id, now))
+    return counted

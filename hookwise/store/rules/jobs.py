@@ -1,13 +1,12 @@
 """Rules of jobs: which hidden endpoint a job's ``webhook_url`` is delivered through, when a
 report or a finish is a conflict, how the counts and the per-item progress go, which endpoints a
-job event is delivered to, and what the job secret answers."""
+job event is delivered to (``rules.messages.fan_out``), and what the job secret answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
 
 import orjson
 
@@ -17,7 +16,7 @@ from hookwise.domain.models import Job, JobItem, NewJob
 from hookwise.jobs import item_event
 from hookwise.jobs.profile import DEFAULT, JobProfile
 from hookwise.store import rows
-from hookwise.store.rules.messages import targets
+from hookwise.store.rules.messages import Event
 
 Secrets = tuple[str, list[tuple[str, datetime]]]
 
@@ -92,18 +91,9 @@ def counted(found: Job, items: Sequence[JobItem]) -> tuple[int, int]:
     return found.succeeded + ok, found.failed + len(items) - ok
 
 
-class JobEvent(NamedTuple):
-    """A job event about to be committed as a message."""
-
-    id: str
-    event_type: str
-    body: bytes
-    at: float
-
-
 def item_events(
     job: Job, items: Sequence[JobItem], now: float, profile: JobProfile = DEFAULT
-) -> list[JobEvent]:
+) -> list[Event]:
     """One item event (``job.item_finished`` unless the profile names it otherwise) per item,
     each with the progress counts including it."""
     at = rows.ts(now)
@@ -116,27 +106,7 @@ def item_events(
             failed += 1
         msg_id = new_id("msg")
         body = item_event(msg_id, at, job, item, succeeded, failed, profile)
-        out.append(JobEvent(msg_id, profile.events["item_finished"], body, at=now))
-    return out
-
-
-def fan_out(
-    events: Sequence[JobEvent], endpoints: Sequence[Mapping[str, Any]], target: str | None
-) -> list[tuple[JobEvent, str, str]]:
-    """(event, endpoint id, status) of each delivery of ``events``: every ordinary endpoint
-    subscribed to the event type, plus the job's own ``target`` (which takes all its events),
-    as for any message (``rules.messages.targets``).
-    ``endpoints`` are rows with ``id``, ``kind``, ``events`` and ``status``, the status each
-    delivery starts in, read by the statement that selected them (``enqueue.held_or_pending``:
-    ``held`` while the endpoint is paused), as for any message."""
-    own = () if target is None else (target,)
-    by_type: dict[str, list[Mapping[str, Any]]] = {}
-    out = []
-    for event in events:
-        to = by_type.get(event.event_type)
-        if to is None:
-            to = by_type[event.event_type] = targets(endpoints, event.event_type, None, own)
-        out += [(event, e["id"], e["status"]) for e in to]
+        out.append(Event(msg_id, profile.events["item_finished"], body, at=now))
     return out
 
 

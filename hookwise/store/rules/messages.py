@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -38,3 +38,33 @@ def targets(
         seen = {e["id"] for e in chosen}
         chosen += [by_id[x] for x in dict.fromkeys(extra) if x in by_id and x not in seen]
     return chosen
+
+
+class Event(NamedTuple):
+    """An event about to be committed as a message in a transaction that changes something
+    else (a job's events, the operational events; ``store.event_messages``)."""
+
+    id: str
+    event_type: str
+    body: bytes
+    at: float
+
+
+def fan_out(
+    events: Sequence[Event], endpoints: Sequence[Mapping[str, Any]], target: str | None
+) -> list[tuple[Event, str, str]]:
+    """(event, endpoint id, status) of each delivery of ``events``: every ordinary endpoint
+    subscribed to the event type, plus ``target`` (a job's own, which takes all its events),
+    as for any message (``targets``).
+    ``endpoints`` are rows with ``id``, ``kind``, ``events`` and ``status``, the status each
+    delivery starts in, read by the statement that selected them (``enqueue.held_or_pending``:
+    ``held`` while the endpoint is paused), as for any message."""
+    own = () if target is None else (target,)
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    out = []
+    for event in events:
+        to = by_type.get(event.event_type)
+        if to is None:
+            to = by_type[event.event_type] = targets(endpoints, event.event_type, None, own)
+        out += [(event, e["id"], e["status"]) for e in to]
+    return out

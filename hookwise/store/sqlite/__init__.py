@@ -12,6 +12,7 @@ from hookwise.store.inspector import Inspector
 from hookwise.store.jobs import Jobs
 from hookwise.store.keyring_rows import Keyring
 from hookwise.store.messages import Messages
+from hookwise.store.operational import OperationalEvents
 from hookwise.store.operations import Operations
 from hookwise.store.queue import SqlQueue
 from hookwise.store.relays import Relays
@@ -37,12 +38,13 @@ class SqliteStore:
         self._box = secret_box or SecretBox()
         self._handle = SqliteHandle(self._db)
         self.operations: Operations = Operations(self._handle)
+        self.operational: OperationalEvents = OperationalEvents(self._handle)
         self.resources: Resources = Resources(
-            self._handle, self._box, started=self.operations.started
+            self._handle, self._box, started=self.operations.started, told=self.operational
         )
         self.jobs: Jobs = Jobs(self._handle, self._box)
         self._holder = Holder(self._db.path)
-        self._hot_path = SqliteHotPath(self._handle, self._box, self._holder)
+        self._hot_path = SqliteHotPath(self._handle, self._box, self._holder, self.operational)
         self.queue = SqlQueue(self._handle, self._box, self._hot_path)
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)

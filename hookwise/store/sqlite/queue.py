@@ -20,9 +20,11 @@ from hookwise.domain.models import AttemptResult, ClaimedDelivery
 from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
 from hookwise.store.backlog import start
+from hookwise.store.operational import OperationalEvents, notify
 from hookwise.store.queue import Ask, claimed
 from hookwise.store.roles import Turn
-from hookwise.store.rules import attempts, leases
+from hookwise.store.rules import attempts, leases, operational
+from hookwise.store.rules.operational import Watch
 from hookwise.store.sql import SQLITE, Tx, execute, fetchval, sqlite_marks
 from hookwise.store.sqlite.handle import SqliteHandle, run
 from hookwise.store.sqlite.holders import Holder
@@ -89,11 +91,14 @@ class SqliteHotPath:
     #: One writer thread: a second write under way would only wait for the first.
     overlapping_writes = 1
 
-    def __init__(self, handle: SqliteHandle, box: SecretBox, holder: Holder) -> None:
+    def __init__(
+        self, handle: SqliteHandle, box: SecretBox, holder: Holder, told: OperationalEvents
+    ) -> None:
         self._db = handle
         self._file = handle.file
         self._decrypt = box.decrypt
         self._holder = holder
+        self._told = told
 
     @property
     def lease_holder(self) -> str | None:
@@ -138,7 +143,10 @@ class SqliteHotPath:
         return rows.claimed_all(out, now, self._decrypt)
 
     async def record(self, results: Sequence[AttemptResult], pause_after: int) -> None:
-        due_now = await self._file.write(lambda c: _record(c, results, pause_after), durable=False)
+        watch = self._told.watch
+        due_now = await self._file.write(
+            lambda c: _record(c, results, pause_after, watch), durable=False
+        )
         if due_now:
             self._db.wake()
 
@@ -149,9 +157,10 @@ class SqliteHotPath:
         await turn.before_record()
         turn.recorded()
         await turn.before_claim()
+        watch = self._told.watch
 
         def op(c: sqlite3.Connection) -> tuple[bool, list[ClaimedDelivery]]:
-            due_now = bool(results) and _record(c, results, pause_after)
+            due_now = bool(results) and _record(c, results, pause_after, watch)
             return due_now, (self._claim(c, ask) if ask.limit > 0 else [])
 
         due_now, claims = await self._file.write(op, durable=False)
@@ -191,9 +200,11 @@ class SqliteHotPath:
         return taken
 
 
-def _record(c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int) -> bool:
-    """Insert the attempts, move their deliveries on, count endpoint failures. True if a retry
-    is due at once."""
+def _record(
+    c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int, watch: Watch | None
+) -> bool:
+    """Insert the attempts, move their deliveries on, count endpoint failures, and commit the
+    operational events of it all when ``watch``. True if a retry (or an event) is due at once."""
     now = time.time()
     c.executemany(_INSERT_ATTEMPTS, [attempts.attempt_row(r) for r in results])
     moves = []
@@ -202,15 +213,21 @@ def _record(c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after
         moves.append((cl.attempt_count + 1, res.started_at.timestamp(), res.status_code, now,
                       what, next_at, cl.app_id, cl.delivery_id))  # fmt: skip
     c.executemany(_MOVE, moves)
-    _count_failures(c, results, pause_after, now)
+    counted = _count_failures(c, results, pause_after, now)
     earliest = attempts.earliest_retry(results)
-    return earliest is not None and earliest <= now
+    due_now = earliest is not None and earliest <= now
+    if watch is not None:
+        notices = operational.recorded(watch, results, counted, pause_after)
+        due_now = run(c, notify(SQLITE, watch, notices, now)) or due_now
+    return due_now
 
 
 def _count_failures(
     c: sqlite3.Connection, results: Sequence[AttemptResult], pause_after: int, now: float
-) -> None:
-    """Each endpoint's streak (``rules.attempts``) on its counter; pause those it pauses."""
+) -> list[operational.Counted]:
+    """Each endpoint's streak (``rules.attempts``) on its counter; pause those it pauses.
+    What it did to each counter that may have changed."""
+    counted = []
     for (app_id, ep_id), streak in attempts.streaks(results).items():
         if not streak.counts:
             continue
@@ -226,3 +243,5 @@ def _count_failures(
             run(c, start("hold", app_id, ep_id, now))
         elif n != r[0]:
             c.execute(_COUNT, (n, app_id, ep_id))
+        counted.append(operational.Counted(app_id, ep_id, streak, r[0], n, r[1], r[2], why))
+    return counted
