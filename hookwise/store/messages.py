@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hookwise.domain.errors import NotFound
-from hookwise.domain.ids import new_id
+from hookwise.domain.ids import id_floor, new_id
 from hookwise.domain.models import Attempt, Delivery, DeliveryFilter, Message, NewMessage, Page
 from hookwise.store import rows
 from hookwise.store.enqueue import Draft, Enqueue
-from hookwise.store.filters import TAGGED, Where, delivery_where
+from hookwise.store.filters import ID_SLACK, TAGGED, WITH_DELIVERY, Where, delivery_where
 from hookwise.store.paging import page
 from hookwise.store.requeue import requeue
 from hookwise.store.roles import Enqueued
@@ -58,7 +58,15 @@ class Messages:
         event_type: str | None = None,
         tag: str | None = None,
         job_id: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        newer: str | None = None,
     ) -> Page[Message]:
+        """The app's messages, newest first: of ``event_type``, ``tag``, ``job_id``, with a
+        delivery in ``status``, created between ``since`` and ``until`` (seconds), older than
+        ``cursor``; or, with ``newer`` (a message id), the ``limit`` just newer than it
+        (still newest first; ``next_cursor`` then says there are newer still)."""
         w = Where(app_id)
         if event_type:
             w.add("event_type = {}", event_type)
@@ -66,7 +74,17 @@ class Messages:
             w.add("job_id = {}", job_id)
         if tag:
             w.add(f"id IN ({TAGGED})", tag)
-        return await self._page(w, "messages", cursor, limit, rows.message)
+        if status:
+            w.add(WITH_DELIVERY, status)
+        # ids begin with their creation time: the id range bounds the rows read, created_at
+        # is the exact condition
+        if since is not None:
+            w.add("id >= {}", id_floor("msg", since - ID_SLACK))
+            w.add("created_at >= {}", since)
+        if until is not None:
+            w.add("id < {}", id_floor("msg", until + ID_SLACK))
+            w.add("created_at <= {}", until)
+        return await self._page(w, "messages", cursor, limit, rows.message, newer)
 
     async def resend_message(
         self, app_id: str, message_id: str, endpoint_id: str | None = None
@@ -89,9 +107,17 @@ class Messages:
         )
 
     async def list_attempts(
-        self, app_id: str, f: DeliveryFilter, *, limit: int, cursor: str | None
+        self,
+        app_id: str,
+        f: DeliveryFilter,
+        *,
+        limit: int,
+        cursor: str | None,
+        newer: str | None = None,
     ) -> Page[Attempt]:
-        return await self._page(delivery_where(app_id, f), "attempts", cursor, limit, rows.attempt)
+        """The attempts ``f`` selects, newest first; ``newer``: as for ``list_messages``."""
+        w = delivery_where(app_id, f)
+        return await self._page(w, "attempts", cursor, limit, rows.attempt, newer)
 
     async def get_attempt(self, app_id: str, attempt_id: str) -> Attempt:
         return await self._get("attempts", "attempt", app_id, attempt_id, rows.attempt)
@@ -129,11 +155,20 @@ class Messages:
         return await self._db.read(tx)
 
     async def _page(
-        self, w: Where, table: str, cursor: str | None, limit: int, convert: Callable[[Any], T]
+        self,
+        w: Where,
+        table: str,
+        cursor: str | None,
+        limit: int,
+        convert: Callable[[Any], T],
+        newer: str | None = None,
     ) -> Page[T]:
-        sql = w.page(table, cursor)
+        """A page of ``table`` newest first: older than ``cursor``; or the ``limit`` rows just
+        newer than ``newer``, whose ``next_cursor`` then says there are newer ones still."""
+        sql = w.page(table, cursor) if newer is None else w.newer_page(table, newer)
 
         def tx() -> Tx[Page[T]]:
             return page((yield fetch(sql, *w.args, limit + 1)), limit, convert)
 
-        return await self._db.read(tx)
+        got = await self._db.read(tx)
+        return got if newer is None else Page(got.data[::-1], got.next_cursor)
