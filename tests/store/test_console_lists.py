@@ -57,8 +57,10 @@ async def test_messages_by_creation_time(store: Store) -> None:
     old = await _send(store, app_id, "a.b", now - 30)
     new = await _send(store, app_id, "a.b", now)
 
-    async def ids(**window: float) -> list[str]:
-        p = await store.messages.list_messages(app_id, limit=10, cursor=None, **window)
+    async def ids(since: float | None = None, until: float | None = None) -> list[str]:
+        p = await store.messages.list_messages(
+            app_id, limit=10, cursor=None, since=since, until=until
+        )
         return [m.id for m in p.data]
 
     assert await ids(since=now - 10) == [new]
