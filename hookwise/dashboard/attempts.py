@@ -35,7 +35,11 @@ async def live_rows(
     return templates.TemplateResponse(
         request,
         "_attempt_rows.html",
-        {"app": views.app(app), "attempts": [views.attempt(a) for a in found.data]},
+        {
+            "app": views.app(app),
+            "attempts": [views.attempt(a) for a in found.data],
+            "live_url": request.url.path,
+        },
     )
 
 

@@ -4,6 +4,7 @@ on its own, and its attempts."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from hookwise.dashboard.app_view import open_app, render
 from hookwise.domain.errors import InvalidInput, NotFound
 from hookwise.domain.events import validate_event_type
 from hookwise.domain.models import DELIVERY_STATUSES, App, Delivery, DeliveryFilter, Endpoint
+from hookwise.store.messages import SCAN
 
 router = APIRouter(prefix="/dashboard/apps/{app_ref}", include_in_schema=False)
 
@@ -71,6 +73,11 @@ def _time(field: str, value: str) -> float | None:
     return at.timestamp()
 
 
+def _shown(at: float | None) -> str:
+    """A time as a ``datetime-local`` input shows it (UTC, to the second)."""
+    return "" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 @router.get("/messages")
 async def list_page(
     request: Request,
@@ -100,19 +107,26 @@ async def list_page(
     except InvalidInput as exc:
         context["error"] = exc.message
         return render(request, "messages.html", app, "messages", context, status_code=400)
+    # the form and the links show the times as the form's inputs take them (UTC)
+    f = dataclasses.replace(f, since=_shown(args["since"]), until=_shown(args["until"]))
     p = await store.messages.list_messages(
         app.id, limit=PAGE, cursor=None if newer else cursor, newer=newer, **args
     )
     rows = p.data
-    if newer:  # a page towards the newest: newer ones remain if the store says so
-        more_newer, more_older = p.next_cursor is not None, bool(rows)
-    else:
-        more_newer, more_older = bool(cursor) and bool(rows), p.next_cursor is not None
     base = f"/dashboard/apps/{app.id}/messages?"
-    if rows and more_older:
-        context["next_url"] = base + f.query(cursor=rows[-1].id)
-    if rows and more_newer:
-        context["newer_url"] = base + f.query(newer=rows[0].id)
+    if newer:  # a page towards the newest: the store's cursor says newer ones remain
+        if p.next_cursor:
+            context["newer_url"] = base + f.query(newer=p.next_cursor)
+        if rows:
+            context["next_url"] = base + f.query(cursor=rows[-1].id)
+    else:
+        if p.next_cursor:
+            context["next_url"] = base + f.query(cursor=p.next_cursor)
+        if cursor:
+            context["newer_url"] = base + f.query(newer=rows[0].id if rows else cursor)
+    # a status filter looks at a bounded number of messages a page (store.messages.SCAN)
+    context["scanned"] = bool(f.status and p.next_cursor and len(rows) < PAGE)
+    context["scan"] = SCAN
     context["messages"] = [views.message(m) for m in rows]
     context["clear_url"] = base.rstrip("?")
     return render(request, "messages.html", app, "messages", context)

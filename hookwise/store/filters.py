@@ -28,6 +28,11 @@ class Where:
         self.args.append(value)
         self._parts.append(condition.format(f"${len(self.args)}"))
 
+    @property
+    def condition(self) -> str:
+        """The conditions so far, ANDed."""
+        return " AND ".join(self._parts)
+
     def page(self, table: str, cursor: str | None) -> str:
         """The page's statement: the rows after ``cursor``, newest first, ``LIMIT`` the mark
         after the arguments."""

@@ -25,6 +25,8 @@ from hookwise.store.sql import Handle, Tx, fetch, fetchrow, fetchval
 
 T = TypeVar("T")
 
+SCAN = 5000  # messages looked at, at most, for one page of a delivery-status filter
+
 
 class Messages:
     """Messages, deliveries and attempts over one database ``Handle``; ``enqueue`` is the
@@ -74,8 +76,6 @@ class Messages:
             w.add("job_id = {}", job_id)
         if tag:
             w.add(f"id IN ({TAGGED})", tag)
-        if status:
-            w.add(WITH_DELIVERY, status)
         # ids begin with their creation time: the id range bounds the rows read, created_at
         # is the exact condition
         if since is not None:
@@ -84,7 +84,49 @@ class Messages:
         if until is not None:
             w.add("id < {}", id_floor("msg", until + ID_SLACK))
             w.add("created_at <= {}", until)
+        if status:
+            return await self._scanned(w, status, cursor, limit, newer)
         return await self._page(w, "messages", cursor, limit, rows.message, newer)
+
+    async def _scanned(
+        self, w: Where, status: str, cursor: str | None, limit: int, newer: str | None
+    ) -> Page[Message]:
+        """A page of the messages ``w`` selects that have a delivery in ``status``, looking
+        at ``SCAN`` of them at most: a status that is rare (or absent) must not probe every
+        message of the app for one page. When the page is short but messages beyond the ones
+        looked at remain, ``next_cursor`` is the last looked at: the next page goes on from
+        there (a page may be short, even empty, with a ``next_cursor``)."""
+        down = newer is None
+        if down and cursor:
+            w.add("id < {}", cursor)
+        elif not down:
+            w.add("id > {}", newer)
+        order = "DESC" if down else "ASC"
+        reach = (
+            f"SELECT id FROM messages WHERE {w.condition}"
+            f" ORDER BY id {order} LIMIT 2 OFFSET {SCAN - 1}"
+        )
+        reach_args = list(w.args)
+        w.add(WITH_DELIVERY, status)
+        w.add("id >= {}" if down else "id <= {}", None)  # the edge: the SCAN-th looked at
+        edge_at = len(w.args) - 1
+        sql = (
+            f"SELECT * FROM messages WHERE {w.condition}"
+            f" ORDER BY id {order} LIMIT ${len(w.args) + 1}"
+        )
+
+        def tx() -> Tx[Page[Message]]:
+            ends = yield fetch(reach, *reach_args)
+            edge = ends[0]["id"] if len(ends) == 2 else ("" if down else "~")
+            args = list(w.args)
+            args[edge_at] = edge
+            got = page((yield fetch(sql, *args, limit + 1)), limit, rows.message)
+            if got.next_cursor is None and len(ends) == 2:
+                got = Page(got.data, edge)
+            return got
+
+        got = await self._db.read(tx)
+        return got if down else Page(got.data[::-1], got.next_cursor)
 
     async def resend_message(
         self, app_id: str, message_id: str, endpoint_id: str | None = None

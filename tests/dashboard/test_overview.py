@@ -44,6 +44,9 @@ async def test_the_live_log_adds_new_attempts_with_their_endpoint(
             assert f"<td><code>{receiver.url('/' + n)}</code></td>" in page
         assert f'hx-get="{live}" hx-trigger="every 2s" hx-swap="afterbegin"' in page
         newest = rows[0][0]
+        # htmx sends the newest row's id: the first row's hidden input
+        assert 'hx-include="#attempt-rows > tr:first-child input[name=after]"' in page
+        assert f'<input type="hidden" name="after" value="{newest}">' in page
 
         nothing = await c.get(live, params={"after": newest})
         assert nothing.status_code == 204 and nothing.text == ""  # htmx leaves the page be
@@ -55,6 +58,7 @@ async def test_the_live_log_adds_new_attempts_with_their_endpoint(
         added = re.findall(r'<tr data-attempt="(att_\w+)"[^>]* data-message="(msg_\w+)"', r.text)
         assert len(added) == 3 and {m for _, m in added} == {second["id"]}
         assert first["id"] not in r.text
+        assert f'<input type="hidden" name="after" value="{added[0][0]}">' in r.text
         # an empty log asks from the start
         assert len(re.findall("<tr data-attempt", (await c.get(live)).text)) == 6
 

@@ -7,8 +7,10 @@ import dataclasses
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from hookwise.domain.models import DeliveryFilter, NewEndpoint, NewMessage
-from hookwise.store import Store
+from hookwise.store import Store, messages
 from tests.store.conftest import result
 
 
@@ -33,9 +35,8 @@ async def test_messages_by_delivery_status(store: Store) -> None:
     ok, bad, waiting = [await _send(store, app_id, "a.b") for _ in range(3)]
     claims = {
         c.message_id: c
-        for c in await store.queue.claim_due(worker_id="w", limit=2, lease_seconds=30)
+        for c in await store.queue.claim_due(worker_id="w", limit=3, lease_seconds=30)
     }
-    assert set(claims) == {ok, bad}  # oldest first
     await store.queue.record_attempts(
         [result(claims[ok], ok=True), result(claims[bad], ok=False)], pause_after=10
     )
@@ -65,13 +66,14 @@ async def test_messages_by_creation_time(store: Store) -> None:
 
     assert await ids(since=now - 10) == [new]
     assert await ids(until=now - 10) == [old]
-    assert await ids(since=now - 60, until=now + 1) == [new, old]
+    assert sorted(await ids(since=now - 60, until=now + 1)) == sorted([new, old])
     assert await ids(since=now + 3600) == []
 
 
 async def test_pages_towards_the_newest(store: Store) -> None:
     app_id, _ = await _app(store)
-    sent = [await _send(store, app_id, "a.b") for _ in range(7)]
+    # ids minted in one millisecond are in no order: the list's order is the ids'
+    sent = sorted([await _send(store, app_id, "a.b") for _ in range(7)])
     newest_first = sent[::-1]
     first = await store.messages.list_messages(app_id, limit=3, cursor=None)
     second = await store.messages.list_messages(app_id, limit=3, cursor=first.next_cursor)
@@ -132,3 +134,35 @@ async def test_an_attempt_keeps_the_headers_sent_and_received(store: Store) -> N
     assert (a.request_headers, a.response_headers) == (sent, got)
     b = by_message[second.message_id]
     assert (b.request_headers, b.response_headers) == (None, None)
+
+
+async def test_a_status_page_looks_at_a_bounded_number_of_messages(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages, "SCAN", 3)
+    app_id, _ = await _app(store)
+    sent = sorted([await _send(store, app_id, "a.b") for _ in range(8)])
+    # the 1st, 2nd and 7th sent have a failed delivery
+    claims = {c.message_id: c for c in await store.queue.claim_due(
+        worker_id="w", limit=8, lease_seconds=30)}  # fmt: skip
+    await store.queue.record_attempts(
+        [result(c, ok=m not in (sent[0], sent[1], sent[6])) for m, c in claims.items()],
+        pause_after=10,
+    )
+
+    async def walk(**at: str) -> tuple[list[str], str | None]:
+        p = await store.messages.list_messages(
+            app_id, limit=2, cursor=at.get("cursor"), newer=at.get("newer"), status="failed"
+        )
+        return [m.id for m in p.data], p.next_cursor
+
+    # newest first, 3 looked at a page: 7,6,5 | 4,3,2 | 1,0 (0-based, newest is 7)
+    assert await walk() == ([sent[6]], sent[5])
+    assert await walk(cursor=sent[5]) == ([], sent[2])  # nothing among 3 looked at: go on
+    assert await walk(cursor=sent[2]) == ([sent[1], sent[0]], None)
+    # the other way: from the oldest, 3 looked at: 1,2,3 | 4,5,6
+    assert await walk(newer=sent[0]) == ([sent[1]], sent[3])
+    assert await walk(newer=sent[3]) == ([sent[6]], sent[6])  # a full page: more newer
+    # a page that fills up before the bound ends where it fills
+    monkeypatch.setattr(messages, "SCAN", 100)
+    assert await walk() == ([sent[6], sent[1]], sent[1])
