@@ -28,6 +28,10 @@ class Where:
         self.args.append(value)
         self._parts.append(condition.format(f"${len(self.args)}"))
 
+    def add_literal(self, condition: str) -> None:
+        """AND ``condition``, which has no value bound (a literal of a closed set)."""
+        self._parts.append(condition)
+
     @property
     def condition(self) -> str:
         """The conditions so far, ANDed."""

@@ -12,9 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hookwise.domain.errors import NotFound
+from hookwise.domain.errors import InvalidInput, NotFound
 from hookwise.domain.ids import id_floor, new_id
-from hookwise.domain.models import Attempt, Delivery, DeliveryFilter, Message, NewMessage, Page
+from hookwise.domain.models import (
+    DELIVERY_STATUSES,
+    Attempt,
+    Delivery,
+    DeliveryFilter,
+    Message,
+    NewMessage,
+    Page,
+)
 from hookwise.store import rows
 from hookwise.store.enqueue import Draft, Enqueue
 from hookwise.store.filters import ID_SLACK, TAGGED, WITH_DELIVERY, Where, delivery_where
@@ -25,7 +33,7 @@ from hookwise.store.sql import Handle, Tx, fetch, fetchrow, fetchval
 
 T = TypeVar("T")
 
-SCAN = 5000  # messages looked at, at most, for one page of a delivery-status filter
+SCAN = 2000  # messages looked at, at most, for one page of a delivery-status filter
 
 
 class Messages:
@@ -107,7 +115,12 @@ class Messages:
             f" ORDER BY id {order} LIMIT 2 OFFSET {SCAN - 1}"
         )
         reach_args = list(w.args)
-        w.add(WITH_DELIVERY, status)
+        # the status is written in, not bound: PostgreSQL plans each status for itself (a
+        # generic plan for a bound one probed message after message: 79 ms for a status no
+        # delivery has among 100,000, against 0.2 ms planned for it)
+        if status not in DELIVERY_STATUSES:
+            raise InvalidInput("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
+        w.add_literal(WITH_DELIVERY.format(f"'{status}'"))
         w.add("id >= {}" if down else "id <= {}", None)  # the edge: the SCAN-th looked at
         edge_at = len(w.args) - 1
         sql = (
