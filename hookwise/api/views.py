@@ -19,13 +19,10 @@ from hookwise.domain.models import (
     Message,
     Page,
 )
+from hookwise.domain.text import REDACTED as REDACTED
 from hookwise.store.operations import Operation
 
 T = TypeVar("T")
-
-REDACTED = "***"
-"""A custom header's value in endpoint answers (they often hold a token): ``GET
-…/endpoints/{id}/headers`` shows them."""
 
 
 _second: list[Any] = [None, ""]  # the last whole second formatted (UTC), and its text
@@ -134,6 +131,15 @@ def attempt(a: Attempt) -> dict[str, Any]:
         "error_message": a.error_message, "duration_ms": a.duration_ms,
         "started_at": iso(a.started_at), "url": a.url, "trigger": a.trigger,
         "payload_format": a.payload_format,
+    }  # fmt: skip
+
+
+def attempt_detail(a: Attempt) -> dict[str, Any]:
+    """An attempt with what went over the wire besides the bodies: the request's line and
+    headers as sent (custom header values redacted) and the answer's headers (first 4 KiB),
+    ``Name: value`` lines; null when not recorded."""
+    return {
+        **attempt(a), "request_headers": a.request_headers, "response_headers": a.response_headers,
     }  # fmt: skip
 
 

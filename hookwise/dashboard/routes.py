@@ -23,6 +23,7 @@ from hookwise.dashboard.access import (
     start_session,
     templates,
 )
+from hookwise.dashboard.app_view import open_app, render
 from hookwise.domain.errors import HookwiseError, Unauthorized
 from hookwise.domain.models import App, DeliveryFilter
 from hookwise.domain.plurals import plural
@@ -83,41 +84,32 @@ async def home(request: Request) -> Response:
 
 @router.get("/apps/{app_ref}")
 async def app_page(request: Request, app_ref: str) -> Response:
-    try:
-        caller = await signed_in(request)
-    except Unauthorized:
-        return RedirectResponse("/dashboard/login", status_code=303)
-    app = await app_for(request, caller, app_ref)
-    return templates.TemplateResponse(request, "app.html", await _app_view(request, app))
-
-
-@router.get("/apps/{app_ref}/attempts/{attempt_id}")
-async def attempt_page(request: Request, app_ref: str, attempt_id: str) -> Response:
-    """One attempt with the body it sent (envelope, job event, or the payload alone)."""
-    try:
-        caller = await signed_in(request)
-    except Unauthorized:
-        return RedirectResponse("/dashboard/login", status_code=303)
-    app = await app_for(request, caller, app_ref)
-    store = ctx_of(request).store
-    found = await store.messages.get_attempt(app.id, attempt_id)
-    message = await store.messages.get_message(app.id, found.message_id)
-    return templates.TemplateResponse(
-        request,
-        "attempt.html",
-        {
-            "app": views.app(app),
-            "a": views.attempt(found),
-            "body": views.request_body(message.body, found.payload_format),
-        },
-    )
+    """The app's overview: endpoints, operations, newest messages, the live attempt log."""
+    app = await open_app(request, app_ref)
+    if isinstance(app, Response):
+        return app
+    return render(request, "app.html", app, "overview", await _app_view(request, app))
 
 
 @router.get("/apps/{app_ref}/live")
 async def live(request: Request, app_ref: str) -> Response:
-    """The parts of the app page htmx refreshes."""
+    """The parts of the app page an action re-renders."""
     app = await app_for(request, await signed_in(request), app_ref)
     return templates.TemplateResponse(request, "_live.html", await _app_view(request, app))
+
+
+@router.get("/apps/{app_ref}/live/operations")
+async def live_operations(request: Request, app_ref: str) -> Response:
+    """The operations table, polled while one runs (286: none runs, htmx stops polling)."""
+    app = await app_for(request, await signed_in(request), app_ref)
+    ops = await ctx_of(request).store.operations.list_operations(app.id, limit=10, cursor=None)
+    running = any(o.status == "running" for o in ops.data)
+    return templates.TemplateResponse(
+        request,
+        "_operations.html",
+        {"operations": [views.operation(o) for o in ops.data]},
+        status_code=200 if running else 286,
+    )
 
 
 async def _app_view(request: Request, app: App) -> dict[str, Any]:
@@ -134,6 +126,7 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
         "operations": [views.operation(o) for o in operations],
         "messages": [views.message(m) for m in messages],
         "attempts": [views.attempt(a) for a in attempts],
+        "live_url": f"/dashboard/apps/{app.id}/live/attempts",
     }
 
 
@@ -178,11 +171,15 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
 
 def mount_dashboard(app: FastAPI) -> None:
     """Add ``/dashboard`` (and its static files) to the API application."""
-    from hookwise.dashboard import inspector, portal  # they use this module's sign-in
+    from hookwise.dashboard import attempts, event_types, inspector, jobs, messages, portal
 
     app.include_router(router)
     app.include_router(inspector.router)
     app.include_router(portal.router)
+    app.include_router(messages.router)
+    app.include_router(attempts.router)
+    app.include_router(jobs.router)
+    app.include_router(event_types.router)
     app.mount("/dashboard/static", StaticFiles(directory=str(_HERE / "static")), name="dashboard")
 
     @app.exception_handler(HookwiseError)

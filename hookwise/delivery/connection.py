@@ -18,6 +18,8 @@ from hookwise.delivery.dialer import RequestFailed
 from hookwise.delivery.head_limit import MAX_HEAD, HeadLimit, HeadTooLarge
 from hookwise.egress.ssrf import describe
 
+HEADERS_KEPT = 4096  # bytes of an answer's header lines kept for the attempt log
+
 
 class ConnectionClosed(Exception):
     """The connection ended before a complete answer."""
@@ -30,6 +32,7 @@ class Response(NamedTuple):
     body: bytes  # at most the client's body_limit bytes
     retry_after: str | None
     location: str | None
+    headers: bytes = b""  # ``Name: value`` lines, at most HEADERS_KEPT bytes of them
 
 
 class Connection(asyncio.Protocol):
@@ -40,7 +43,9 @@ class Connection(asyncio.Protocol):
         "_body_limit",
         "_drain_limit",
         "_head",
+        "_headers",
         "_headers_done",
+        "_headers_kept",
         "_location",
         "_parser",
         "_retry_after",
@@ -77,6 +82,8 @@ class Connection(asyncio.Protocol):
         self._seen = 0
         self._retry_after: str | None = None
         self._location: str | None = None
+        self._headers: list[bytes] = []
+        self._headers_kept = 0
         self._headers_done = False
         self._head.reset()
 
@@ -146,6 +153,10 @@ class Connection(asyncio.Protocol):
             self.abort()
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_kept < HEADERS_KEPT:
+            line = b"%s: %s\r\n" % (name, value)
+            self._headers.append(line)
+            self._headers_kept += len(line)
         if len(name) == 11 and name.lower() == b"retry-after":
             self._retry_after = value.decode("latin-1")
         elif len(name) == 8 and name.lower() == b"location":
@@ -199,7 +210,10 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             body = b"".join(self._body) if self._body else b""
-            waiter.set_result(Response(self._status, body, self._retry_after, self._location))
+            headers = b"".join(self._headers)[:HEADERS_KEPT]
+            waiter.set_result(
+                Response(self._status, body, self._retry_after, self._location, headers)
+            )
 
     def _fail(self, exc: Exception) -> None:
         self.stop_timer()

@@ -40,4 +40,6 @@ def decide(claim: ClaimedDelivery, sent: SendResult, *, retry_after_cap: float) 
         next_attempt_at=next_at,
         pause_reason=pause_reason,
         counts_as_failure=claim.trigger != "test",
+        request_headers=sent.request_headers,
+        response_headers=sent.response_headers,
     )

@@ -12,7 +12,7 @@ from hookwise.delivery.target import Target, parse_target
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
 from hookwise.domain.signing import Signer
-from hookwise.domain.text import storable
+from hookwise.domain.text import REDACTED, storable
 from hookwise.egress.ssrf import NetworkPolicy
 
 RESPONSE_BODY_LIMIT = 4096
@@ -28,6 +28,8 @@ class SendResult(NamedTuple):
     duration_ms: float
     started_at: float
     retry_after: str | None = None
+    request_headers: str | None = None  # the head as sent, custom header values redacted
+    response_headers: str | None = None  # the answer's header lines (at most 4 KiB)
 
     @property
     def succeeded(self) -> bool:
@@ -85,21 +87,23 @@ class HttpSender:
             self._targets[url] = target
         return target
 
-    def _request(self, target: Target, claim: ClaimedDelivery, timestamp: int) -> bytes:
+    def _request(self, target: Target, claim: ClaimedDelivery, timestamp: int) -> tuple[bytes, str]:
+        """The attempt's bytes, and its head as the attempt log keeps it: the endpoint's custom
+        header values redacted as the API redacts them (they may hold credentials), the
+        signatures kept (they prove nothing without the secret, which is never in them)."""
         body = claim.body
-        parts = [target.prefix]
         custom = claim.headers
-        if custom:
-            if not any(k.lower() == "user-agent" for k in custom):
-                parts.append(_USER_AGENT_LINE)
-            parts.extend(f"{k}: {v}\r\n".encode() for k, v in custom.items())
-        else:
-            parts.append(_USER_AGENT_LINE)
         signed = self._signer(claim.secrets).headers(claim.message_id, timestamp, body)
-        parts.extend(f"{k}: {v}\r\n".encode() for k, v in signed.items())
-        parts.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-        parts.append(body)
-        return b"".join(parts)
+        tail = b"".join(f"{k}: {v}\r\n".encode() for k, v in signed.items()) + (
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        head = b"".join([target.prefix, _custom_lines(custom), tail])
+        if custom:
+            redacted = dict.fromkeys(custom, REDACTED)
+            shown = b"".join([target.prefix, _custom_lines(redacted), tail])
+        else:
+            shown = head
+        return head + body, _lines(shown)
 
     async def send(self, claim: ClaimedDelivery) -> SendResult:
         """One attempt; never raises for network trouble (it is the result)."""
@@ -107,26 +111,29 @@ class HttpSender:
         assert client is not None, "HttpSender.start() was not called"
         started = time.time()
         t0 = time.perf_counter()
+        shown = None
         try:
             target = self._target(claim.url)
-            data = self._request(target, claim, int(started))
+            data, shown = self._request(target, claim, int(started))
             response = await client.post(target, data, claim.timeout_seconds)
         except TimeoutError:
-            return self._failed(started, t0, f"timed out after {claim.timeout_seconds:g} s")
+            return self._failed(started, t0, f"timed out after {claim.timeout_seconds:g} s", shown)
         except RequestFailed as exc:
-            return self._failed(started, t0, str(exc))
+            return self._failed(started, t0, str(exc), shown)
         except InvalidInput as exc:
-            return self._failed(started, t0, f"invalid URL: {exc.message}")
+            return self._failed(started, t0, f"invalid URL: {exc.message}", shown)
         duration = (time.perf_counter() - t0) * 1000
         status = response.status
         raw = response.body
         body = storable(raw.decode("utf-8", "replace")) if raw else None
         error = answer_error(status, response.location)
-        return SendResult(status, body, error, duration, started, response.retry_after)
+        got = _lines(response.headers) or None
+        return SendResult(status, body, error, duration, started, response.retry_after, shown, got)
 
     @staticmethod
-    def _failed(started: float, t0: float, error: str) -> SendResult:
-        return SendResult(None, None, error, (time.perf_counter() - t0) * 1000, started)
+    def _failed(started: float, t0: float, error: str, shown: str | None) -> SendResult:
+        ms = (time.perf_counter() - t0) * 1000
+        return SendResult(None, None, error, ms, started, None, shown)
 
 
 def answer_error(status: int, location: str | None) -> str | None:
@@ -140,3 +147,19 @@ def answer_error(status: int, location: str | None) -> str | None:
 
 
 _USER_AGENT_LINE = f"User-Agent: {USER_AGENT}\r\n".encode()
+
+
+def _custom_lines(custom: dict[str, str]) -> bytes:
+    """The header lines of an endpoint's ``custom`` headers (the User-Agent unless they set
+    theirs)."""
+    if not custom:
+        return _USER_AGENT_LINE
+    lines = [f"{k}: {v}\r\n".encode() for k, v in custom.items()]
+    if not any(k.lower() == "user-agent" for k in custom):
+        lines.insert(0, _USER_AGENT_LINE)
+    return b"".join(lines)
+
+
+def _lines(head: bytes) -> str:
+    """Header lines as the attempt log stores them: text, one ``Name: value`` a line."""
+    return storable(head.decode("utf-8", "replace").rstrip("\r\n").replace("\r\n", "\n"))

@@ -156,6 +156,10 @@ class Attempt:
     trigger: Trigger
     #: "raw" when the attempt sent the message's payload alone; None: the body as stored
     payload_format: PayloadFormat | None = None
+    #: the request's head as sent (custom header values redacted), ``Name: value`` lines
+    request_headers: str | None = None
+    #: the answer's headers (at most 4 KiB), ``Name: value`` lines
+    response_headers: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,8 @@ class AttemptResult:
     next_attempt_at: datetime | None
     pause_reason: str | None = None
     counts_as_failure: bool = True
+    request_headers: str | None = None
+    response_headers: str | None = None
 
 
 def attempt_of(result: AttemptResult) -> Attempt:
@@ -254,6 +260,9 @@ def attempt_of(result: AttemptResult) -> Attempt:
         started_at=result.started_at,
         url=c.url,
         trigger=c.trigger,
+        payload_format=c.payload_format,
+        request_headers=result.request_headers,
+        response_headers=result.response_headers,
     )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 NUL = "\x00"
 NUL_REFUSED = "must not contain the NUL character (U+0000)"
+REDACTED = "***"
+"""A custom header's value where it is shown (endpoint answers, the attempt log's request
+headers): they often hold a token. ``GET …/endpoints/{id}/headers`` shows them."""
 
 
 def is_text(text: str) -> bool:

@@ -8,6 +8,12 @@ from hookwise.domain.models import DeliveryFilter
 
 # the messages tagged ``{}``, within the app of mark $1
 TAGGED = "SELECT message_id FROM message_tags WHERE app_id = $1 AND tag = {}"
+# a message with a delivery in status ``{}`` (ix_deliveries_message: one probe a message)
+WITH_DELIVERY = (
+    "EXISTS (SELECT 1 FROM deliveries d WHERE d.app_id = $1 AND d.message_id = messages.id"
+    " AND d.status = {})"
+)
+ID_SLACK = 60.0  # seconds between an id's time and its row's ``created_at``, at most
 
 
 class Where:
@@ -22,6 +28,15 @@ class Where:
         self.args.append(value)
         self._parts.append(condition.format(f"${len(self.args)}"))
 
+    def add_literal(self, condition: str) -> None:
+        """AND ``condition``, which has no value bound (a literal of a closed set)."""
+        self._parts.append(condition)
+
+    @property
+    def condition(self) -> str:
+        """The conditions so far, ANDed."""
+        return " AND ".join(self._parts)
+
     def page(self, table: str, cursor: str | None) -> str:
         """The page's statement: the rows after ``cursor``, newest first, ``LIMIT`` the mark
         after the arguments."""
@@ -29,6 +44,12 @@ class Where:
             self.add("id < {}", cursor)
         where = " AND ".join(self._parts)
         return f"SELECT * FROM {table} WHERE {where} ORDER BY id DESC LIMIT ${len(self.args) + 1}"
+
+    def newer_page(self, table: str, after: str) -> str:
+        """The statement of the rows just newer than ``after``, oldest first."""
+        self.add("id > {}", after)
+        where = " AND ".join(self._parts)
+        return f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT ${len(self.args) + 1}"
 
 
 def delivery_where(app_id: str, f: DeliveryFilter) -> Where:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookwise.domain.ids import id_floor
+from hookwise.store.filters import ID_SLACK
 from hookwise.store.requeue import requeue_ids
 from hookwise.store.rules.operations import RESENDS
 from hookwise.store.sql import Dialect, Tx, fetch, fetchval
 
-SLACK = 60.0  # seconds between a delivery id's time and its ``created_at``, at most
+SLACK = ID_SLACK  # seconds between a delivery id's time and its ``created_at``, at most
 
 # $1 app, $2 after this id, $3 before this one (the window's end), $4 rows at most; the
 # filter's marks from $5

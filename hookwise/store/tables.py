@@ -192,6 +192,9 @@ attempts = _tenant_table(
     Column("trigger", String(10), nullable=False),
     # the body this attempt sent: 'raw' when the message's payload alone, NULL as stored
     Column("payload_format", String(10), nullable=True),
+    # what went over the wire: ``Name: value`` lines (delivery.wire_headers), NULL: unknown
+    Column("request_headers", Text, nullable=True),
+    Column("response_headers", Text, nullable=True),
     Index("ix_attempts_message", "app_id", "message_id"),
     Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
     _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),

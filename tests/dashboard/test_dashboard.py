@@ -110,5 +110,5 @@ async def test_the_app_page_follows_bulk_operations(api: Api) -> None:
 
 def _operation_row(page: str, op_id: str) -> str:
     """The operations table's row of ``op_id`` in ``page``."""
-    start = page.index(f'<tr data-operation="{op_id}">')
+    start = page.index(f'<tr data-operation="{op_id}"')
     return page[start : page.index("</tr>", start)]

@@ -36,6 +36,12 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="page size"), Digits]
 Cursor = Annotated[str | None, Query(max_length=300, description="next_cursor of the last page")]
 
 
+Status = Annotated[str | None, Query(pattern="^(pending|succeeded|failed|held|canceled)$")]
+"""A delivery status to filter on."""
+Time = Annotated[str | None, Query(max_length=64)]
+"""An RFC 3339 time to filter on (``rfc3339_seconds``)."""
+
+
 def rfc3339_seconds(field: str, value: str) -> float:
     """``value``, an RFC 3339 time with its zone, as seconds since the epoch; InvalidInput
     naming ``field`` otherwise."""

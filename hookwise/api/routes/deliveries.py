@@ -9,13 +9,12 @@ from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import Ctx, ScopedApp
-from hookwise.api.routes.common import Cursor, Limit
+from hookwise.api.routes.common import Cursor, Limit, Status
 from hookwise.domain.errors import NotFound
 from hookwise.domain.models import DeliveryFilter
 
 router = APIRouter(tags=["deliveries"])
 
-Status = Annotated[str | None, Query(pattern="^(pending|succeeded|failed|held|canceled)$")]
 Ref = Annotated[str | None, Query(max_length=256)]
 
 
@@ -64,9 +63,12 @@ async def list_attempts(
 @router.get("/v1/apps/{app}/attempts/{attempt_id}")
 async def get_attempt(app: ScopedApp, attempt_id: str, ctx: Ctx) -> Response:
     """One attempt, with ``request_body``: the body it sent (the message's envelope or job
-    event as stored, or its payload alone when ``payload_format`` is ``raw``)."""
+    event as stored, or its payload alone when ``payload_format`` is ``raw``), and
+    ``request_headers``/``response_headers``: the request line and headers sent (the
+    endpoint's custom header values as ``***``) and the answer's headers (first 4 KiB), one
+    ``Name: value`` a line, null when not recorded."""
     found = await ctx.store.messages.get_attempt(app.id, attempt_id)
-    out = views.attempt(found)
+    out = views.attempt_detail(found)
     try:
         message = await ctx.store.messages.get_message(app.id, found.message_id)
     except NotFound:  # pruned by retention before its attempts

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from hookwise.api import views
 from hookwise.api.context import ApiContext, Ctx, ScopedApp
-from hookwise.api.routes.common import Cursor, Limit, rfc3339_seconds
+from hookwise.api.routes.common import Cursor, Limit, Status, Time, rfc3339_seconds
 from hookwise.api.schemas import BulkResendIn, MessageIn, ResendIn, refuse_nul
 from hookwise.domain.envelope import envelope
 from hookwise.domain.errors import InvalidInput, PayloadTooLarge
@@ -86,11 +86,17 @@ async def list_messages(
     event_type: Annotated[str | None, Query(max_length=256)] = None,
     tag: Annotated[str | None, Query(max_length=256)] = None,
     job_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: Status = None,
+    since: Time = None,
+    until: Time = None,
 ) -> Response:
-    """The app's messages, newest first."""
+    """The app's messages, newest first; ``status``: those with a delivery in that status;
+    ``since``/``until``: created in that window (RFC 3339)."""
     p = await ctx.store.messages.list_messages(
-        app.id, limit=limit, cursor=cursor, event_type=event_type, tag=tag, job_id=job_id
-    )
+        app.id, limit=limit, cursor=cursor, event_type=event_type, tag=tag, job_id=job_id,
+        status=status, since=None if since is None else rfc3339_seconds("since", since),
+        until=None if until is None else rfc3339_seconds("until", until),
+    )  # fmt: skip
     return views.json(views.page(p, views.message))
 
 

@@ -33,6 +33,7 @@ from hookwise.store.sql import POSTGRES
 _ATTEMPT_TYPES = (
     "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "int[]", "text[]", "int[]",
     "text[]", "text[]", "float8[]", "float8[]", "text[]", "text[]", "text[]",
+    "text[]", "text[]",
 )  # fmt: skip
 
 # A delivery still to be attempted (pending or held), said as "not finished": a condition the
@@ -41,8 +42,8 @@ _ATTEMPT_TYPES = (
 # pending rows estimated) it hashed every pending delivery instead (bench/README.md: figures).
 _FINISHED = "'succeeded', 'failed', 'canceled'"
 
-# Lock the endpoints whose counter may change ($17-$20: failing, or reset from non-zero),
-# insert the attempts ($1-$16) and move the deliveries on ($22-$28; $21 now), in one statement
+# Lock the endpoints whose counter may change ($19-$22: failing, or reset from non-zero),
+# insert the attempts ($1-$18) and move the deliveries on ($24-$30; $23 now), in one statement
 # (one round trip). An attempt id already stored means this very batch was committed before
 # (the connection was lost while COMMIT was answered): then ``inserted`` is 0, no delivery
 # moves and the batch is not applied twice. ``backlog``: these endpoints have due deliveries
@@ -52,7 +53,7 @@ _FINISHED = "'succeeded', 'failed', 'canceled'"
 _RECORD = f"""
 WITH lk AS (
     SELECT e.app_id, e.id, e.consecutive_failures, e.status, e.kind FROM endpoints e
-    JOIN unnest($17::text[], $18::text[], $19::bool[], $20::bool[])
+    JOIN unnest($19::text[], $20::text[], $21::bool[], $22::bool[])
       AS u(app_id, id, failing, reset)
       ON e.app_id = u.app_id AND e.id = u.id
     WHERE u.failing OR (u.reset AND e.consecutive_failures <> 0)
@@ -65,19 +66,19 @@ WITH lk AS (
     RETURNING 1
 ), mv AS (
     UPDATE deliveries d SET attempt_count = u.n, last_attempt_at = u.started,
-        last_status_code = u.code, updated_at = $21, lease_owner = NULL, trigger = 'scheduled',
+        last_status_code = u.code, updated_at = $23, lease_owner = NULL, trigger = 'scheduled',
         status = CASE u.outcome WHEN 'retry' THEN d.status ELSE u.outcome END,
         next_attempt_at = u.next_at
-    FROM unnest($22::text[], $23::text[], $24::int[], $25::float8[], $26::int[], $27::text[],
-                $28::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
+    FROM unnest($24::text[], $25::text[], $26::int[], $27::float8[], $28::int[], $29::text[],
+                $30::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
     WHERE d.app_id = u.app_id AND d.id = u.id AND d.status NOT IN ({_FINISHED})
       AND EXISTS (SELECT 1 FROM ins)
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, l.app_ids, l.ids, l.counters, l.statuses, l.kinds,
        EXISTS (
-           SELECT 1 FROM unnest($18::text[]) AS u(id) CROSS JOIN LATERAL (
+           SELECT 1 FROM unnest($20::text[]) AS u(id) CROSS JOIN LATERAL (
                SELECT 1 FROM deliveries d
-               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $21
+               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $23
                LIMIT 1) due)
        AS backlog
 FROM (SELECT array_agg(app_id) AS app_ids, array_agg(id) AS ids,

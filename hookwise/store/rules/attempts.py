@@ -23,7 +23,7 @@ Outcome = Literal["succeeded", "retry", "failed"]
 ATTEMPT_COLUMNS = (
     "app_id, id, delivery_id, message_id, endpoint_id, job_id, attempt_number, status,"
     " response_status_code, response_body, error_message, duration_ms, started_at, url, trigger,"
-    " payload_format"
+    " payload_format, request_headers, response_headers"
 )
 
 
@@ -35,6 +35,7 @@ def attempt_row(res: AttemptResult) -> tuple[Any, ...]:
         cl.attempt_count + 1, "succeeded" if res.succeeded else "failed", res.status_code,
         res.response_body, res.error_message, float(res.duration_ms),
         res.started_at.timestamp(), cl.url, cl.trigger, cl.payload_format,
+        res.request_headers, res.response_headers,
     )  # fmt: skip
 
 

@@ -50,9 +50,8 @@ _LEASED = claimed("deliveries") + (
     " WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?))"
 )
 
-_INSERT_ATTEMPTS = (
-    f"INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_MARKS = ",".join("?" * (attempts.ATTEMPT_COLUMNS.count(",") + 1))
+_INSERT_ATTEMPTS = f"INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS}) VALUES ({_MARKS})"
 # $5 the outcome (``attempts.outcome``): a retry keeps the status (pending, or held meanwhile)
 _MOVE = sqlite_marks(
     "UPDATE deliveries SET attempt_count = $1, last_attempt_at = $2, last_status_code = $3,"
