@@ -33,8 +33,8 @@ PAGES = [
     pytest.param("apps", marks=BEFORE_ISSUE_16),
     pytest.param("app", marks=BEFORE_ISSUE_16),
     pytest.param("attempt", marks=BEFORE_ISSUE_16),
-    pytest.param("inspector", marks=BEFORE_ISSUE_16),
-    pytest.param("inspector-bin", marks=BEFORE_ISSUE_16),
+    "inspector",
+    "inspector-bin",
 ]
 
 
