@@ -11,6 +11,7 @@ from contextlib import suppress
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 from playwright.sync_api import Error, Page, Request, Route, expect
 
 from hookwise.domain.signing import Signer
@@ -138,3 +139,34 @@ def test_a_poll_sent_before_the_secret_never_undoes_the_check(
             "data-state", "not verified"
         )
     assert page.evaluate("window.uncheckedSwaps") == 0, "an older poll's answer was shown"
+
+
+@pytest.mark.parametrize("hookwise", ["sqlite"], indirect=True)  # no store in a key press
+def test_the_inspector_works_from_the_keyboard(signed_in_page: Page, hookwise: Hookwise) -> None:
+    """A bin made, its signatures checked and a capture replayed with Tab, typing and Enter."""
+    page = signed_in_page
+    page.goto("/dashboard/inspector")
+    page.get_by_label("Name").focus()
+    page.keyboard.type("by keyboard")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Answer with status")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="New bin")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/dashboard/inspector/\w+$"))
+    forged_id = _forged(page.locator("#bin-url").inner_text())
+    verdict = page.locator(f'tr[data-capture="{forged_id}"] td.verdict').first
+    expect(verdict).to_have_text("enter the secret")
+
+    page.get_by_label("Endpoint secret").focus()
+    page.keyboard.insert_text("whsec_" + "D" * 32)
+    with page.expect_response(lambda r: r.request.headers.get("hx-trigger") == "check"):
+        page.keyboard.press("Enter")  # the form's own submit: "Check signatures"
+    expect(verdict).to_have_attribute("data-state", "not verified")
+    page.get_by_label("Replay to URL").focus()
+    page.keyboard.press("Tab")
+    replay = page.get_by_role("button", name=f"Replay {forged_id}")
+    expect(replay).to_be_focused()
+    page.keyboard.press("Enter")  # no URL typed: said so, where the answer goes
+    expect(page.locator("#replayed")).to_contain_text("Not replayed")
+    expect(replay).to_be_focused()
