@@ -4,11 +4,20 @@ A secret typed on the page is sent with each refresh (a form field in a POST bod
 URL, so no access log holds it), used to check the captures' signatures, and forgotten: it is
 neither stored nor logged. What a capture holds is shown as escaped text only, under a
 Content-Security-Policy that runs no script but the dashboard's own.
+
+The captures on the page carry a marker of what they show: which captures, checked with which
+secret (a keyed digest, so the page never holds the secret in another form). A poll that
+brings the same marker back is answered 204 and htmx leaves the page alone; any other poll
+gets the captures again. So a view checked with an older secret is replaced by the next poll,
+never kept; the page's ``hx-sync`` keeps an older poll's answer from landing after a check.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -27,10 +36,14 @@ from hookwise.store.rules.inspector import header_map
 router = APIRouter(prefix="/dashboard/inspector", include_in_schema=False)
 SHOWN = 50
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self';"
-    " img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none';"
+    " frame-ancestors 'none'"
 )
 _SAFE = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+# keys the markers of this process only: another process's marker never matches, so it costs a
+# render, never a skipped one
+_MARKER_KEY = secrets.token_bytes(32)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -76,6 +89,25 @@ def _capture_view(c: Capture, secret: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def shown_marker(captures: Sequence[Capture], secret: str) -> str:
+    """What a rendering of the captures shows: these captures, checked with this secret."""
+    digest = hashlib.blake2b(key=_MARKER_KEY, digest_size=16)
+    for c in captures:
+        digest.update(c.id.encode() + b"\n")
+    digest.update(b"\0" + secret.encode())
+    return digest.hexdigest()
+
+
+def _captures_context(
+    request: Request, ctx: ApiContext, b: Bin, found: Sequence[Capture], secret: str
+) -> dict[str, Any]:
+    """What ``_inspector_captures.html`` renders: the captures checked with ``secret``."""
+    return {
+        "bin": _bin_view(request, ctx, b), "shown": shown_marker(found, secret),
+        "captures": [_capture_view(c, secret) for c in found], "checked": bool(secret),
+    }  # fmt: skip
+
+
 @router.get("")
 async def bins_page(request: Request) -> Response:
     """The caller's live bins, and a button for a new one."""
@@ -108,13 +140,15 @@ async def create_bin(
 
 @router.get("/{bin_id}")
 async def bin_page(request: Request, bin_id: str) -> Response:
-    """A bin's live page: its URL, the secret to check with, the replay URL, the captures."""
+    """A bin's live page: its URL, the secret to check with, the replay URL, the captures
+    (rendered here, unchecked: the polls bring them again once a secret is typed)."""
     caller = await _signed_in(request)
     if caller is None:
         return _to_login()
     ctx = ctx_of(request)
     b = await _bin(ctx, caller, bin_id)
-    return _page(request, "inspector_bin.html", {"bin": _bin_view(request, ctx, b)})
+    found = await ctx.store.inspector.list_captures(b.id, limit=SHOWN, cursor=None)
+    return _page(request, "inspector_bin.html", _captures_context(request, ctx, b, found.data, ""))
 
 
 @router.post("/{bin_id}/captures")
@@ -122,22 +156,18 @@ async def captures(
     request: Request,
     bin_id: str,
     secret: Annotated[str, Form()] = "",
-    newest: Annotated[str | None, Form()] = None,
+    shown: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """The captures with their signature verdicts under ``secret``; nothing new to show (the
-    newest capture is still ``newest``) is a 204, which htmx leaves in place."""
+    """The captures with their signature verdicts under ``secret``; when the page already
+    shows exactly that (its marker is ``shown``) a 204, which htmx leaves in place."""
     await check_action(request)
     ctx = ctx_of(request)
     b = await _bin(ctx, await signed_in(request), bin_id)
     found = await ctx.store.inspector.list_captures(b.id, limit=SHOWN, cursor=None)
-    top = found.data[0].id if found.data else ""
-    if newest is not None and newest == top:
+    secret = secret.strip()
+    if shown == shown_marker(found.data, secret):
         return Response(status_code=204)
-    shown = [_capture_view(c, secret.strip()) for c in found.data]
-    context = {
-        "bin": _bin_view(request, ctx, b), "captures": shown, "newest": top,
-        "checked": bool(secret.strip()),
-    }  # fmt: skip
+    context = _captures_context(request, ctx, b, found.data, secret)
     return _page(request, "_inspector_captures.html", context)
 
 

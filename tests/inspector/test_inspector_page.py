@@ -25,6 +25,13 @@ def _row(page: str, capture_id: str) -> str:
     return found.group(1)
 
 
+def _shown(page: str) -> str:
+    """The marker of what the captures fragment shows."""
+    found = re.search(r'id="shown" name="shown" value="([0-9a-f]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
 def _states(row: str) -> list[str]:
     return re.findall(r'data-state="([^"]+)"', row)
 
@@ -76,10 +83,20 @@ async def test_the_page_marks_a_forged_capture_as_not_verified(
         # without a secret nothing is claimed
         r = await c.post(captures, headers=HX)
         assert _states(_row(r.text, real_id)) == ["unknown", "unknown"]
-        # polling: nothing new since the newest shown is a 204 (htmx leaves the page alone)
-        newest = re.search(r'id="newest" name="newest" value="([^"]+)"', r.text)
-        assert newest and newest.group(1) == forged_id
-        assert (await c.post(captures, data={"newest": forged_id}, headers=HX)).status_code == 204
+        # polling: what the page shows again is a 204 (htmx leaves the page alone); the same
+        # captures under another secret, or a new capture, are not
+        unchecked = _shown(r.text)
+        assert (await c.post(captures, data={"shown": unchecked}, headers=HX)).status_code == 204
+        r = await c.post(captures, data={"shown": unchecked, "secret": secret["key"]}, headers=HX)
+        assert r.status_code == 200 and _states(_row(r.text, real_id)) == ["verified"] * 2
+        checked = {"shown": _shown(r.text), "secret": secret["key"]}
+        assert checked["shown"] != unchecked and secret["key"] not in r.text
+        assert (await c.post(captures, data=checked, headers=HX)).status_code == 204
+        async with httpx.AsyncClient(timeout=10) as anon:
+            newer = (await anon.post(url, content=b"{}")).headers["X-Hookwise-Capture"]
+        r = await c.post(captures, data=checked, headers=HX)
+        assert r.status_code == 200 and _states(_row(r.text, real_id)) == ["verified"] * 2
+        assert _row(r.text, newer)
 
         # replay: to a receiver (the test allows no network: loopback is refused), then to
         # the bin itself
@@ -89,8 +106,8 @@ async def test_the_page_marks_a_forged_capture_as_not_verified(
         assert not receiver.requests
         r = await c.post(replay, data={"url": url + "/again"}, headers=HX)
         assert r.status_code == 200 and "HTTP 200" in r.text, r.text
-        got = (await api.http.get(f"/v1/inspector/bins/{bin_id}/requests")).json()["data"][0]
-        original = (await api.http.get(f"/v1/inspector/bins/{bin_id}/requests")).json()["data"][2]
+        got, *older = (await api.http.get(f"/v1/inspector/bins/{bin_id}/requests")).json()["data"]
+        (original,) = (x for x in older if x["id"] == real_id)
         assert got["path"].endswith("/again") and got["body"] == original["body"]
         assert got["headers"]["webhook-signature"] == original["headers"]["webhook-signature"]
 
