@@ -3,7 +3,6 @@ cookie; every action carries the session's CSRF token (``access.check_action``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,33 +122,6 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
     }
 
 
-@router.post("/apps/{app_ref}/endpoints/{endpoint_id}/{action}")
-async def endpoint_action(
-    request: Request, app_ref: str, endpoint_id: str, action: str
-) -> Response:
-    await check_action(request)
-    app = await app_for(request, await signed_in(request), app_ref)
-    store = ctx_of(request).store
-    if action == "enable":
-        await store.resources.update_endpoint(app.id, endpoint_id, {"status": "active"})
-        note = "re-enabled; held deliveries are being released"
-    elif action == "pause":
-        await store.resources.update_endpoint(
-            app.id, endpoint_id, {"status": "paused", "paused_reason": "paused from the dashboard"}
-        )
-        note = "paused; new deliveries are held"
-    elif action == "recover":
-        op = await store.operations.start_recover(app.id, endpoint_id, time.time() - 86400)
-        note = f"{plural(op.done, 'failed delivery')} of the last 24 h re-queued"
-        if op.status == "running":
-            note += f" so far; the rest in the background (operation {op.id})"
-    else:
-        return Response("unknown action", status_code=404)
-    return templates.TemplateResponse(
-        request, "_live.html", {**await _app_view(request, app), "note": note}
-    )
-
-
 @router.post("/apps/{app_ref}/messages/{message_id}/resend")
 async def resend(request: Request, app_ref: str, message_id: str) -> Response:
     await check_action(request)
@@ -164,10 +136,11 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
 
 def mount_dashboard(app: FastAPI) -> None:
     """Add ``/dashboard`` (and its static files) to the API application."""
-    from hookwise.dashboard import inspector  # it uses this module's sign-in
+    from hookwise.dashboard import endpoints, inspector  # they use this module's sign-in
 
     app.include_router(router)
     app.include_router(inspector.router)
+    app.include_router(endpoints.router)
     app.mount("/dashboard/static", StaticFiles(directory=str(_HERE / "static")), name="dashboard")
 
     @app.exception_handler(HookwiseError)
