@@ -75,10 +75,11 @@ def _health_view(h: EndpointHealth) -> dict[str, Any]:
         {
             "name": name,
             "label": label,
-            "attempts": f"{w.attempts:,}",
+            "attempts": f"more than {w.attempts:,}" if w.more else f"{w.attempts:,}",
             "rate": "none" if w.success_rate is None else f"{w.success_rate:.1%}",
             "p50": ms(w.p50_ms),
             "p95": ms(w.p95_ms),
+            "sample": f"figures of the newest {w.attempts:,}" if w.more else "",
         }
         for name, label, w in (("hour", "Last hour", h.hour), ("day", "Last 24 hours", h.day))
     ]

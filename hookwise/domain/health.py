@@ -1,21 +1,26 @@
 """An endpoint's health: success rate and latency over a window, its last success and
 failure, and its attempts per minute (the console's endpoint page).
 
-Latency percentiles are **nearest-rank** over every attempt of the window, failed ones
-included (a timeout is the slowest answer an endpoint gives): the p-th percentile of ``n``
-durations sorted ascending is the one at rank ``ceil(p / 100 * n)`` (1-based). One attempt is
-its own p50 and p95; no attempt has none.
+A window's figures are of its newest ``SAMPLE`` attempts (all of them, in all but the busiest
+windows), so that a page costs the same however busy the endpoint: ``more`` says the window
+held more. Latency percentiles are **nearest-rank** over those attempts, failed ones included
+(a timeout is the slowest answer an endpoint gives): the p-th percentile of ``n`` durations
+sorted ascending is the one at rank ``ceil(p / 100 * n)`` (1-based). One attempt is its own
+p50 and p95; no attempt has none.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 HOUR = 3600.0
 DAY = 86400.0
 MINUTES = 60
+SAMPLE = 10_000
+"""A window's figures are of its newest attempts, at most this many."""
 """The chart's span: this many one-minute buckets, the last one ending now."""
 
 
@@ -28,13 +33,14 @@ def nearest_rank(p: float, n: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Attempts started in the last ``seconds``."""
+    """The newest attempts started in the last ``seconds`` (``more``: it held more)."""
 
     seconds: float
     attempts: int
     succeeded: int
     p50_ms: float | None
     p95_ms: float | None
+    more: bool = False
 
     @property
     def failed(self) -> int:
@@ -45,6 +51,18 @@ class Window:
     def success_rate(self) -> float | None:
         """Succeeded / attempts, from 0 to 1 (None without attempts)."""
         return self.succeeded / self.attempts if self.attempts else None
+
+
+def window(seconds: float, newest: Sequence[tuple[bool, float]], limit: int) -> Window:
+    """The window of ``newest`` attempts (succeeded, duration ms; newest first): the figures of
+    its first ``limit``, and whether there were more."""
+    counted = newest[:limit]
+    ranked = sorted(ms for _, ms in counted)
+    ok = sum(1 for good, _ in counted if good)
+    if not ranked:
+        return Window(seconds, 0, 0, None, None)
+    p50, p95 = nearest_rank(50, len(ranked)), nearest_rank(95, len(ranked))
+    return Window(seconds, len(ranked), ok, ranked[p50 - 1], ranked[p95 - 1], len(newest) > limit)
 
 
 @dataclass(frozen=True, slots=True)

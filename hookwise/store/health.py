@@ -3,8 +3,10 @@
 Every statement is a range of the index ``ix_attempts_endpoint_health`` (``app_id,
 endpoint_id, status, started_at, duration_ms``): the windows and the chart read the index
 alone (both statuses: two ranges), the last success and the last failure are one step back
-from the end of their status's range. At 100,000 attempts of one endpoint in the last day the
-whole read stays within the console's page budget (``bench/console.py``).
+from the end of their status's range. The windows are one walk back from now over at most
+``SAMPLE`` + 1 entries per status, read once for both: with 100,000 attempts in the day,
+counting them all and sorting their durations in SQL took ~250-500 ms on SQLite under load
+(``bench/console.py``), over the page's budget; the walk costs the same at any volume.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from hookwise.domain.health import (
     DAY,
     HOUR,
     MINUTES,
+    SAMPLE,
     EndpointHealth,
     LastAttempt,
     Minute,
-    Window,
-    nearest_rank,
+    window,
 )
 from hookwise.store.sql import Tx, fetch, fetchrow
 
@@ -28,15 +30,19 @@ from hookwise.store.sql import Tx, fetch, fetchrow
 _OF = "FROM attempts WHERE app_id = $1 AND endpoint_id = $2"
 _BOTH = f"{_OF} AND status IN ('failed', 'succeeded')"
 
-# $3 start of the day, $4 start of the hour, $5 now
-_COUNTS = (
-    "SELECT status, count(*) AS day_n, SUM(CASE WHEN started_at >= $4 THEN 1 ELSE 0 END)"
-    f" AS hour_n {_BOTH} AND started_at >= $3 AND started_at <= $5 GROUP BY status"
+# $3 start of the day, $4 now, $5 how many: the day's newest attempts, a walk back along each
+# status's range, then the newest of both
+_NEWEST = (
+    "SELECT status, started_at, duration_ms FROM (SELECT status, started_at, duration_ms"
+    f" {_OF} AND status = '{{}}' AND started_at >= $3 AND started_at <= $4"
+    " ORDER BY started_at DESC LIMIT $5) {}"
 )
-# $3 start, $4 now, $5 and $6 the ranks of p50 and p95 (nearest rank)
-_RANKED = (
-    "SELECT rn, d FROM (SELECT duration_ms AS d, ROW_NUMBER() OVER (ORDER BY duration_ms)"
-    f" AS rn {_BOTH} AND started_at >= $3 AND started_at <= $4) s WHERE rn = $5 OR rn = $6"
+_SAMPLE = (
+    "SELECT status, started_at, duration_ms FROM ("
+    + _NEWEST.format("failed", "f")
+    + " UNION ALL "
+    + _NEWEST.format("succeeded", "s")
+    + ") b ORDER BY started_at DESC LIMIT $5"
 )
 # $3 status, $4 now
 _LAST = (
@@ -64,30 +70,15 @@ def _last(r: Any) -> LastAttempt | None:
     )
 
 
-def _window(
-    app_id: str, endpoint_id: str, now: float, seconds: float, ok: int, n: int
-) -> Tx[Window]:
-    """The window's percentiles (one sort of its durations), given its counts."""
-    p50, p95 = nearest_rank(50, n), nearest_rank(95, n)
-    at: dict[int, float] = {}
-    if n:
-        found = yield fetch(_RANKED, app_id, endpoint_id, now - seconds, now, p50, p95)
-        at = {int(r["rn"]): float(r["d"]) for r in found}
-    return Window(seconds, n, ok, at.get(p50), at.get(p95))
-
-
 def endpoint_health(app_id: str, endpoint_id: str, now: float) -> Tx[EndpointHealth]:
     """The endpoint's health as of ``now`` (seconds): attempts started after ``now`` are not
     counted, so a figure is the same whenever it is read."""
-    counts = yield fetch(_COUNTS, app_id, endpoint_id, now - DAY, now - HOUR, now)
-    day = {r["status"]: int(r["day_n"]) for r in counts}
-    hour = {r["status"]: int(r["hour_n"]) for r in counts}
-    hour_w = yield from _window(
-        app_id, endpoint_id, now, HOUR, hour.get("succeeded", 0), sum(hour.values())
-    )
-    day_w = yield from _window(
-        app_id, endpoint_id, now, DAY, day.get("succeeded", 0), sum(day.values())
-    )
+    # one more than counted: whether a window held more
+    newest = yield fetch(_SAMPLE, app_id, endpoint_id, now - DAY, now, SAMPLE + 1)
+    day = [(r["status"] == "succeeded", float(r["duration_ms"])) for r in newest]
+    since = now - HOUR
+    in_hour = sum(1 for r in newest if r["started_at"] >= since)  # the newest come first
+    hour_w, day_w = window(HOUR, day[:in_hour], SAMPLE), window(DAY, day, SAMPLE)
     ok = yield fetchrow(_LAST, app_id, endpoint_id, "succeeded", now)
     bad = yield fetchrow(_LAST, app_id, endpoint_id, "failed", now)
     start = now - MINUTES * 60

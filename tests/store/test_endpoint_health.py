@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hookwise.domain.health import MINUTES, nearest_rank
+from hookwise.domain.health import MINUTES, nearest_rank, window
 from hookwise.domain.models import NewEndpoint, NewMessage
 from hookwise.store import Store
 from hookwise.store import health as sql
@@ -61,6 +61,15 @@ def test_nearest_rank() -> None:
     assert nearest_rank(50, 10) == 5 and nearest_rank(95, 10) == 10
     assert nearest_rank(95, 20) == 19 and nearest_rank(95, 100) == 95
     assert nearest_rank(100, 7) == 7 and nearest_rank(0, 7) == 1
+
+
+def test_a_window_of_the_newest_attempts() -> None:
+    assert window(60, [], 3) == window(60, [], 0)
+    assert window(60, [], 3).success_rate is None
+    w = window(60, [(True, 5.0), (False, 1.0), (True, 3.0), (True, 9.0)], 3)
+    assert (w.attempts, w.succeeded, w.failed, w.more) == (3, 2, 1, True)
+    assert (w.p50_ms, w.p95_ms) == (3.0, 5.0)
+    assert window(60, [(False, 2.0)], 3).success_rate == 0.0
 
 
 async def test_no_attempts(store: Store) -> None:
@@ -114,6 +123,7 @@ async def test_exact_figures_on_known_attempts(store: Store) -> None:
     assert (h.hour.attempts, h.hour.succeeded, h.hour.failed) == (10, 7, 3)
     assert h.hour.success_rate == pytest.approx(0.7)
     assert (h.hour.p50_ms, h.hour.p95_ms) == (50.0, 100.0)  # ranks 5 and 10 of 10
+    assert not h.hour.more and not h.day.more
     assert (h.day.attempts, h.day.succeeded) == (20, 17)
     assert (h.day.p50_ms, h.day.p95_ms) == (100.0, 9000.0)  # ranks 10 and 19 of 20
     assert h.last_success is not None and h.last_failure is not None
@@ -130,6 +140,23 @@ async def test_exact_figures_on_known_attempts(store: Store) -> None:
     assert h.day.attempts == 0 and h.day.success_rate is None and h.day.p95_ms is None
     assert h.last_success is not None and h.last_success.attempt_id == ids[0]
     assert h.last_failure is not None and h.last_failure.attempt_id == ids[21]  # after NOW
+
+
+async def test_percentiles_are_over_the_newest_attempts_of_a_busy_window(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "SAMPLE", 4)
+    app_id, ep = await _endpoint(store)
+    # newest first: 10, 20, … 100 ms; 1 in 3 failed (the newest of each status are merged)
+    await _attempts(store, app_id, ep, [(60 * i + 5, i % 3 != 1, 10.0 * (i + 1), 200)
+                                         for i in range(10)])  # fmt: skip
+    h = await store.messages.endpoint_health(app_id, ep, NOW)
+    for w in (h.hour, h.day):  # the newest 4: 10, 20, 30, 40 ms, one failed
+        assert (w.attempts, w.more, w.succeeded) == (4, True, 3)
+        assert (w.p50_ms, w.p95_ms) == (20.0, 40.0)  # ranks 2 and 4
+    monkeypatch.setattr(sql, "SAMPLE", 10)
+    h = await store.messages.endpoint_health(app_id, ep, NOW)
+    assert (h.hour.attempts, h.hour.more, h.hour.p95_ms) == (10, False, 100.0)
 
 
 async def test_the_chart_puts_each_attempt_in_its_minute(store: Store) -> None:
@@ -150,8 +177,7 @@ async def test_the_chart_puts_each_attempt_in_its_minute(store: Store) -> None:
 
 
 STATEMENTS = {
-    "counts": (sql._COUNTS, ("app", "ep", NOW - 86400, NOW - 3600, NOW)),
-    "ranked": (sql._RANKED, ("app", "ep", NOW - 86400, NOW, 5, 10)),
+    "sample": (sql._SAMPLE, ("app", "ep", NOW - 86400, NOW, 11)),
     "last": (sql._LAST, ("app", "ep", "failed", NOW)),
     "per_minute": (sql._PER_MINUTE, ("app", "ep", NOW - 3600, NOW)),
 }
