@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -41,6 +40,7 @@ from typing import Any
 import httpx
 
 from bench import clone, pg
+from bench.bulk import seed_sqlite
 from bench.measure import percentile
 from hookwise.api.auth import create_key
 from hookwise.composition import open_services
@@ -120,19 +120,6 @@ async def _seed(url: str) -> tuple[dict[str, str], str]:
         await services.close()
 
 
-def _fill_sqlite(path: str, clones: list[clone.Clone], seed: str, n: int) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        for c in clones:
-            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{c.table}")')]
-            conn.execute(clone.clone_sql(clone.SQLITE, c, cols), (seed, n))
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-
-
 async def _fill_pg(name: str, clones: list[clone.Clone], seed: str, n: int) -> None:
     conn = await pg.connect(name)
     try:
@@ -167,7 +154,7 @@ async def filled(store: str, n: int) -> AsyncIterator[tuple[Filled, str]]:
         series = clone.SQLITE if store == "sqlite" else clone.PG
         clones = _clones(series, time.time(), n)
         if store == "sqlite":
-            await asyncio.to_thread(_fill_sqlite, str(folder / "hw.db"), clones, ids["seed"], n)
+            await asyncio.to_thread(seed_sqlite, str(folder / "hw.db"), clones, ids["seed"], n)
         else:
             await _fill_pg(name, clones, ids["seed"], n)
         ids["msg"] = f"msg_{n // 2:026d}"
