@@ -19,7 +19,7 @@ from datetime import datetime
 HOUR = 3600.0
 DAY = 86400.0
 MINUTES = 60
-SAMPLE = 10_000
+SAMPLE = 5_000
 """A window's figures are of its newest attempts, at most this many."""
 """The chart's span: this many one-minute buckets, the last one ending now."""
 

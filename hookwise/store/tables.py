@@ -190,13 +190,13 @@ attempts = _tenant_table(
     # the body this attempt sent: 'raw' when the message's payload alone, NULL as stored
     Column("payload_format", String(10), nullable=True),
     Index("ix_attempts_message", "app_id", "message_id"),
-    # an endpoint's attempts by outcome and time, durations read from the index (its health)
+    # an endpoint's attempts by time, outcomes and durations read from the index (its health)
     Index(
         "ix_attempts_endpoint_health",
         "app_id",
         "endpoint_id",
-        "status",
         "started_at",
+        "status",
         "duration_ms",
     ),
     _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),

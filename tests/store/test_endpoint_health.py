@@ -177,7 +177,7 @@ async def test_the_chart_puts_each_attempt_in_its_minute(store: Store) -> None:
 
 
 STATEMENTS = {
-    "sample": (sql._SAMPLE, ("app", "ep", NOW - 86400, NOW, 11)),
+    "newest": (sql._NEWEST, ("app", "ep", NOW - 86400, NOW, 11)),
     "last": (sql._LAST, ("app", "ep", "failed", NOW)),
     "per_minute": (sql._PER_MINUTE, ("app", "ep", NOW - 3600, NOW)),
 }

@@ -1,8 +1,8 @@
-"""attempts: an index of each endpoint's attempts by outcome and time (its health)
+"""attempts: an index of each endpoint's attempts by time, with outcome and duration
 
 The console's endpoint page shows success rates and p50/p95 latency over the last hour and
 day, the last success and failure, and attempts per minute (issue 16). The index
-``(app_id, endpoint_id, status, started_at, duration_ms)`` serves each of those as an index
+``(app_id, endpoint_id, started_at, status, duration_ms)`` serves each of those as an index
 range read alone; it replaces ``ix_attempts_endpoint`` (``app_id, endpoint_id``), its prefix,
 so recording an attempt still updates as many indexes as before.
 
@@ -27,7 +27,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_attempts_endpoint_health",
         "attempts",
-        ["app_id", "endpoint_id", "status", "started_at", "duration_ms"],
+        ["app_id", "endpoint_id", "started_at", "status", "duration_ms"],
         unique=False,
     )
     op.drop_index("ix_attempts_endpoint", table_name="attempts")
