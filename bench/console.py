@@ -169,7 +169,9 @@ async def filled(store: str, n: int) -> AsyncIterator[tuple[Filled, str]]:
 async def time_pages(
     f: Filled, key: str, pages: dict[str, str], warmup: int, requests: int
 ) -> dict[str, list[float]]:
-    """Milliseconds of each request of each page (after the warm-up)."""
+    """Milliseconds of each request of each page (after the warm-up); under ``name + " cpu"``
+    the CPU time this process spent on it (its SQLite threads included; PostgreSQL's not),
+    which a machine shared with other work inflates less than the wall time."""
     services = await open_services(Settings(db=f.url, allow_networks="127.0.0.0/8"))
     out: dict[str, list[float]] = {}
     try:
@@ -179,16 +181,19 @@ async def time_pages(
             assert r.status_code == 303, r.text
             for name, template in pages.items():
                 path = template.format(**f.ids)
-                took = []
+                took, cpu = [], []
                 for i in range(warmup + requests):
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     r = await c.get(path)
                     ms = (time.perf_counter() - start) * 1000
+                    cpu_ms = (time.process_time() - start_cpu) * 1000
                     if r.status_code != 200:
                         raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
                     if i >= warmup:
                         took.append(ms)
+                        cpu.append(cpu_ms)
                 out[name] = took
+                out[f"{name} cpu"] = cpu
     finally:
         await services.close()
     return out
@@ -207,7 +212,10 @@ def table(results: dict[str, dict[str, list[float]]], n: int) -> str:
             flag = "" if p95 < BUDGET_MS else " ⚠"
             cells += [f"{statistics.median(ms):.1f}", f"{p95:.1f}{flag}"]
         rows.append(f"| {page} | " + " | ".join(cells) + " |")
-    return "\n".join(rows) + f"\n\nms per request, {n:,} attempts in the app"
+    return "\n".join(rows) + (
+        f"\n\nms per request, {n:,} attempts in the app; load average"
+        f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -220,7 +228,12 @@ async def main(args: argparse.Namespace) -> int:
             print(f"{store}: {args.attempts:,} attempts in {took:.1f} s", flush=True)
             results[store] = await time_pages(f, key, pages, args.warmup, args.requests)
     print(table(results, args.attempts))
-    slow = [p for by in results.values() for p, ms in by.items() if percentile(ms, 95) > BUDGET_MS]
+    slow = [
+        p
+        for by in results.values()
+        for p, ms in by.items()
+        if not p.endswith(" cpu") and percentile(ms, 95) > BUDGET_MS
+    ]
     return 1 if slow else 0
 
 

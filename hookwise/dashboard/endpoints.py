@@ -206,7 +206,10 @@ async def _rotate(request: Request, caller: Principal, app: App, ep_id: str) -> 
         raise InvalidInput("grace_seconds", "choose one of the grace periods") from None
     ep = await api.rotate_secret(ctx_of(request), app, ep_id, body)
     if not body.grace_seconds:
-        return "Secret rotated; the old secret no longer signs. Reveal the new one below.", {}
+        return (
+            "Secret rotated; the old secret no longer signs. Reveal secret shows the new one.",
+            {},
+        )
     until = views.iso(max(u for _, u in ep.previous_secrets))
     return f"Secret rotated; the old secret also signs until {until} (UTC).", {}
 
