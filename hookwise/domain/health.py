@@ -3,10 +3,10 @@ failure, and its attempts per minute (the console's endpoint page).
 
 A window's figures are of its newest ``SAMPLE`` attempts (all of them, in all but the busiest
 windows), so that a page costs the same however busy the endpoint: ``more`` says the window
-held more. Latency percentiles are **nearest-rank** over those attempts, failed ones included
-(a timeout is the slowest answer an endpoint gives): the p-th percentile of ``n`` durations
-sorted ascending is the one at rank ``ceil(p / 100 * n)`` (1-based). One attempt is its own
-p50 and p95; no attempt has none.
+held that many or more. Latency percentiles are **nearest-rank** over those attempts, failed
+ones included (a timeout is the slowest answer an endpoint gives): the p-th percentile of
+``n`` durations sorted ascending is the one at rank ``ceil(p / 100 * n)`` (1-based). One
+attempt is its own p50 and p95; no attempt has none.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def nearest_rank(p: float, n: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The newest attempts started in the last ``seconds`` (``more``: it held more)."""
+    """The newest attempts started in the last ``seconds`` (``more``: it held ``SAMPLE`` or
+    more; the figures are of its newest ``SAMPLE``)."""
 
     seconds: float
     attempts: int
@@ -53,16 +54,16 @@ class Window:
         return self.succeeded / self.attempts if self.attempts else None
 
 
-def window(seconds: float, newest: Sequence[tuple[bool, float]], limit: int) -> Window:
-    """The window of ``newest`` attempts (succeeded, duration ms; newest first): the figures of
-    its first ``limit``, and whether there were more."""
-    counted = newest[:limit]
-    ranked = sorted(ms for _, ms in counted)
-    ok = sum(1 for good, _ in counted if good)
-    if not ranked:
+def window(
+    seconds: float, attempts: int, succeeded: int, durations: Sequence[float], limit: int
+) -> Window:
+    """A window's figures: ``attempts`` of which ``succeeded``, lasting ``durations`` ms;
+    ``limit`` the most a window is counted to (``more``: it reached it)."""
+    if not durations:
         return Window(seconds, 0, 0, None, None)
+    ranked = sorted(durations)
     p50, p95 = nearest_rank(50, len(ranked)), nearest_rank(95, len(ranked))
-    return Window(seconds, len(ranked), ok, ranked[p50 - 1], ranked[p95 - 1], len(newest) > limit)
+    return Window(seconds, attempts, succeeded, ranked[p50 - 1], ranked[p95 - 1], attempts >= limit)
 
 
 @dataclass(frozen=True, slots=True)

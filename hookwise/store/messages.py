@@ -102,7 +102,8 @@ class Messages:
         """How the endpoint's attempts went up to ``now``: success rate and latency over the
         last hour and day, last success and failure, attempts per minute of the last hour
         (``store.health``). An unknown endpoint has no attempts: the caller checks it exists."""
-        return await self._db.read(lambda: endpoint_health(app_id, endpoint_id, now))
+        d = self._db.dialect
+        return await self._db.read(lambda: endpoint_health(d, app_id, endpoint_id, now))
 
     async def _requeue(
         self, app_id: str, table: str, what: str, key: str, which: str, args: list[Any]

@@ -64,12 +64,12 @@ def test_nearest_rank() -> None:
 
 
 def test_a_window_of_the_newest_attempts() -> None:
-    assert window(60, [], 3) == window(60, [], 0)
-    assert window(60, [], 3).success_rate is None
-    w = window(60, [(True, 5.0), (False, 1.0), (True, 3.0), (True, 9.0)], 3)
+    assert window(60, 0, 0, [], 3) == window(60, 0, 0, [], 0)
+    assert window(60, 0, 0, [], 3).success_rate is None
+    w = window(60, 3, 2, [5.0, 1.0, 3.0], 3)
     assert (w.attempts, w.succeeded, w.failed, w.more) == (3, 2, 1, True)
     assert (w.p50_ms, w.p95_ms) == (3.0, 5.0)
-    assert window(60, [(False, 2.0)], 3).success_rate == 0.0
+    assert window(60, 1, 0, [2.0], 3).success_rate == 0.0
 
 
 async def test_no_attempts(store: Store) -> None:
@@ -154,7 +154,7 @@ async def test_percentiles_are_over_the_newest_attempts_of_a_busy_window(
     for w in (h.hour, h.day):  # the newest 4: 10, 20, 30, 40 ms, one failed
         assert (w.attempts, w.more, w.succeeded) == (4, True, 3)
         assert (w.p50_ms, w.p95_ms) == (20.0, 40.0)  # ranks 2 and 4
-    monkeypatch.setattr(sql, "SAMPLE", 10)
+    monkeypatch.setattr(sql, "SAMPLE", 11)
     h = await store.messages.endpoint_health(app_id, ep, NOW)
     assert (h.hour.attempts, h.hour.more, h.hour.p95_ms) == (10, False, 100.0)
 
@@ -177,7 +177,7 @@ async def test_the_chart_puts_each_attempt_in_its_minute(store: Store) -> None:
 
 
 STATEMENTS = {
-    "newest": (sql._NEWEST, ("app", "ep", NOW - 86400, NOW, 11)),
+    "newest": (sql._NEWEST.format("count(*)"), ("app", "ep", NOW - 86400, NOW, 11, NOW - 3600)),
     "last": (sql._LAST, ("app", "ep", "failed", NOW)),
     "per_minute": (sql._PER_MINUTE, ("app", "ep", NOW - 3600, NOW)),
 }
