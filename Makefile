@@ -24,8 +24,8 @@ run: $(VENV)/.installed
 	$(BIN)/hookwise serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check hookwise tests bench examples
-	$(BIN)/ruff format --check hookwise tests bench examples
+	$(BIN)/ruff check hookwise tests bench examples scripts/check-wheel
+	$(BIN)/ruff format --check hookwise tests bench examples scripts/check-wheel
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	./scripts/ensure-postgres
-	$(BIN)/ruff check hookwise tests bench examples
+	$(BIN)/ruff check hookwise tests bench examples scripts/check-wheel
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -p no:cacheprovider
