@@ -31,12 +31,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite mostly waits (real servers and processes, retries, PostgreSQL), so it runs on
+# pytest-xdist workers; the tests marked `alone` (a wall-clock bound a busy neighbour would
+# break, see tests/conftest.py) run after them, one at a time. TEST_WORKERS=0: all in one process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
 	./scripts/ensure-postgres
 	$(BIN)/ruff check hookwise tests bench examples scripts/check-wheel
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not alone"
+	$(BIN)/pytest -p no:cacheprovider -m alone
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
