@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 # The suite mostly waits (real servers and processes, retries, PostgreSQL), so it runs on
 # pytest-xdist workers; the tests marked `alone` (a wall-clock bound a busy neighbour would
 # break, see tests/conftest.py) run after them, one at a time. TEST_WORKERS=0: all in one process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 
 test: $(STAMP)
 	./scripts/ensure-postgres
