@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import pg
+from bench.cpu import CpuMeter
 from bench.hookwise_service import (
     Api,
     create_admin_key,
@@ -310,9 +311,64 @@ async def cluster_template(ctx: RunContext) -> ClusterTemplate:
     return tpl
 
 
-async def cluster_drain(ctx: RunContext, tpl: ClusterTemplate, workers: int) -> float:
-    """Copy the template, start 1 API and ``workers`` workers, release, time the drain."""
-    sz = sizes(ctx)
+@dataclass(frozen=True)
+class Drain:
+    """A cluster drain: its rate, and the CPU per delivery of the workers and PostgreSQL."""
+
+    rate: float
+    worker_us: float
+    postgres_us: float
+
+
+async def _follow_backends(
+    db: str, meter: CpuMeter, stop: asyncio.Event, mine: int, every: float = 0.25
+) -> None:
+    """Sample the CPU of ``db``'s PostgreSQL backends but ``mine`` until ``stop`` (new ones:
+    pool connections opened during the drain, autovacuum workers, count from their start)."""
+    while True:
+        meter.sample(set(await pg.backend_pids(db)) - {mine}, new_from_zero=True)
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def _recorded(conn: Any, timeout: float) -> None:
+    """Wait (bounded) until no delivery is pending: every attempt recorded."""
+    deadline = time.monotonic() + timeout
+    sql = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+    while await conn.fetchval(sql) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
+async def _timed_drain(
+    ctx: RunContext, api: Api, tpl: ClusterTemplate, procs: list[Proc], watch: Any
+) -> Drain:
+    """Release the held deliveries and time their drain (``procs``: the API, then the workers;
+    ``watch``: a connection to ``db``, whose backend is the harness's, not counted)."""
+    db, mine = await watch.fetchrow("SELECT current_database(), pg_backend_pid()")
+    worker_cpu, pg_cpu, stop = CpuMeter(), CpuMeter(), asyncio.Event()
+    worker_cpu.sample(p.pid for p in procs[1:])
+    pg_cpu.sample(set(await pg.backend_pids(db)) - {mine})
+    follower = asyncio.create_task(_follow_backends(db, pg_cpu, stop, mine))
+    released = time.time()
+    try:
+        await api.set_status(tpl.app, [tpl.endpoint], "active")
+        await await_sink(ctx, "ok", tpl.messages, sizes(ctx).drain_timeout, procs)
+        await _recorded(watch, 5.0)
+    finally:
+        stop.set()
+        await follower
+    worker_cpu.sample()
+    us = 1e6 / tpl.messages
+    rate = drain_rate(ctx, tpl.messages, released)
+    return Drain(rate, worker_cpu.seconds() * us, pg_cpu.seconds() * us)
+
+
+async def cluster_drain(ctx: RunContext, tpl: ClusterTemplate, workers: int) -> Drain:
+    """Copy the template, start 1 API and ``workers`` workers, release, time the drain; the
+    CPU (``/proc``) of the workers and of the database's backends from release to the last
+    attempt recorded, per delivery."""
     db = f"hwbench_{os.getpid()}_w{workers}"
     await pg.create_db(db, template=tpl.db)
     env = service_env(pg.db_url(db))
@@ -335,10 +391,11 @@ async def cluster_drain(ctx: RunContext, tpl: ClusterTemplate, workers: int) -> 
                 if not proc.alive():
                     raise Unavailable(f"{proc.name} exited: {proc.tail()}")
             ctx.sink.reset()
-            released = time.time()
-            await api.set_status(tpl.app, [tpl.endpoint], "active")
-            await await_sink(ctx, "ok", tpl.messages, sz.drain_timeout, procs)
-            return drain_rate(ctx, tpl.messages, released)
+            watch = await pg.connect(db)
+            try:
+                return await _timed_drain(ctx, api, tpl, procs, watch)
+            finally:
+                await watch.close()
     finally:
         await asyncio.to_thread(stop_many, procs)
         await pg.drop_db(db)
@@ -349,7 +406,10 @@ async def run_cluster(ctx: RunContext) -> dict[str, float]:
     tpl = await cluster_template(ctx)
     out: dict[str, float] = {}
     for n in sizes(ctx).cluster_workers:
-        out[f"w{n}"] = await cluster_drain(ctx, tpl, n)
+        drain = await cluster_drain(ctx, tpl, n)
+        out[f"w{n}"] = drain.rate
+        if n == 1:
+            out["cpu_worker_us"], out["cpu_postgres_us"] = drain.worker_us, drain.postgres_us
     out["scale_2"] = out["w2"] / out["w1"] if out.get("w1") else float("nan")
     out["ingest_rate"] = tpl.ingest_rates[ctx.run_index % len(tpl.ingest_rates)]
     return out
@@ -610,6 +670,10 @@ register(
             Metric("w4", "4 workers", "deliv/s", rate=True),
             Metric("scale_2", "2 workers / 1 worker", "x",
                    (Target(">=", "≥ 1.7x", value=1.7),), digits=2),
+            Metric("cpu_worker_us", "worker CPU µs / delivery (1 worker)", "µs",
+                   (Target("<=", "≤ 100 µs", value=100),)),
+            Metric("cpu_postgres_us", "PostgreSQL CPU µs / delivery (1 worker)", "µs",
+                   (Target("<=", "≤ 90 µs", value=90),)),
         ),
     )
 )  # fmt: skip

@@ -77,6 +77,16 @@ async def backends(name: str) -> int:
         await conn.close()
 
 
+async def backend_pids(name: str) -> list[int]:
+    """The pids of the sessions on database ``name`` (autovacuum workers on it included)."""
+    conn = await connect()
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+        return [int(r["pid"]) for r in rows]
+    finally:
+        await conn.close()
+
+
 async def wait_backends(name: str, minimum: int, timeout: float, settle: float = 1.0) -> int:
     """Wait until at least ``minimum`` sessions are connected and the count holds ``settle`` s."""
     deadline = time.monotonic() + timeout

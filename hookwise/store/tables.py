@@ -156,6 +156,8 @@ message_tags = Table(
     PrimaryKeyConstraint("app_id", "tag", "message_id"),
 )
 
+_QUEUED = text("status IN ('pending', 'held')")
+
 deliveries = _tenant_table(
     "deliveries",
     *_refs(),
@@ -169,8 +171,16 @@ deliveries = _tenant_table(
     Column("last_status_code", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    Index("ix_deliveries_due", "status", "next_attempt_at"),
-    Index("ix_deliveries_endpoint_due", "status", "endpoint_id", "next_attempt_at"),
+    # on PostgreSQL only the deliveries still to be attempted (migration 0013: a finished
+    # delivery's row version adds no entry); every query through them says which status
+    Index("ix_deliveries_due", "status", "next_attempt_at", postgresql_where=_QUEUED),
+    Index(
+        "ix_deliveries_endpoint_due",
+        "status",
+        "endpoint_id",
+        "next_attempt_at",
+        postgresql_where=_QUEUED,
+    ),
     Index("ix_deliveries_message", "app_id", "message_id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status", "id"),
     _partial("ix_deliveries_job", "app_id", "job_id", where="job_id IS NOT NULL"),
