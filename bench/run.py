@@ -4,9 +4,10 @@
 max), against one sink process, on this machine, in this run; a table is printed and the numbers
 are written to ``bench/results/latest.json`` (and the table to ``latest.md``).
 
-``python -m bench.run --smoke`` (``make bench-smoke``): one short run of the ceiling, the
-Celery prefork baseline and hookwise embedded (about 20 s); exits 1 if hookwise delivers less
-than the Celery prefork baseline (or cannot run, unless ``--allow-unavailable``).
+``python -m bench.run --smoke`` (``make bench-smoke``): one short run of the console's
+pages (2,000 attempts, SQLite), the ceiling, the Celery prefork baseline and hookwise embedded
+(about 25 s); exits 1 if hookwise delivers less than the Celery prefork baseline (or cannot
+run, unless ``--allow-unavailable``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+import bench.console  # noqa: F401 - registers the console pages figure
 from bench import baselines, bulk, hookwise_scenarios  # noqa: F401 - they register scenarios
 from bench.measure import summarize
 from bench.processes import REPO_ROOT, stop_all

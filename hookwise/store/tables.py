@@ -171,7 +171,7 @@ deliveries = _tenant_table(
     Column("last_status_code", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    # on PostgreSQL only the deliveries still to be attempted (migration 0013: a finished
+    # on PostgreSQL only the deliveries still to be attempted (migration 0016: a finished
     # delivery's row version adds no entry); every query through them says which status
     Index("ix_deliveries_due", "status", "next_attempt_at", postgresql_where=_QUEUED),
     Index(
@@ -181,9 +181,11 @@ deliveries = _tenant_table(
         "next_attempt_at",
         postgresql_where=_QUEUED,
     ),
-    Index("ix_deliveries_message", "app_id", "message_id"),
+    # ``id`` last: a list by message or job is read in the index's order (newest first), not
+    # along the primary key past every other row of the app
+    Index("ix_deliveries_message", "app_id", "message_id", "id"),
     Index("ix_deliveries_endpoint", "app_id", "endpoint_id", "status", "id"),
-    _partial("ix_deliveries_job", "app_id", "job_id", where="job_id IS NOT NULL"),
+    _partial("ix_deliveries_job", "app_id", "job_id", "id", where="job_id IS NOT NULL"),
     _partial("ix_deliveries_leased", "endpoint_id", where="lease_owner IS NOT NULL"),
 )
 
@@ -205,7 +207,7 @@ attempts = _tenant_table(
     # what went over the wire: ``Name: value`` lines (delivery.wire_headers), NULL: unknown
     Column("request_headers", Text, nullable=True),
     Column("response_headers", Text, nullable=True),
-    Index("ix_attempts_message", "app_id", "message_id"),
+    Index("ix_attempts_message", "app_id", "message_id", "id"),  # ``id``: as for deliveries
     # an endpoint's attempts by time, outcomes and durations read from the index (its health)
     Index(
         "ix_attempts_endpoint_health",
@@ -215,7 +217,7 @@ attempts = _tenant_table(
         "status",
         "duration_ms",
     ),
-    _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),
+    _partial("ix_attempts_job", "app_id", "job_id", "id", where="job_id IS NOT NULL"),
     Index("ix_attempts_delivery", "app_id", "delivery_id"),
     Index("ix_attempts_started", "started_at"),
 )
