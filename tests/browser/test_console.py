@@ -53,7 +53,7 @@ def test_the_attempt_log_shows_a_new_attempt_without_a_reload(
     expect(row).to_contain_text("succeeded")  # brought in by htmx's poll
     expect(row).to_contain_text("200")
     assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
-    expect(page.locator(f'tr[data-endpoint="{ep["id"]}"]')).to_contain_text(ep["url"])
+    expect(page.locator(f'#endpoints tr[data-endpoint="{ep["id"]}"]')).to_contain_text(ep["url"])
     shoot(page, "app", "An app: its endpoints, bulk operations, messages and live attempt log")
 
 
@@ -67,13 +67,13 @@ def test_an_attempts_detail_shows_the_request_body_and_the_response(
     page.goto(app_path(app))
 
     row = page.locator("#attempts tr", has_text=msg["id"])
-    row.get_by_role("link", name="body").click()
+    row.get_by_role("link", name="Details").click()
     expect(page).to_have_url(hookwise.url(app_path(app, f"/attempts/{attempt['id']}")))
     sent = page.locator("#request-body")
     expect(sent).to_contain_text('"invoice":"inv_42"')
     expect(sent).to_contain_text("<b>hi</b>")  # shown as text, never as markup
     expect(sent.locator("b")).to_have_count(0)
-    expect(page.locator("#attempt")).to_contain_text("succeeded 200")
+    expect(page.locator("#attempt-result")).to_have_text("succeeded (HTTP 200)")
     # the bin's answer names the capture it made of this very request
     expect(page.locator("#response-body")).to_contain_text(re.compile(r'"captured":\s*"\w+'))
     shoot(page, "attempt", "One attempt: what was sent and what the endpoint answered")
@@ -85,7 +85,7 @@ def test_pause_and_re_enable_an_endpoint_from_the_app_page(
     page = signed_in_page
     app, ep = _app_at_a_bin(hookwise, "Pause")
     page.goto(app_path(app))
-    row = page.locator(f'tr[data-endpoint="{ep["id"]}"]')
+    row = page.locator(f'#endpoints tr[data-endpoint="{ep["id"]}"]')
     expect(row).to_contain_text("active")
 
     # only what lasts is awaited: a poll that was under way may still bring the page as it
