@@ -28,20 +28,26 @@ browser: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider tests/browser $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hookwise tests bench examples scripts
-	$(BIN)/ruff format --check hookwise tests bench examples scripts
+	$(BIN)/ruff check hookwise tests bench examples scripts scripts/check-wheel
+	$(BIN)/ruff format --check hookwise tests bench examples scripts scripts/check-wheel
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite mostly waits (real servers and processes, retries, PostgreSQL), so it runs on
+# pytest-xdist workers; the tests marked `alone` (a wall-clock bound a busy neighbour would
+# break, see tests/conftest.py) run after them, one at a time. TEST_WORKERS=0: all in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	./scripts/ensure-postgres
-	$(BIN)/ruff check hookwise tests bench examples scripts
+	$(BIN)/ruff check hookwise tests bench examples scripts scripts/check-wheel
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(MAKE) docs
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not alone"
+	$(BIN)/pytest -p no:cacheprovider -m alone
 
 # the docs site (mkdocs.yml): strict, so a broken link or a page left out of the nav fails;
 # the HTTP and CLI references are generated at build time by scripts/docs_reference.py.

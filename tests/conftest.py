@@ -154,6 +154,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Tests that assert a wall-clock bound a busy neighbour would break (a call that "answers at
+# once" while a bulk change runs, a latency ratio). `make test` runs the suite on pytest-xdist
+# workers without them (`-m "not alone"`), then them one at a time (`-m alone`). A new test of
+# that kind takes `@pytest.mark.alone`; these are the ones written before the mark.
+ALONE = (
+    "tests/delivery/test_pause_delete.py::",
+    "tests/delivery/test_release.py::",
+    "tests/delivery/test_isolation.py::",
+    "tests/api/test_operations.py::test_a_large_recover_answers_at_once_",
+    "tests/api/test_bulk_resend.py::test_a_large_resend_answers_at_once_",
+    "tests/store/test_postgres.py::test_notify_wakes_a_worker_in_another_process",
+)
+
+
+# The cluster tests run several processes of up to 17 PostgreSQL connections each: one xdist
+# worker runs them all (`--dist loadgroup`), so two never share the server's 100 connections.
+# The browser tests share one Chromium and one server per store: one worker runs them all too.
+ONE_WORKER = {"tests/cluster/": "cluster", "tests/browser/": "browser"}
+# The longest tests (real processes, the fuzzer) are handed out first, and the short ones fill
+# the gaps at the end, so that no worker is left with a long test while the others are idle.
+FIRST = (
+    "tests/security/test_openapi_fuzz.py::",
+    "tests/test_crash.py::",
+    "tests/test_listen.py::",
+    "tests/cli/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(ALONE):
+            item.add_marker(pytest.mark.alone)
+        for prefix, group in ONE_WORKER.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))  # stable: else as collected
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     backends = ", ".join(BACKEND_NAMES)
     return [

@@ -42,6 +42,11 @@ def _field_name(e: Any) -> str:
     return field or "body"
 
 
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{"field", "message"}``, the field named as the API names it."""
+    return [{"field": _field_name(e), "message": str(e.get("msg"))} for e in errors]
+
+
 def validation_response(errors: Sequence[Any]) -> Response:
     """The 400 (not JSON the API takes) or 422 (naming the field) answer for pydantic errors."""
     for e in errors:
@@ -52,7 +57,7 @@ def validation_response(errors: Sequence[Any]) -> Response:
                 f"the body is not valid JSON: {e.get('msg')}",
                 {"field": _field_name(e)},
             )
-    fields = [{"field": _field_name(e), "message": str(e.get("msg"))} for e in errors]
+    fields = field_errors(errors)
     first = fields[0] if fields else {"field": "body", "message": "invalid"}
     return error_response(
         422,

@@ -4,7 +4,6 @@ session's CSRF token (``access.check_action``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -130,33 +129,6 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
     }
 
 
-@router.post("/apps/{app_ref}/endpoints/{endpoint_id}/{action}")
-async def endpoint_action(
-    request: Request, app_ref: str, endpoint_id: str, action: str
-) -> Response:
-    await check_action(request)
-    app = await app_for(request, await signed_in(request), app_ref)
-    store = ctx_of(request).store
-    if action == "enable":
-        await store.resources.update_endpoint(app.id, endpoint_id, {"status": "active"})
-        note = "re-enabled; held deliveries are being released"
-    elif action == "pause":
-        await store.resources.update_endpoint(
-            app.id, endpoint_id, {"status": "paused", "paused_reason": "paused from the dashboard"}
-        )
-        note = "paused; new deliveries are held"
-    elif action == "recover":
-        op = await store.operations.start_recover(app.id, endpoint_id, time.time() - 86400)
-        note = f"{plural(op.done, 'failed delivery')} of the last 24 h re-queued"
-        if op.status == "running":
-            note += f" so far; the rest in the background (operation {op.id})"
-    else:
-        return Response("unknown action", status_code=404)
-    return templates.TemplateResponse(
-        request, "_live.html", {**await _app_view(request, app), "note": note}
-    )
-
-
 @router.post("/apps/{app_ref}/messages/{message_id}/resend")
 async def resend(request: Request, app_ref: str, message_id: str) -> Response:
     await check_action(request)
@@ -171,11 +143,20 @@ async def resend(request: Request, app_ref: str, message_id: str) -> Response:
 
 def mount_dashboard(app: FastAPI) -> None:
     """Add ``/dashboard`` (and its static files) to the API application."""
-    from hookwise.dashboard import attempts, event_types, inspector, jobs, messages, portal
+    from hookwise.dashboard import (
+        attempts,
+        endpoints,
+        event_types,
+        inspector,
+        jobs,
+        messages,
+        portal,
+    )
 
     app.include_router(router)
     app.include_router(inspector.router)
     app.include_router(portal.router)
+    app.include_router(endpoints.router)
     app.include_router(messages.router)
     app.include_router(attempts.router)
     app.include_router(jobs.router)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hookwise.domain.errors import InvalidInput, NotFound
+from hookwise.domain.health import EndpointHealth
 from hookwise.domain.ids import id_floor, new_id
 from hookwise.domain.models import (
     DELIVERY_STATUSES,
@@ -26,6 +27,7 @@ from hookwise.domain.models import (
 from hookwise.store import rows
 from hookwise.store.enqueue import Draft, Enqueue
 from hookwise.store.filters import ID_SLACK, TAGGED, WITH_DELIVERY, Where, delivery_where
+from hookwise.store.health import endpoint_health
 from hookwise.store.paging import page
 from hookwise.store.requeue import requeue
 from hookwise.store.roles import Enqueued
@@ -176,6 +178,13 @@ class Messages:
 
     async def get_attempt(self, app_id: str, attempt_id: str) -> Attempt:
         return await self._get("attempts", "attempt", app_id, attempt_id, rows.attempt)
+
+    async def endpoint_health(self, app_id: str, endpoint_id: str, now: float) -> EndpointHealth:
+        """How the endpoint's attempts went up to ``now``: success rate and latency over the
+        last hour and day, last success and failure, attempts per minute of the last hour
+        (``store.health``). An unknown endpoint has no attempts: the caller checks it exists."""
+        d = self._db.dialect
+        return await self._db.read(lambda: endpoint_health(d, app_id, endpoint_id, now))
 
     async def _requeue(
         self, app_id: str, table: str, what: str, key: str, which: str, args: list[Any]

@@ -128,6 +128,13 @@ class Dialect:
             f" ON t.app_id = {app_mark} AND t.id = j.value)"
         )
 
+    def joined(self, text: str) -> str:
+        """The aggregate of the ``text`` values of a group, joined by commas (one value
+        read back, where a row each would allocate a row each)."""
+        if self.name == "postgresql":
+            return f"string_agg({text}, ',')"
+        return f"group_concat({text}, ',')"
+
     def array(self, values: Sequence[str]) -> Any:
         """The parameter that ``any`` reads: a list for asyncpg, JSON text for SQLite."""
         if self.name == "postgresql":

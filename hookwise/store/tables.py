@@ -196,7 +196,15 @@ attempts = _tenant_table(
     Column("request_headers", Text, nullable=True),
     Column("response_headers", Text, nullable=True),
     Index("ix_attempts_message", "app_id", "message_id"),
-    Index("ix_attempts_endpoint", "app_id", "endpoint_id"),
+    # an endpoint's attempts by time, outcomes and durations read from the index (its health)
+    Index(
+        "ix_attempts_endpoint_health",
+        "app_id",
+        "endpoint_id",
+        "started_at",
+        "status",
+        "duration_ms",
+    ),
     _partial("ix_attempts_job", "app_id", "job_id", where="job_id IS NOT NULL"),
     Index("ix_attempts_delivery", "app_id", "delivery_id"),
     Index("ix_attempts_started", "started_at"),

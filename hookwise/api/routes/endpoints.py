@@ -18,10 +18,18 @@ from hookwise.api.schemas import EndpointIn, EndpointPatch, RecoverIn, RotateIn
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.events import TEST_EVENT, validate_filters
 from hookwise.domain.ids import new_id
-from hookwise.domain.models import NewEndpoint, NewMessage, attempt_of
+from hookwise.domain.models import (
+    App,
+    Attempt,
+    Endpoint,
+    NewEndpoint,
+    NewMessage,
+    attempt_of,
+)
 from hookwise.domain.schedule import RetrySchedule
 from hookwise.domain.secretbox import is_encrypted
 from hookwise.domain.signing import SECRET_PREFIX, is_valid_whsec, new_secret
+from hookwise.store.operations import Operation
 
 router = APIRouter(tags=["endpoints"])
 
@@ -89,9 +97,8 @@ async def _validated_changes(ctx: ApiContext, body: EndpointPatch) -> dict[str, 
     return changes
 
 
-@router.post("/v1/apps/{app}/endpoints", status_code=201)
-async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
-    """Subscribe a URL to event types (``events`` empty or omitted: all)."""
+async def create_endpoint(ctx: ApiContext, app: App, body: EndpointIn) -> Endpoint:
+    """Check and create the endpoint ``body`` describes (the console's form does too)."""
     await ctx.policy.check_url(body.url)
     new = NewEndpoint(
         app_id=app.id,
@@ -107,7 +114,13 @@ async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
         status=body.status,
         payload_format=body.payload_format or app.payload_format,
     )
-    return views.json(views.endpoint(await ctx.store.resources.create_endpoint(new)), 201)
+    return await ctx.store.resources.create_endpoint(new)
+
+
+@router.post("/v1/apps/{app}/endpoints", status_code=201)
+async def create(app: ScopedApp, body: EndpointIn, ctx: Ctx) -> Response:
+    """Subscribe a URL to event types (``events`` empty or omitted: all)."""
+    return views.json(views.endpoint(await create_endpoint(ctx, app, body)), 201)
 
 
 @router.get("/v1/apps/{app}/endpoints")
@@ -125,20 +138,24 @@ async def get(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     return views.json(views.endpoint(await ctx.store.resources.get_endpoint(app.id, endpoint_id)))
 
 
-@router.patch("/v1/apps/{app}/endpoints/{endpoint_id}")
-async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx) -> Response:
-    """Change fields. ``{"status": "active"}`` re-enables, resets the failure counter and
-    releases held deliveries; ``{"status": "paused"}`` holds them."""
+async def update_endpoint(
+    ctx: ApiContext, app: App, endpoint_id: str, body: EndpointPatch
+) -> Endpoint:
+    """Check and apply the changes ``body`` sets (the console's form does too)."""
     changes = await _validated_changes(ctx, body)
     if views.REDACTED in changes.get("headers", {}).values():
         stored = (await ctx.store.resources.get_endpoint(app.id, endpoint_id)).headers
         changes["headers"] = _unredacted(changes["headers"], stored)
-    ep = (
-        await ctx.store.resources.update_endpoint(app.id, endpoint_id, changes)
-        if changes
-        else await ctx.store.resources.get_endpoint(app.id, endpoint_id)
-    )
-    return views.json(views.endpoint(ep))
+    if not changes:
+        return await ctx.store.resources.get_endpoint(app.id, endpoint_id)
+    return await ctx.store.resources.update_endpoint(app.id, endpoint_id, changes)
+
+
+@router.patch("/v1/apps/{app}/endpoints/{endpoint_id}")
+async def update(app: ScopedApp, endpoint_id: str, body: EndpointPatch, ctx: Ctx) -> Response:
+    """Change fields. ``{"status": "active"}`` re-enables, resets the failure counter and
+    releases held deliveries; ``{"status": "paused"}`` holds them."""
+    return views.json(views.endpoint(await update_endpoint(ctx, app, endpoint_id, body)))
 
 
 @router.delete("/v1/apps/{app}/endpoints/{endpoint_id}", status_code=204)
@@ -164,21 +181,24 @@ async def headers(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     return views.json({"headers": ep.headers})
 
 
+async def rotate_secret(ctx: ApiContext, app: App, endpoint_id: str, body: RotateIn) -> Endpoint:
+    """Replace the secret; the old one keeps signing for ``body.grace_seconds``."""
+    return await ctx.store.resources.rotate_endpoint_secret(
+        app.id, endpoint_id, _secret(body.secret), time.time() + body.grace_seconds
+    )
+
+
 @router.post("/v1/apps/{app}/endpoints/{endpoint_id}/secret/rotate")
 async def rotate(
     app: ScopedApp, endpoint_id: str, ctx: Ctx, body: RotateIn | None = None
 ) -> Response:
     """Replace the secret; the old one keeps signing (a second signature) for the grace time."""
-    body = body or RotateIn()
-    ep = await ctx.store.resources.rotate_endpoint_secret(
-        app.id, endpoint_id, _secret(body.secret), time.time() + body.grace_seconds
-    )
+    ep = await rotate_secret(ctx, app, endpoint_id, body or RotateIn())
     return views.json({"key": ep.secret, "endpoint": views.endpoint(ep)})
 
 
-@router.post("/v1/apps/{app}/endpoints/{endpoint_id}/test")
-async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
-    """Send a ``webhook.test`` ping now and answer with its attempt."""
+async def send_test(ctx: ApiContext, app: App, endpoint_id: str) -> Attempt:
+    """Send a ``webhook.test`` ping to the endpoint now; its attempt."""
     await ctx.store.resources.get_endpoint(app.id, endpoint_id)
     msg_id = new_id("msg")
     now = datetime.now(UTC)
@@ -202,14 +222,23 @@ async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
     )
     if claim is None:
         raise Conflict("the test delivery was claimed by a worker first; see the attempts")
-    result = await ctx.tester(claim)
-    return views.json(views.attempt(attempt_of(result)))
+    return attempt_of(await ctx.tester(claim))
+
+
+@router.post("/v1/apps/{app}/endpoints/{endpoint_id}/test")
+async def test(app: ScopedApp, endpoint_id: str, ctx: Ctx) -> Response:
+    """Send a ``webhook.test`` ping now and answer with its attempt."""
+    return views.json(views.attempt(await send_test(ctx, app, endpoint_id)))
+
+
+async def start_recover(ctx: ApiContext, app: App, endpoint_id: str, body: RecoverIn) -> Operation:
+    """Start re-queuing the endpoint's failed deliveries created since ``body.since``."""
+    since = rfc3339_seconds("since", body.since)
+    return await ctx.store.operations.start_recover(app.id, endpoint_id, since)
 
 
 @router.post("/v1/apps/{app}/endpoints/{endpoint_id}/recover", status_code=202)
 async def recover(app: ScopedApp, endpoint_id: str, body: RecoverIn, ctx: Ctx) -> Response:
     """Re-queue the endpoint's failed deliveries created since ``since``, in the background in
     bounded steps: answers the operation at once (``GET /v1/apps/{app}/operations/{id}``)."""
-    since = rfc3339_seconds("since", body.since)
-    op = await ctx.store.operations.start_recover(app.id, endpoint_id, since)
-    return views.json(views.operation(op), 202)
+    return views.json(views.operation(await start_recover(ctx, app, endpoint_id, body)), 202)
