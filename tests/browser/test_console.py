@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Shoot, app_path, sign_in
+from tests.browser.conftest import Shoot, app_path, htmx_wired, sign_in
 from tests.browser.service import Hookwise
 
 
@@ -96,7 +96,9 @@ def test_pause_and_re_enable_an_endpoint_from_the_app_page(
     path = f"/v1/apps/{app['id']}/endpoints/{ep['id']}"
     assert hookwise.http.get(path).json()["status"] == "paused"
 
-    row.get_by_role("button", name="Re-enable").click()
+    enable = row.get_by_role("button", name="Re-enable")
+    htmx_wired(enable)  # the pause's answer brought it
+    enable.click()
     expect(row.get_by_role("button", name="Pause")).to_be_visible()
     expect(row).not_to_contain_text("paused")
     assert hookwise.http.get(path).json()["status"] == "active"
