@@ -27,7 +27,7 @@ from tests.browser.service import Hookwise
 from tests.pg import BACKENDS, postgres_url_for
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 Shoot = Callable[["Page", str, str], None]
 
@@ -109,6 +109,14 @@ def shoot(shots: Shots, hookwise: Hookwise) -> Shoot:
             shots.shoot(page, name, caption)
 
     return take
+
+
+def htmx_wired(locator: Locator) -> None:
+    """Wait until htmx has processed the element (its ``hx-post`` listens): content an answer
+    just swapped in is wired when the swap settles, and a click or Enter before that is lost."""
+    locator.page.wait_for_function(
+        "(el) => !!el['htmx-internal-data']?.initHash", arg=locator.element_handle()
+    )
 
 
 def app_path(app: dict[str, str], rest: str = "") -> str:

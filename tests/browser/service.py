@@ -26,6 +26,7 @@ class Hookwise:
 
     def __init__(self, store: str, db_url: str, folder: Path) -> None:
         self.store = store
+        self.db_url = db_url
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         self.admin_key = run_async(lambda: _admin_key(db_url))
@@ -62,6 +63,12 @@ class Hookwise:
     def app(self, name: str) -> dict[str, Any]:
         return self._call("POST", "/v1/apps", 201, json={"name": name})  # type: ignore[no-any-return]
 
+    def app_at_a_bin(self, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new app and its endpoint at a new bin, which tries once (no retries)."""
+        app = self.app(name)
+        target = self.bin(f"{name} bin")
+        return app, self.endpoint(app["id"], target["url"], retry_schedule=[])
+
     def bin(self, name: str) -> dict[str, Any]:
         """A new inspector bin: ``{"id", "url"}``."""
         return self._call("POST", "/v1/inspector/bins", 201, json={"name": name})  # type: ignore[no-any-return]
@@ -77,6 +84,10 @@ class Hookwise:
     def send(self, app_id: str, event_type: str, payload: Any) -> dict[str, Any]:
         body = {"event_type": event_type, "payload": payload}
         return self._call("POST", f"/v1/apps/{app_id}/messages", 202, json=body)  # type: ignore[no-any-return]
+
+    def portal_link(self, app_id: str) -> str:
+        """A new portal link into the app (``POST /v1/apps/{app}/portal-links``)."""
+        return self._call("POST", f"/v1/apps/{app_id}/portal-links", 201)["url"]  # type: ignore[no-any-return]
 
     def attempts(self, app_id: str) -> list[dict[str, Any]]:
         """The app's attempts, newest first."""

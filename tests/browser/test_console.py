@@ -1,23 +1,17 @@
 """The operator's console in Chromium: sign in, watch the attempt log update live, open an
-attempt, pause and re-enable an endpoint, resend a message, sign out.
+attempt (the headers and body sent, the answer), pause and re-enable an endpoint, resend a
+message, sign out.
 
 Endpoints point at an inspector bin of the same service, so every delivery really happens."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Shoot, app_path, sign_in
+from tests.browser.conftest import Shoot, app_path, htmx_wired, sign_in
 from tests.browser.service import Hookwise
-
-
-def _app_at_a_bin(hookwise: Hookwise, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    app = hookwise.app(name)
-    target = hookwise.bin(f"{name} bin")
-    return app, hookwise.endpoint(app["id"], target["url"], retry_schedule=[])
 
 
 def test_sign_in_with_an_admin_key_and_a_wrong_key_refused(
@@ -43,7 +37,7 @@ def test_the_attempt_log_shows_a_new_attempt_without_a_reload(
     signed_in_page: Page, hookwise: Hookwise, shoot: Shoot
 ) -> None:
     page = signed_in_page
-    app, ep = _app_at_a_bin(hookwise, "Live")
+    app, ep = hookwise.app_at_a_bin("Live")
     page.goto(app_path(app))
     expect(page.locator("#attempts")).to_contain_text("No attempts yet.")
     page.evaluate("window.stillTheSamePage = true")
@@ -53,7 +47,7 @@ def test_the_attempt_log_shows_a_new_attempt_without_a_reload(
     expect(row).to_contain_text("succeeded")  # brought in by htmx's poll
     expect(row).to_contain_text("200")
     assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
-    expect(page.locator(f'tr[data-endpoint="{ep["id"]}"]')).to_contain_text(ep["url"])
+    expect(page.locator(f'#endpoints tr[data-endpoint="{ep["id"]}"]')).to_contain_text(ep["url"])
     shoot(page, "app", "An app: its endpoints, bulk operations, messages and live attempt log")
 
 
@@ -61,21 +55,28 @@ def test_an_attempts_detail_shows_the_request_body_and_the_response(
     signed_in_page: Page, hookwise: Hookwise, shoot: Shoot
 ) -> None:
     page = signed_in_page
-    app, _ = _app_at_a_bin(hookwise, "Detail")
+    app, _ = hookwise.app_at_a_bin("Detail")
     msg = hookwise.send(app["id"], "invoice.paid", {"invoice": "inv_42", "note": "<b>hi</b>"})
     (attempt,) = hookwise.delivered(app["id"])
     page.goto(app_path(app))
 
     row = page.locator("#attempts tr", has_text=msg["id"])
-    row.get_by_role("link", name="body").click()
+    row.get_by_role("link", name="Details").click()
     expect(page).to_have_url(hookwise.url(app_path(app, f"/attempts/{attempt['id']}")))
     sent = page.locator("#request-body")
     expect(sent).to_contain_text('"invoice":"inv_42"')
     expect(sent).to_contain_text("<b>hi</b>")  # shown as text, never as markup
     expect(sent.locator("b")).to_have_count(0)
-    expect(page.locator("#attempt")).to_contain_text("succeeded 200")
+    expect(page.locator("#attempt-result")).to_have_text("succeeded (HTTP 200)")
+    # the headers sent: signed, and the message's id among them
+    headers = page.locator("#request-headers")
+    expect(headers).to_contain_text(re.compile(r"webhook-signature", re.I))
+    expect(headers).to_contain_text(msg["id"])
+    expect(page.locator("#response-status")).to_have_text("HTTP 200")
+    expect(page.locator("#response-headers")).to_contain_text(re.compile(r"content-type", re.I))
     # the bin's answer names the capture it made of this very request
     expect(page.locator("#response-body")).to_contain_text(re.compile(r'"captured":\s*"\w+'))
+    expect(page.locator("#attempt-duration")).to_have_text(re.compile(r"^\d+(\.\d+)? ms$"))
     shoot(page, "attempt", "One attempt: what was sent and what the endpoint answered")
 
 
@@ -83,9 +84,9 @@ def test_pause_and_re_enable_an_endpoint_from_the_app_page(
     signed_in_page: Page, hookwise: Hookwise
 ) -> None:
     page = signed_in_page
-    app, ep = _app_at_a_bin(hookwise, "Pause")
+    app, ep = hookwise.app_at_a_bin("Pause")
     page.goto(app_path(app))
-    row = page.locator(f'tr[data-endpoint="{ep["id"]}"]')
+    row = page.locator(f'#endpoints tr[data-endpoint="{ep["id"]}"]')
     expect(row).to_contain_text("active")
 
     # only what lasts is awaited: a poll that was under way may still bring the page as it
@@ -95,7 +96,9 @@ def test_pause_and_re_enable_an_endpoint_from_the_app_page(
     path = f"/v1/apps/{app['id']}/endpoints/{ep['id']}"
     assert hookwise.http.get(path).json()["status"] == "paused"
 
-    row.get_by_role("button", name="Re-enable").click()
+    enable = row.get_by_role("button", name="Re-enable")
+    htmx_wired(enable)  # the pause's answer brought it
+    enable.click()
     expect(row.get_by_role("button", name="Pause")).to_be_visible()
     expect(row).not_to_contain_text("paused")
     assert hookwise.http.get(path).json()["status"] == "active"
@@ -103,7 +106,7 @@ def test_pause_and_re_enable_an_endpoint_from_the_app_page(
 
 def test_resend_a_message(signed_in_page: Page, hookwise: Hookwise) -> None:
     page = signed_in_page
-    app, _ = _app_at_a_bin(hookwise, "Resend")
+    app, _ = hookwise.app_at_a_bin("Resend")
     msg = hookwise.send(app["id"], "order.created", {"order": 7})
     hookwise.delivered(app["id"])
     page.goto(app_path(app))

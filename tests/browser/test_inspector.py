@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Error, Page, Request, Route, expect
 
 from hookwise.domain.signing import Signer
-from tests.browser.conftest import Shoot
+from tests.browser.conftest import Shoot, htmx_wired
 from tests.browser.service import Hookwise, until
 
 STYLES = 2  # Standard Webhooks and X-Webhook-Signature
@@ -167,6 +167,7 @@ def test_the_inspector_works_from_the_keyboard(signed_in_page: Page, hookwise: H
     page.keyboard.press("Tab")
     replay = page.get_by_role("button", name=f"Replay {forged_id}")
     expect(replay).to_be_focused()
+    htmx_wired(replay)  # the check's answer brought this button a moment ago
     page.keyboard.press("Enter")  # no URL typed: said so, where the answer goes
     expect(page.locator("#replayed")).to_contain_text("Not replayed")
     expect(replay).to_be_focused()

@@ -29,7 +29,14 @@ PAGES = [
     "login",
     "apps",
     "app",
+    "messages",
+    "message",
     "attempt",
+    "endpoint",
+    "endpoint-new",
+    "jobs",
+    "job",
+    "event-types",
     "inspector",
     "inspector-bin",
 ]
@@ -51,12 +58,20 @@ def paths(phone: Page, hookwise: Hookwise) -> dict[str, str]:
     """A page of each kind, with something in it."""
     app = hookwise.app("On a phone")
     target = hookwise.bin("phone bin")
-    hookwise.endpoint(app["id"], target["url"], retry_schedule=[])
-    hookwise.send(app["id"], "invoice.paid", {"invoice": "inv_390"})
+    ep = hookwise.endpoint(app["id"], target["url"], retry_schedule=[])
+    msg = hookwise.send(app["id"], "invoice.paid", {"invoice": "inv_390"})
     (attempt,) = hookwise.delivered(app["id"])
+    job = hookwise.http.post(f"/v1/apps/{app['id']}/jobs", json={"type": "export", "total": 9})
     return {
         "apps": "/dashboard",
         "app": app_path(app),
+        "messages": app_path(app, "/messages"),
+        "message": app_path(app, f"/messages/{msg['id']}"),
+        "endpoint": app_path(app, f"/endpoints/{ep['id']}"),
+        "endpoint-new": app_path(app, "/endpoints/new"),
+        "jobs": app_path(app, "/jobs"),
+        "job": app_path(app, f"/jobs/{job.json()['id']}"),
+        "event-types": app_path(app, "/event-types"),
         "attempt": app_path(app, f"/attempts/{attempt['id']}"),
         "inspector": "/dashboard/inspector",
         "inspector-bin": f"/dashboard/inspector/{target['id']}",

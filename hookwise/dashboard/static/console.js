@@ -14,4 +14,6 @@
   }
   document.addEventListener("DOMContentLoaded", function () { local(document); });
   document.addEventListener("htmx:afterSwap", function (e) { local(e.target); });
+  // an action's answer also redraws other parts of the page out of band: their times too
+  document.addEventListener("htmx:oobAfterSwap", function (e) { local(e.detail.target); });
 })();
