@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 from tests.conftest import Api
 from tests.receivers import Receiver
@@ -138,6 +141,29 @@ async def test_test_ping_returns_its_attempt(api: Api, receiver: Receiver) -> No
     assert attempt["response_status_code"] == 200
     (got,) = receiver.at("/ping")
     assert b'"event":"webhook.test"' in got.body
+    attempts = await api.attempts(app["id"], endpoint_id=ep["id"])
+    assert [a["id"] for a in attempts] == [attempt["id"]]
+
+
+async def test_a_test_ping_a_worker_takes_first_answers_with_the_workers_attempt(
+    api: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers look for due work too: when one takes the ping first, the API answers with the
+    attempt that worker recorded (it answered 409 "claimed by a worker first" before)."""
+    app = await api.app()
+    ep = await api.endpoint(app["id"], url=receiver.url("/ping"))
+    claim_delivery = api.store.queue.claim_delivery
+
+    async def worker_first(*args: Any, **kwargs: Any) -> Any:
+        await api.drain()  # the real worker claims, sends and records the ping
+        return await claim_delivery(*args, **kwargs)
+
+    monkeypatch.setattr(api.store.queue, "claim_delivery", worker_first)
+    r = await api.http.post(f"/v1/apps/{app['id']}/endpoints/{ep['id']}/test")
+    assert r.status_code == 200, r.text
+    attempt = r.json()
+    assert attempt["status"] == "succeeded" and attempt["trigger"] == "test"
+    assert len(receiver.at("/ping")) == 1  # sent once, by the worker
     attempts = await api.attempts(app["id"], endpoint_id=ep["id"])
     assert [a["id"] for a in attempts] == [attempt["id"]]
 

@@ -17,6 +17,7 @@ from hookwise.store import Store
 from hookwise.store import health as sql
 from hookwise.store.migrate import upgrade
 from hookwise.store.sql import sqlite_marks
+from tests.pg import postgres_url_for
 from tests.store.conftest import result
 
 NOW = 1_800_000_000.0  # a fixed now: the figures do not depend on the clock
@@ -195,10 +196,9 @@ def test_sqlite_reads_health_from_its_index(tmp_path: Path, name: str) -> None:
         assert all("COVERING INDEX" in s for s in searches), steps
 
 
-async def test_postgres_reads_health_from_its_index(store: Store, db_url: str) -> None:
-    if not db_url.startswith("postgres"):
-        pytest.skip("the PostgreSQL plan")
-    conn = await asyncpg.connect(db_url)
+@pytest.mark.postgres
+async def test_postgres_reads_health_from_its_index(request: pytest.FixtureRequest) -> None:
+    conn = await asyncpg.connect(postgres_url_for(request))  # a fresh migrated database
     try:  # 2,000 attempts over 10 endpoints, then the planner's statistics
         await conn.execute(
             "INSERT INTO attempts (app_id, id, delivery_id, message_id, endpoint_id,"
