@@ -93,4 +93,5 @@ class Queue(Protocol):
         """Return when new work may be due (a wake-up) or after ``timeout`` seconds."""
 
     async def queue_stats(self, app_id: str | None = None) -> QueueStats:
-        """Counts of the queue: every app's, or one app's alone."""
+        """Counts of the queue: every app's, or the backlog of one app's endpoints (a deleted
+        endpoint's deliveries, canceled in the background, no longer count)."""
