@@ -37,14 +37,12 @@ class Settings(BaseSettings):
         0, ge=0, description="failures in a row that send endpoint.failing; 0: half of the pause's"
     )
     retry_after_cap_seconds: float = 3600.0
-    default_timeout_seconds: float = 10.0
     default_max_in_flight: int = 64
 
     worker_concurrency: int = 1024
     claim_batch: int = 200
     lease_seconds: float = 60.0
     poll_interval_seconds: float = 1.0
-    workers_in_process: int = 1
     shutdown_grace_seconds: float = Field(
         20.0,
         ge=0,
