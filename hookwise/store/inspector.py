@@ -18,10 +18,11 @@ import orjson
 from hookwise.domain.errors import NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Page
-from hookwise.store.paging import page
+from hookwise.store.paging import after, newest_of, page
 from hookwise.store.rules import inspector as rules
 from hookwise.store.sql import Handle, Tx, execute, fetch, fetchrow
 
+_CAPTURES = newest_of("inspector_captures", "bin_id")
 _BIN = "SELECT * FROM inspector_bins WHERE id = $1 AND expires_at > $2"
 # $1 bin, $2 how many to keep: every capture older than the newest $2 (from the $2 + 1st on)
 _TRIM = (
@@ -196,11 +197,7 @@ class Inspector:
         def tx() -> Tx[Page[Capture]]:
             if (yield fetchrow(_BIN, bin_id, time.time())) is None:
                 raise NotFound("bin", bin_id)
-            r = yield fetch(
-                "SELECT * FROM inspector_captures WHERE bin_id = $1 AND id < $2"
-                " ORDER BY id DESC LIMIT $3",
-                bin_id, cursor or "~", limit + 1,
-            )  # fmt: skip
+            r = yield fetch(_CAPTURES, bin_id, after(cursor), limit + 1)
             return page(r, limit, _capture)
 
         return await self._db.read(tx)

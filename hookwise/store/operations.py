@@ -25,7 +25,7 @@ from hookwise.domain.errors import NotFound
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import Page
 from hookwise.store.backlog import backlog_step, left
-from hookwise.store.paging import page
+from hookwise.store.paging import after, newest_of, page
 from hookwise.store.recover import Window, recover_step, remaining
 from hookwise.store.resend import Resend, resend_step
 from hookwise.store.resend import remaining as resend_remaining
@@ -33,6 +33,7 @@ from hookwise.store.rules import operations as rules
 from hookwise.store.sql import Dialect, Handle, Tx, execute, fetch, fetchrow, fetchval
 from hookwise.store.wakeups import Waiters
 
+_NEWEST = newest_of("operations", "app_id")
 _LEASE = (
     "UPDATE operations SET lease_owner = $3, lease_until = $4, updated_at = $5"
     " WHERE app_id = $1 AND id = $2 AND status = 'running' AND "
@@ -210,11 +211,7 @@ class Operations:
         has not pruned yet)."""
 
         def tx() -> Tx[Page[Operation]]:
-            rs = yield fetch(
-                "SELECT * FROM operations WHERE app_id = $1 AND id < $2 ORDER BY id DESC"
-                " LIMIT $3",
-                app_id, cursor or "~", limit + 1,
-            )  # fmt: skip
+            rs = yield fetch(_NEWEST, app_id, after(cursor), limit + 1)
             return page(rs, limit, _operation)
 
         return await self._db.read(tx)
