@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import pg
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, cpu_seconds
 from bench.hookwise_service import (
     Api,
     create_admin_key,
@@ -218,7 +218,9 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         ep = await api.create_endpoint(app, ctx.sink.url("/hw/embedded"))
         await api.set_status(app, [ep], "paused")
         ctx.sink.reset()
+        cpu = _ServeCpu(api.proc)
         accepted, seconds = await ingest(api, app, sz.embedded_messages, sz.ingest_timeout)
+        cpu_ingest = cpu.per(accepted)
         leaked = int(ctx.sink.stats()["requests"])
         if leaked:
             ctx.notes.append(f"{leaked} deliveries arrived while the endpoint was paused")
@@ -226,6 +228,7 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         released = time.time()
         await api.set_status(app, [ep], "active")
         await await_sink(ctx, "ok", accepted, sz.drain_timeout, [api.proc] if api.proc else [])
+        cpu_drain = cpu.per(accepted)
         rate = drain_rate(ctx, accepted, released)
         stats = ctx.sink.stats()
         recorded, complete = await api.count_attempts(app, limit=accepted + 100, timeout=20)
@@ -245,7 +248,28 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         "e2e_ingest_rate": posted / e2e_seconds,
         "drain_s": float(stats["last"]) - released,
         "recorded_pct": 100.0 * recorded / max(1, int(stats["requests"])),
+        "cpu_ingest_us": cpu_ingest,
+        "cpu_drain_us": cpu_drain,
     }
+
+
+class _ServeCpu:
+    """The CPU of ``hookwise serve`` (all its threads) from ``/proc``, per unit of work done
+    since the last reading."""
+
+    def __init__(self, proc: Proc | None) -> None:
+        self._pid = proc.pid if proc else None
+        self._last = self._read()
+
+    def _read(self) -> float | None:
+        return cpu_seconds(self._pid) if self._pid is not None else None
+
+    def per(self, units: int) -> float:
+        """µs of CPU per unit since the previous call (NaN if the process cannot be read)."""
+        before, self._last = self._last, self._read()
+        if before is None or self._last is None or units <= 0:
+            return float("nan")
+        return (self._last - before) * 1e6 / units
 
 
 # --- 3b. embedded: ingest → first attempt at half of the max rate ---------------------------
@@ -644,6 +668,8 @@ register(
                    (of_ceiling(0.45),), rate=True),
             Metric("recorded_pct", "attempts in the API / arrivals", "%",
                    (Target(">=", "100 %", value=100),), digits=1),
+            Metric("cpu_ingest_us", "serve CPU µs / message (ingest)", "µs"),
+            Metric("cpu_drain_us", "serve CPU µs / delivery (drain)", "µs"),
         ),
     )
 )  # fmt: skip
