@@ -238,9 +238,11 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         # share the process as they do in use. What arrives at the sink while the clients post
         # is what the service sustains end to end.
         ctx.sink.reset()
+        cpu.per(1)  # from here: the end to end, until all it posted is delivered
         posted, e2e_seconds = await ingest(api, app, 10**6, sz.e2e_seconds)
         e2e_rate = min(posted, int(ctx.sink.stats()["ok"])) / e2e_seconds
         await await_sink(ctx, "ok", posted, sz.drain_timeout, [api.proc] if api.proc else [])
+        cpu_e2e = cpu.per(posted)
     return {
         "ingest_rate": accepted / seconds,
         "delivery_rate": rate,
@@ -250,6 +252,7 @@ async def run_embedded(ctx: RunContext) -> dict[str, float]:
         "recorded_pct": 100.0 * recorded / max(1, int(stats["requests"])),
         "cpu_ingest_us": cpu_ingest,
         "cpu_drain_us": cpu_drain,
+        "cpu_e2e_us": cpu_e2e,
     }
 
 
@@ -670,6 +673,8 @@ register(
                    (Target(">=", "100 %", value=100),), digits=1),
             Metric("cpu_ingest_us", "serve CPU µs / message (ingest)", "µs"),
             Metric("cpu_drain_us", "serve CPU µs / delivery (drain)", "µs"),
+            Metric("cpu_e2e_us", "serve CPU µs / message (end to end: ingested and delivered)",
+                   "µs"),
         ),
     )
 )  # fmt: skip
