@@ -43,7 +43,11 @@ class Proc:
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+        # The checkout goes on the path of the harness's own interpreter only (``-m bench.…``):
+        # another program (``$BENCH_HOOKWISE``, another build's venv) must run its own code, and
+        # the checkout first on its path would silently run this one's hookwise instead.
+        checkout = {"PYTHONPATH": str(REPO_ROOT)} if self.argv[:1] == [PYTHON] else {}
+        full_env = {**os.environ, **checkout, **(env or {})}
         self.popen = subprocess.Popen(
             self.argv,
             cwd=REPO_ROOT,
