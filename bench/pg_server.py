@@ -38,13 +38,16 @@ COPIED_SETTINGS = (
 
 
 class PgServer:
-    """One initdb'd cluster in a temp folder, trusted connections from loopback only."""
+    """One initdb'd cluster in a temp folder, trusted connections from loopback only (also the
+    test suite's throwaway server, ``tests.cluster.throwaway``)."""
 
-    def __init__(self, settings: Mapping[str, str], bin_dir: Path = BIN) -> None:
+    def __init__(
+        self, settings: Mapping[str, str], bin_dir: Path = BIN, prefix: str = "hookwise-pg-"
+    ) -> None:
         self.bin = bin_dir
         self.settings = dict(settings)
         self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="hookwise-scaling-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as: list[str] = []
@@ -52,6 +55,15 @@ class PgServer:
             user = pwd.getpwnam(SERVER_USER)
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as = ["runuser", "-u", SERVER_USER, "--"]
+
+    @property
+    def url(self) -> str:
+        """The URL of its ``postgres`` database."""
+        return self.url_for("postgres")
+
+    def url_for(self, database: str) -> str:
+        """The URL of ``database`` on it."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, tool: str, *args: str) -> None:
         done = subprocess.run(
@@ -61,6 +73,12 @@ class PgServer:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{tool} {args[:1]} failed: {done.stdout}{done.stderr}{log}")
 
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        options = [f"-p {self.port}", f"-k {self.root}", "-c listen_addresses=127.0.0.1"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
+        self._run("pg_ctl", action, "-D", str(self.data), "-l", str(self.log), "-w",
+                  "-t", "60", "-o", " ".join(options), *extra)  # fmt: skip
+
     def init(self) -> None:
         """``initdb``: a fresh cluster, user ``postgres``, trust auth."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
@@ -68,20 +86,21 @@ class PgServer:
 
     def start(self) -> None:
         """Start it; the postmaster inherits the CPU affinity of the calling thread."""
-        options = [f"-p {self.port}", f"-k {self.root}", "-c listen_addresses=127.0.0.1"]
-        options += [f"-c {name}={value}" for name, value in self.settings.items()]
-        self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w",
-                  "-t", "60", "-o", " ".join(options))  # fmt: skip
+        self._pg_ctl("start")
 
-    def stop(self) -> None:
-        """Stop it (fast shutdown), if it runs."""
+    def restart(self) -> None:
+        """Restart it the way an operator would (fast shutdown, then start)."""
+        self._pg_ctl("restart", "-m", "fast")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it, if it runs."""
         if (self.data / "postmaster.pid").exists():
-            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w")
 
     def remove(self) -> None:
-        """Stop it and delete its folder."""
+        """Stop it (immediate shutdown) and delete its folder."""
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-            self.stop()
+            self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def postmaster(self) -> int:

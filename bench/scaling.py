@@ -334,7 +334,7 @@ def check_lines(fig: Figure, predicted_costs: dict[str, float] | None = None) ->
     """The check of one figure: measured, predicted, error, and where the cores' time went."""
     costs = predicted_costs or fig.costs
     pred = scaling_model.predict(fig.cores, costs)
-    quiet = scaling_model.quiet_rate(fig.cores, costs, fig.shares)
+    quiet = scaling_model.quiet_rate(fig.cores, costs, fig.shares.idle)
     busy = scaling_model.busy_rate(fig.cores, costs, fig.shares)
     err = scaling_model.error_pct(pred, fig.rate)
     err_quiet = scaling_model.error_pct(quiet, fig.rate)
@@ -422,7 +422,7 @@ async def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="hookwise-scaling-"))
     log_dir = REPO_ROOT / "bench" / "results" / "logs" / "scaling"
     settings = {**await system_settings(), **dict(kv.split("=", 1) for kv in args.pg)}
-    server = PgServer(settings)
+    server = PgServer(settings, prefix="hookwise-scaling-pg-")
     results: dict[int, list[list[Figure]]] = {c: [] for c in args.cores}
     try:
         await asyncio.to_thread(server.init)

@@ -82,10 +82,10 @@ def busy_rate(cores: float, costs: Costs, shares: Shares) -> float:
     return predict(cores * shares.path, costs)
 
 
-def quiet_rate(cores: float, costs: Costs, shares: Shares) -> float:
-    """``predict`` with the idle share the path left: what the cores would do with no
-    neighbour, ``cores * (1 - idle) / sum``."""
-    return predict(cores * (1.0 - shares.idle), costs)
+def quiet_rate(cores: float, costs: Costs, idle: float) -> float:
+    """``predict`` with the share of the cores the path leaves ``idle`` (its own waits): what
+    the cores do with no neighbour, ``cores * (1 - idle) / sum``."""
+    return predict(cores * (1.0 - idle), costs)
 
 
 @dataclass(frozen=True)

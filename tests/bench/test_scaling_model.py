@@ -64,7 +64,7 @@ def test_shares_split_the_cores_time() -> None:
 def test_the_utilisation_terms_scale_the_cores() -> None:
     sh = Shares(path=0.5, others=0.2, idle=0.25, iowait=0.1, steal=0.05)
     assert busy_rate(2, DRAIN, sh) == pytest.approx(predict(1, DRAIN))
-    assert quiet_rate(2, DRAIN, sh) == pytest.approx(predict(1.5, DRAIN))
+    assert quiet_rate(2, DRAIN, sh.idle) == pytest.approx(predict(1.5, DRAIN))
 
 
 def test_scale_out_with_and_without_the_receiver() -> None:
