@@ -378,7 +378,24 @@ def scale_lines(drain: Figure, ing: Figure, e2e_fig: Figure) -> list[str]:
             f"{ee.processes['api']} API processes, PostgreSQL {ee.cores_by_role['postgres']:.1f} "
             "cores)",
         ]
+    lines.append(saturation_line(e2e))
     return lines
+
+
+def saturation_line(e2e: dict[str, float]) -> str:
+    """What saturates first end to end: with one API and one worker process, the one whose
+    single process bounds the rate lower; with processes added, PostgreSQL, the one server."""
+    bounds = sorted(
+        (scaling_model.process_bound(e2e[role]), name)
+        for role, name in (("api", "the API"), ("worker", "the worker"))
+    )
+    (first, first_name), (second, second_name) = bounds
+    share = e2e["postgres"] / sum(us for role, us in e2e.items() if role != "sink")
+    return (
+        f"saturates first: with 1 API + 1 worker, {first_name} (one process) at {first:,.0f} "
+        f"messages/s end to end, then {second_name} at {second:,.0f}; with those added as "
+        f"needed, PostgreSQL, the one server: {share:.0%} of the CPU of every message"
+    )
 
 
 def report(results: dict[int, list[list[Figure]]]) -> tuple[list[str], dict[str, Any]]:

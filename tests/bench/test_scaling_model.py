@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from bench.scaling import saturation_line
 from bench.scaling_model import (
     Shares,
     busy_rate,
@@ -74,3 +75,9 @@ def test_scale_out_with_and_without_the_receiver() -> None:
     # at 32,000 deliveries/s: 3.2 cores of workers (4 processes), 4.8 of PostgreSQL
     assert out.cores_by_role == pytest.approx({"worker": 3.2, "postgres": 4.8})
     assert out.processes == {"worker": 4}
+
+
+def test_what_saturates_first() -> None:
+    line = saturation_line({"worker": 200.0, "api": 250.0, "postgres": 500.0, "sink": 20.0})
+    assert "the API (one process) at 4,000 messages/s end to end, then the worker at 5,000" in line
+    assert "PostgreSQL, the one server: 53% of the CPU" in line  # 500 of 950, the sink left out
