@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from bench import celery_baseline
-from bench.processes import PYTHON, Proc, bench_code
+from bench.processes import PYTHON, Proc
 from bench.registry import Metric, RunContext, Scenario, register
 
 CEILING_SECONDS, CEILING_SECONDS_SMOKE = 5.0, 2.0
@@ -21,9 +21,7 @@ async def run_ceiling(ctx: RunContext) -> dict[str, float]:
     ctx.sink.reset()
     argv = [PYTHON, "-m", "bench.ceiling", "--url", ctx.sink.url("/ceiling"),
             "--duration", str(seconds), "--count", "2000000"]  # fmt: skip
-    proc = Proc(
-        "ceiling", argv, env=bench_code(), log_path=ctx.log_dir / "ceiling.log", capture_stdout=True
-    )
+    proc = Proc("ceiling", argv, log_path=ctx.log_dir / "ceiling.log", capture_stdout=True)
     try:
         line = await asyncio.to_thread(proc.readline, seconds + 60)
     finally:

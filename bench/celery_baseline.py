@@ -31,7 +31,7 @@ import requests
 from celery import Celery  # type: ignore[import-untyped]
 
 from bench.measure import payload, window_rate
-from bench.processes import PYTHON, Proc, bench_code
+from bench.processes import PYTHON, Proc
 from bench.registry import Unavailable
 from bench.sink_client import SinkHandle
 
@@ -120,7 +120,6 @@ def measure(
         worker = Proc(
             f"celery-{pool}",
             worker_argv(pool, concurrency),
-            env=bench_code(),
             log_path=log_dir / f"celery-{pool}.log",
         )
         try:

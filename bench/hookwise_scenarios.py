@@ -360,7 +360,7 @@ async def _follow_backends(
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def _recorded(conn: Any, timeout: float) -> None:
+async def await_recorded(conn: Any, timeout: float) -> None:
     """Wait (bounded) until no delivery is pending: every attempt recorded."""
     deadline = time.monotonic() + timeout
     sql = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
@@ -382,7 +382,7 @@ async def _timed_drain(
     try:
         await api.set_status(tpl.app, [tpl.endpoint], "active")
         await await_sink(ctx, "ok", tpl.messages, sizes(ctx).drain_timeout, procs)
-        await _recorded(watch, 5.0)
+        await await_recorded(watch, 5.0)
     finally:
         stop.set()
         await follower
@@ -705,7 +705,7 @@ register(
             Metric("w1", "1 worker", "deliv/s", (of_ceiling(0.8), BEAT_CELERY), rate=True),
             Metric("w2", "2 workers", "deliv/s", rate=True),
             Metric("w4", "4 workers", "deliv/s", rate=True),
-            Metric("scale_2", "2 workers / 1 worker", "x",
+            Metric("scale_2", "2 workers / 1 worker, 2 shared cores (CPU-bound)", "x",
                    (Target(">=", "≥ 1.7x", value=1.7),), digits=2),
             Metric("cpu_worker_us", "worker CPU µs / delivery (1 worker)", "µs",
                    (Target("<=", "≤ 100 µs", value=100),)),

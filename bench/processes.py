@@ -26,14 +26,6 @@ _LIVE: set[Proc] = set()
 _MEMORY_LINES = frozenset({"VmRSS", "RssAnon", "RssFile", "RssShmem"})
 
 
-def bench_code() -> dict[str, str]:
-    """The environment a child running the bench's own modules (``python -m bench.…``, the
-    Celery worker) needs. Only those get it: with the checkout on its ``PYTHONPATH``, a
-    ``hookwise`` named by ``BENCH_HOOKWISE`` would import this checkout's package instead of
-    its own build's, and a side-by-side run would compare the checkout with itself."""
-    return {"PYTHONPATH": str(REPO_ROOT)}
-
-
 class Proc:
     """A child process in its own session, its output going to a log file."""
 
@@ -51,7 +43,11 @@ class Proc:
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        full_env = {**os.environ, **(env or {})}
+        # The checkout goes on the path of the harness's own interpreter only (``-m bench.…``):
+        # another program (``$BENCH_HOOKWISE``, another build's venv) must run its own code, and
+        # the checkout first on its path would silently run this one's hookwise instead.
+        checkout = {"PYTHONPATH": str(REPO_ROOT)} if self.argv[:1] == [PYTHON] else {}
+        full_env = {**os.environ, **checkout, **(env or {})}
         self.popen = subprocess.Popen(
             self.argv,
             cwd=REPO_ROOT,

@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 
 from bench.measure import payload, percentile
-from bench.processes import REPO_ROOT, bench_code
+from bench.processes import REPO_ROOT
 from hookwise.domain.signing import Signer, new_secret
 from hookwise.receiver import Event, Receiver, State, open_inbox
 
@@ -51,7 +51,7 @@ def make_receiver() -> Receiver:
 
 
 async def start_service(inbox: str, secret: str) -> tuple[asyncio.subprocess.Process, str]:
-    env = {**os.environ, **bench_code(), "BENCH_INBOX": inbox, "BENCH_SECRET": secret}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BENCH_INBOX": inbox, "BENCH_SECRET": secret}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hookwise.receiver",
         "--app", "bench.receiver_ack:make_receiver", "--port", "0",

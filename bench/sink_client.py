@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.processes import PYTHON, Proc, bench_code
+from bench.processes import PYTHON, Proc
 
 
 class SinkError(RuntimeError):
@@ -33,9 +33,7 @@ class SinkHandle:
         argv = [PYTHON, "-m", "bench.sink", "--port", "0", "--fail-every", str(fail_every)]
         if cpu is not None:
             argv += ["--cpu", str(cpu)]
-        proc = Proc(
-            "sink", argv, env=bench_code(), log_path=log_dir / "sink.log", capture_stdout=True
-        )
+        proc = Proc("sink", argv, log_path=log_dir / "sink.log", capture_stdout=True)
         line = proc.readline(timeout=15.0)
         if not line or not line.startswith("listening "):
             proc.stop()

@@ -28,10 +28,11 @@ def throwaway_pg() -> Iterator[ThrowawayPostgres]:
     """A running PostgreSQL server of this test's own, removed afterwards."""
     pg = ThrowawayPostgres(require_server_bin())
     try:
+        pg.init()
         pg.start()
         yield pg
     finally:
-        pg.stop()
+        pg.remove()
 
 
 @pytest.fixture
