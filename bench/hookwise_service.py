@@ -265,10 +265,13 @@ async def ingest(api: Api, app: str, count: int, timeout: float) -> tuple[int, f
     return accepted[0], time.perf_counter() - start
 
 
-async def ingest_paced(api: Api, app: str, rate: float, duration: float) -> dict[str, float]:
+async def ingest_paced(
+    api: Api, app: str, rate: float, duration: float, answers: dict[str, float] | None = None
+) -> dict[str, float]:
     """Post at ``rate`` messages/s for ``duration`` s (open loop, at most 64 in flight).
 
-    Returns each accepted message id with the wall-clock time its request started.
+    Returns each accepted message id with the wall-clock time its request started (and puts
+    the time its answer came in ``answers``).
     """
     body = message_body()
     total = max(1, int(rate * duration))
@@ -285,7 +288,10 @@ async def ingest_paced(api: Api, app: str, rate: float, duration: float) -> dict
             if delay > 0:
                 await asyncio.sleep(delay)
             started = time.time()
-            sent[await api.post_message(app, body)] = started
+            message = await api.post_message(app, body)
+            sent[message] = started
+            if answers is not None:
+                answers[message] = time.time()
 
     await asyncio.gather(*(client() for _ in range(IN_FLIGHT)))
     return sent

@@ -564,7 +564,8 @@ async def test_wait_for_work_wakes_on_enqueue(stores: OpenStore) -> None:
     await _send(a, app_id)
     await asyncio.wait_for(waiter, 5)
     assert time.monotonic() - t0 < 2
-    await asyncio.sleep(0.3)  # (the NOTIFY of that enqueue comes back too: let it pass)
+    await asyncio.sleep(0.3)  # (the NOTIFY of that enqueue comes back too, nobody waiting:
+    await a.queue.wait_for_work(0.2)  # it is kept, and ends the next wait at once)
     t0 = time.monotonic()
     await a.queue.wait_for_work(0.2)  # nothing new: the timeout
     assert time.monotonic() - t0 >= 0.19

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hookwise.delivery.sender import SendResult
+from hookwise.delivery.worker import Worker, WorkerConfig
 from hookwise.domain.errors import StoreUnavailable
-from hookwise.domain.models import NewEndpoint, NewMessage
+from hookwise.domain.models import ClaimedDelivery, NewEndpoint, NewMessage
 from hookwise.store.migrate import sqlalchemy_url
 from hookwise.store.postgres import PostgresStore
 from hookwise.store.tables import metadata
@@ -97,12 +99,16 @@ async def _kill_connections(url: str, application: str) -> int:
         await conn.close()
 
 
+async def _listening(store: PostgresStore) -> None:
+    await store.queue.wait_for_work(0.05)  # starts the listener
+    await asyncio.wait_for(store._listener.connected.wait(), 5)
+
+
 async def test_notify_wakes_a_worker_in_another_process(
     two: tuple[PostgresStore, PostgresStore],
 ) -> None:
     api, worker = two
-    await worker.queue.wait_for_work(0.05)  # starts the listener
-    await asyncio.wait_for(worker._listener.connected.wait(), 5)
+    await _listening(worker)
     waiting = asyncio.create_task(worker.queue.wait_for_work(30))
     await asyncio.sleep(0.1)
     t0 = time.monotonic()
@@ -211,3 +217,48 @@ async def test_deliveries_is_vacuumed_like_a_queue(pg_url: str) -> None:
         await conn.close()
     assert "autovacuum_vacuum_scale_factor=0.01" in options
     assert "autovacuum_analyze_scale_factor=0.02" in options
+
+
+class _Sent:
+    """A transport that answers 200 at once and remembers what it sent."""
+
+    def __init__(self) -> None:
+        self.sent = asyncio.Event()
+
+    async def send(self, claim: ClaimedDelivery) -> SendResult:
+        self.sent.set()
+        return SendResult(200, "ok", None, 1.0, time.time())
+
+
+async def test_a_wake_up_while_the_worker_looks_is_not_lost(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # the worker claims (nothing), then asks when something is next due (nothing): a message
+    # committed between that answer and the worker's wait notifies while nobody waits. That
+    # wake-up must still end the wait, or the message waits for the next poll (30 s here)
+    api, store = two
+    await _listening(store)
+    real = store.queue.next_due_at
+    woken = asyncio.Event()
+
+    async def next_due_at() -> float | None:
+        answer = await real()
+        if not woken.is_set():
+            seen = store._listener.notifications
+            await _enqueue(api)
+            while store._listener.notifications == seen:  # the NOTIFY arrived: nobody waited
+                await asyncio.sleep(0.01)
+            woken.set()
+        return answer
+
+    store.queue.next_due_at = next_due_at  # type: ignore[method-assign]
+    transport = _Sent()
+    worker = Worker(store.queue, transport, WorkerConfig(poll_interval=30))
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.wait_for(woken.wait(), 5)
+        await asyncio.wait_for(transport.sent.wait(), 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)

@@ -36,14 +36,15 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
-_LINK_ERRORS: tuple[type[BaseException], ...] = (
+# the connection, not the statement, failed: whether the server committed is unknown
+LINK_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
     asyncpg.InterfaceError,
     OSError,
 )
 _TRANSIENT: tuple[type[BaseException], ...] = (
-    *_LINK_ERRORS,
+    *LINK_ERRORS,
     TimeoutError,
     asyncpg.exceptions.TransactionRollbackError,  # deadlock, serialization failure
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
@@ -163,7 +164,7 @@ class Pools:
             log.warning("PostgreSQL refused a value: %s", exc)
             raise InvalidInput("value", "holds text the database cannot store") from exc
         except DRIVER_ERRORS as exc:
-            if isinstance(exc, _LINK_ERRORS):
+            if isinstance(exc, LINK_ERRORS):
                 with contextlib.suppress(Exception):
                     await pool.expire_connections()
             raise unavailable(exc) from exc
