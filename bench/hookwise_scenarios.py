@@ -705,7 +705,7 @@ register(
             Metric("w1", "1 worker", "deliv/s", (of_ceiling(0.8), BEAT_CELERY), rate=True),
             Metric("w2", "2 workers", "deliv/s", rate=True),
             Metric("w4", "4 workers", "deliv/s", rate=True),
-            Metric("scale_2", "2 workers / 1 worker, 2 shared cores (CPU-bound)", "x",
+            Metric("scale_2", "2 workers / 1 worker (sharing one endpoint's 64 slots)", "x",
                    (Target(">=", "≥ 1.7x", value=1.7),), digits=2),
             Metric("cpu_worker_us", "worker CPU µs / delivery (1 worker)", "µs",
                    (Target("<=", "≤ 100 µs", value=100),)),
