@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,10 +18,11 @@ import pytest
 from hookwise.domain.errors import Conflict, InvalidInput
 from hookwise.domain.ids import new_id
 from hookwise.domain.models import DeliveryFilter, EndpointStatus, NewEndpoint, NewMessage
-from hookwise.store import Store
+from hookwise.store import Store, open_store
 from hookwise.store.enqueue import Draft
 from hookwise.store.postgres import PostgresStore
 from hookwise.store.postgres.enqueue import PostgresEnqueue
+from tests.pg import postgres_url_for
 from tests.store.conftest import OpenStore
 
 
@@ -48,9 +50,23 @@ async def _xmins(db_url: str, table: str) -> set[str]:
         await conn.close()
 
 
-async def test_concurrent_enqueues_commit_in_one_transaction(store: Store, db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite's writer groups its writes (tests/store/test_sqlite_groups.py)")
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database (these tests are about its group commit; SQLite's writer
+    groups its writes too: tests/store/test_sqlite_groups.py)."""
+    return postgres_url_for(request)
+
+
+@pytest.fixture
+async def pg_store(pg_url: str) -> AsyncIterator[Store]:
+    s = await open_store(pg_url)
+    yield s
+    await s.close()
+
+
+@pytest.mark.postgres
+async def test_concurrent_enqueues_commit_in_one_transaction(pg_store: Store, pg_url: str) -> None:
+    store, db_url = pg_store, pg_url
     app_id, ep = await _app(store)
     got = await asyncio.gather(
         *(store.messages.enqueue_message(_new(app_id, n)) for n in range(20))
@@ -120,13 +136,11 @@ async def test_a_repeated_event_id_makes_one_message_under_concurrency(
     assert [d.id for d in deliveries.data] == list(firsts[0].delivery_ids)
 
 
-async def test_a_draft_queued_as_the_last_committer_ends_is_committed(
-    store: Store, db_url: str
-) -> None:
+@pytest.mark.postgres
+async def test_a_draft_queued_as_the_last_committer_ends_is_committed(pg_store: Store) -> None:
     # the answer of one message resumes its caller before the committer's task is done: a
     # message enqueued right then must start a committer, not wait for one that is ending
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's group commit")
+    store = pg_store
     assert isinstance(store, PostgresStore)
     app_id, _ep = await _app(store)
     enqueue = PostgresEnqueue(store._db, committers=1)
