@@ -18,6 +18,7 @@ out when its holder dies, so whichever process runs next finishes it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,19 +100,28 @@ class Step:
 class Operations:
     """Bulk changes over one database ``Handle``: read them, lease them, step them."""
 
-    def __init__(self, db: Handle) -> None:
+    def __init__(self, db: Handle, announce: Callable[[], None] | None = None) -> None:
         self._db = db
+        self._announce = announce  # tells the other processes' steppers (PostgreSQL: NOTIFY)
         self._started = Waiters()
         self._lock_endpoint = (
             "SELECT status FROM endpoints WHERE app_id = $1 AND id = $2" + db.dialect.for_update
         )
 
     def started(self) -> None:
-        """An operation was written down in this process: wake its stepper now."""
+        """An operation was written down in this process: wake its stepper now, and tell the
+        other processes' (an API process runs none: the workers' take it up)."""
+        self._started.wake()
+        if self._announce is not None:
+            self._announce()
+
+    def heard(self) -> None:
+        """Another process started an operation: wake this process's stepper now."""
         self._started.wake()
 
     async def wait_for_start(self, timeout: float) -> None:
-        """Return when an operation is started in this process, or after ``timeout``."""
+        """Return when an operation is started (in this process, or heard of from another),
+        or after ``timeout``."""
         await self._started.wait(timeout)
 
     async def get_operation(self, app_id: str, operation_id: str) -> Operation | None:

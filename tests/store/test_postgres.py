@@ -104,6 +104,20 @@ async def _listening(store: PostgresStore) -> None:
     await asyncio.wait_for(store._listener.connected.wait(), 5)
 
 
+async def test_an_operation_started_in_another_process_wakes_the_stepper(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # the API process starts a bulk operation (a release, a recover) and runs no stepper: the
+    # workers' steppers must take it up now, not at their next poll (30 s here)
+    api, worker = two
+    await _listening(worker)
+    await worker.operations.wait_for_start(0)  # the wake-up of connecting, if any: spent
+    waiting = asyncio.create_task(worker.operations.wait_for_start(30))
+    await asyncio.sleep(0)  # the stepper is waiting now
+    api.operations.started()
+    await asyncio.wait_for(waiting, 5)
+
+
 async def test_notify_wakes_a_worker_in_another_process(
     two: tuple[PostgresStore, PostgresStore],
 ) -> None:

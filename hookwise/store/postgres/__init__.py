@@ -16,7 +16,7 @@ from hookwise.store.operational import OperationalEvents
 from hookwise.store.operations import Operations
 from hookwise.store.postgres.enqueue import PostgresEnqueue
 from hookwise.store.postgres.handle import PostgresHandle
-from hookwise.store.postgres.listener import Listener, Notifier
+from hookwise.store.postgres.listener import OPERATIONS_NOTIFY_SQL, Listener, Notifier
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresHotPath
 from hookwise.store.queue import SqlQueue
@@ -38,7 +38,11 @@ class PostgresStore:
         self._listener = Listener(self._db.dsn)
         self._notifier = Notifier(self._db)
         self._handle = PostgresHandle(self._db, self._listener, self._notifier)
-        self.operations: Operations = Operations(self._handle)
+        self._operations_notifier = Notifier(self._db, OPERATIONS_NOTIFY_SQL)
+        self.operations: Operations = Operations(
+            self._handle, announce=self._operations_notifier.poke
+        )
+        self._listener.on_operation = self.operations.heard
         self.operational: OperationalEvents = OperationalEvents(self._handle)
         self.resources: Resources = Resources(
             self._handle, self._box, started=self.operations.started, told=self.operational
@@ -60,6 +64,7 @@ class PostgresStore:
     async def close(self) -> None:
         """Stop listening and close every connection."""
         await self._notifier.close()
+        await self._operations_notifier.close()
         await self._listener.close()
         await self._db.close()
 

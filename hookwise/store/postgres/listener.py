@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -32,6 +33,10 @@ log = logging.getLogger("hookwise.store.postgres")
 
 CHANNEL = "hookwise_work"
 NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', '')"
+#: A bulk operation was started (``store.operations``): the steppers of other processes take
+#: it up now rather than at their next poll.
+OPERATIONS_CHANNEL = "hookwise_operations"
+OPERATIONS_NOTIFY_SQL = f"SELECT pg_notify('{OPERATIONS_CHANNEL}', '')"
 _KEEPALIVE = 15.0
 
 
@@ -45,6 +50,8 @@ class Listener:
         self._closed = False
         self.connected = asyncio.Event()
         self.notifications = 0
+        #: Called when another process started a bulk operation (and on each reconnect).
+        self.on_operation: Callable[[], None] = lambda: None
 
     def wake(self) -> None:
         """Wake every waiter of this process now."""
@@ -69,6 +76,9 @@ class Listener:
     def _on_notify(self, *_: Any) -> None:
         self.notifications += 1
         self.wake()
+
+    def _on_operation(self, *_: Any) -> None:
+        self.on_operation()
 
     async def _listen(self) -> None:
         backoff = 0.2
@@ -95,8 +105,10 @@ class Listener:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _c: lost.set())
         await conn.add_listener(CHANNEL, self._on_notify)
+        await conn.add_listener(OPERATIONS_CHANNEL, self._on_operation)
         self.connected.set()
         self.wake()  # anything that became due while we were not listening
+        self.on_operation()  # or started
         while not lost.is_set():
             try:
                 await asyncio.wait_for(lost.wait(), _KEEPALIVE)
@@ -105,10 +117,12 @@ class Listener:
 
 
 class Notifier:
-    """Coalesced NOTIFYs for work committed by this process (enqueues)."""
+    """Coalesced NOTIFYs for work committed by this process (enqueues; with
+    ``OPERATIONS_NOTIFY_SQL``, bulk operations started)."""
 
-    def __init__(self, db: Pools) -> None:
+    def __init__(self, db: Pools, sql: str = NOTIFY_SQL) -> None:
         self._db = db
+        self._sql = sql
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -123,7 +137,7 @@ class Notifier:
         while True:
             self._again = False
             try:
-                await self._db.execute(NOTIFY_SQL)
+                await self._db.execute(self._sql)
             except StoreUnavailable as exc:  # workers poll; the listener wakes them on reconnect
                 log.debug("could not notify: %s", exc)
             if not self._again:
