@@ -39,33 +39,6 @@ from hookwise.store.postgres.handle import run
 from hookwise.store.postgres.pool import LINK_ERRORS, Connection, Pools
 from hookwise.store.sql import POSTGRES
 
-_ENQUEUE = f"""
-WITH m AS (
-    INSERT INTO messages (app_id, id, event_type, event_id, body, tags, job_id, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-    ON CONFLICT (app_id, event_id) DO NOTHING
-    RETURNING id
-), t AS (
-    INSERT INTO message_tags (app_id, tag, message_id)
-    SELECT DISTINCT $1, tag, m.id FROM m CROSS JOIN unnest($9::text[]) AS tag
-    ON CONFLICT DO NOTHING
-), d AS (
-    INSERT INTO deliveries (app_id, id, message_id, endpoint_id, job_id, status, attempt_count,
-                            retry_base, trigger, next_attempt_at, created_at, updated_at)
-    SELECT $1, x.dlv_id, m.id, e.id, $7, {held_or_pending("e", "$12")},
-           0, 0, $12::text, $8, $8, $8
-    FROM m
-    CROSS JOIN unnest($10::text[], $11::text[]) WITH ORDINALITY AS x(endpoint_id, dlv_id, n)
-    JOIN endpoints e ON e.app_id = $1 AND e.id = x.endpoint_id
-    ORDER BY x.n
-    RETURNING id, status
-)
-SELECT (SELECT count(*) FROM m) AS created,
-       ARRAY(SELECT id FROM d) AS delivery_ids,
-       EXISTS (SELECT 1 FROM d WHERE status = 'pending') AS due
-"""
-
-
 GROUP_MAX = 256  # drafts committed together, at most
 COMMITTERS = 2  # groups in flight at once (each on its own pooled connection)
 
@@ -250,20 +223,10 @@ async def _repeated(c: Connection, d: Draft) -> Accepted | None:
 
 
 async def _enqueue(c: Connection, d: Draft) -> Accepted | None:
-    """``d`` committed, or the first message of its ``event_id``; None when that first one was
-    deleted since."""
-    new = d.new
-    sql, args = d.endpoints(POSTGRES)
-    ids = [t["id"] for t in d.targets(await c.fetch(sql, *args))]
+    """``d`` committed by itself (a group of one), or the first message of its ``event_id``;
+    None when that first one was deleted since."""
     try:
-        r = await c.fetchrow(
-            _ENQUEUE,
-            new.app_id, d.id, new.event_type, new.event_id, new.body,
-            rows.dumps(list(new.tags)), new.job_id, d.at, list(new.tags), ids,
-            [new_id("dlv") for _ in ids], new.trigger,
-        )  # fmt: skip
+        (got,) = await _enqueue_group(c, [d])
     except asyncpg.UniqueViolationError as exc:
         raise d.taken() from exc
-    if r["created"]:
-        return d.accepted(tuple(r["delivery_ids"]), bool(r["due"]))
-    return await _repeated(c, d)
+    return got or await _repeated(c, d)
