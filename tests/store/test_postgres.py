@@ -18,6 +18,7 @@ from hookwise.domain.errors import StoreUnavailable
 from hookwise.domain.models import ClaimedDelivery, NewEndpoint, NewMessage
 from hookwise.store.migrate import sqlalchemy_url
 from hookwise.store.postgres import PostgresStore
+from hookwise.store.postgres.pool import Pools
 from hookwise.store.tables import metadata
 from tests.pg import postgres_url_for
 from tests.store.conftest import result
@@ -231,6 +232,25 @@ async def test_deliveries_is_vacuumed_like_a_queue(pg_url: str) -> None:
         await conn.close()
     assert "autovacuum_vacuum_scale_factor=0.01" in options
     assert "autovacuum_analyze_scale_factor=0.02" in options
+
+
+async def test_the_hot_path_plans_without_bitmaps_and_claims_commit_without_waiting(
+    pg_url: str,
+) -> None:
+    pools = Pools(pg_url)
+    await pools.open()
+    try:
+        settings = {}
+        for which in ("main", "claim", "record"):
+            async with pools.connection(which) as c:
+                settings[which] = (
+                    await c.fetchval("SHOW enable_bitmapscan"),
+                    await c.fetchval("SHOW synchronous_commit"),
+                )
+    finally:
+        await pools.close()
+    # a claim lost with the server is claimed and sent again; a record waits for the disk
+    assert settings == {"main": ("on", "on"), "claim": ("off", "off"), "record": ("off", "on")}
 
 
 class _Sent:

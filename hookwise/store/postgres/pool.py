@@ -61,6 +61,19 @@ _REFUSED_VALUES: tuple[type[BaseException], ...] = (
 # batch of ~64-200 keys to ``deliveries``; at 4 the planner hashed the whole table for a few
 # thousand rows where primary-key lookups are twice as fast (bench/README.md has the figures).
 _SETTINGS = {"application_name": "hookwise", "jit": "off", "random_page_cost": "1.1"}
+# The claim and record pools run only the hot path's statements, planned without bitmap scans.
+# A bitmap heap scan visits every heap page its index entries point to, the entries of dead
+# row versions too, and never marks those dead; an index scan marks each dead entry it meets
+# once (``kill_prior_tuple``), and later scans skip it without a heap visit. Each claim and
+# record leaves dead versions until VACUUM comes, so the claim's count of an endpoint's leases
+# (``ix_deliveries_leased``) read ~750 heap pages for a dozen live leases after a few
+# thousand deliveries (bench/README.md has the figures).
+_HOT_PATH = {**_SETTINGS, "enable_bitmapscan": "off"}
+# A claim alone need not wait for its commit to reach the disk: a claim lost with the server
+# (its crash) is a lease that never was, the delivery is claimed and sent again (at least
+# once; until then its endpoint may see more than ``max_in_flight``), and a record is durable
+# (it waits for the WAL up to its own commit, the claim's included).
+_CLAIMS = {**_HOT_PATH, "synchronous_commit": "off"}
 
 
 def dsn_of(url: str) -> str:
@@ -109,9 +122,9 @@ class Pools:
         """
         max_size, claim_size, record_size = self._sizes
         try:
-            self._pool = await self._create(max_size)
-            self._claims = await self._create(claim_size)
-            self._records = await self._create(record_size)
+            self._pool = await self._create(max_size, _SETTINGS)
+            self._claims = await self._create(claim_size, _CLAIMS)
+            self._records = await self._create(record_size, _HOT_PATH)
         except DRIVER_ERRORS as exc:
             await self.close()
             raise unavailable(exc) from exc
@@ -121,7 +134,7 @@ class Pools:
             await self.close()
             raise
 
-    async def _create(self, max_size: int) -> Pool:
+    async def _create(self, max_size: int, settings: dict[str, str]) -> Pool:
         return await asyncpg.create_pool(
             self.dsn,
             min_size=0,
@@ -129,7 +142,7 @@ class Pools:
             timeout=5,  # to connect
             command_timeout=self._command_timeout,
             max_inactive_connection_lifetime=300,
-            server_settings=_SETTINGS,
+            server_settings=settings,
             reset=_no_session_state,
         )
 
