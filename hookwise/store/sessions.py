@@ -137,6 +137,23 @@ class Sessions:
         await self._db.write(tx)
         return token, expires_at
 
+    async def check_portal_link(
+        self, token: str, *, now: float | None = None
+    ) -> LinkRefusal | None:
+        """Why the portal link cannot be used, or None while it can; it stays unused."""
+        at = time.time() if now is None else now
+        hashed = rules.digest(token)
+
+        def tx() -> Tx[LinkRefusal | None]:
+            link = yield fetchrow(
+                "SELECT used_at, expires_at FROM portal_links WHERE token_hash = $1", hashed
+            )
+            if link is None:
+                return "unknown"
+            return rules.link_refusal(link["used_at"], link["expires_at"], at)
+
+        return await self._db.read(tx)
+
     async def open_portal_link(
         self, token: str, *, now: float | None = None
     ) -> tuple[str, Session] | LinkRefusal:

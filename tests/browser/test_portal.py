@@ -19,8 +19,10 @@ BRAND_RGB = "rgb(11, 110, 79)"
 
 
 def open_portal(page: Page, hookwise: Hookwise, app: dict[str, Any]) -> None:
-    """Follow a new portal link of ``app`` in ``page`` (a context of its own: no cookies)."""
+    """Follow a new portal link of ``app`` in ``page`` (a context of its own: no cookies) and
+    press its button."""
     page.goto(hookwise.portal_link(app["id"]))
+    page.get_by_role("button", name="Open the portal").click()
     expect(page).to_have_url(hookwise.url(app_path(app)))
 
 
@@ -34,7 +36,10 @@ def test_a_portal_link_opens_the_apps_branded_portal_once(
     hookwise.delivered(app["id"])
     url = hookwise.portal_link(app["id"])
 
+    page.goto(url)  # what a link preview fetches too: a page with a button, the link unused
+    expect(page.locator("main#portal-link")).to_contain_text("opens your portal once")
     page.goto(url)
+    page.get_by_role("button", name="Open the portal").click()
     expect(page).to_have_url(hookwise.url(app_path(app)))
     header = page.locator('header#console-header[data-kind="portal"]')
     expect(header).to_have_css("background-color", BRAND_RGB)

@@ -26,7 +26,19 @@ async def test_a_portal_link_opens_its_app_once(api: Api) -> None:
     async with httpx.AsyncClient(base_url=api.base_url) as c:
         r = await c.head(link)  # a link checker's look does not use it up
         assert r.status_code == 405 and COOKIE not in c.cookies
-        r = await c.get(link)
+        for _ in range(2):  # nor a link preview's GET: a page with the button that opens it
+            r = await c.get(link)
+            assert r.status_code == 200 and COOKIE not in c.cookies
+            assert f'<form method="post" action="{link}">' in r.text
+            assert 'id="portal-open"' in r.text
+            assert r.headers["cache-control"] == "no-store"
+        # the button, posted from another site's page: refused (it would sign the visitor in to
+        # someone else's portal), and the link is still unused
+        r = await c.post(link, headers={"Sec-Fetch-Site": "cross-site"})
+        assert r.status_code == 403 and COOKIE not in c.cookies
+        r = await c.post(link, headers={"Origin": "https://elsewhere.example"})
+        assert r.status_code == 403 and COOKIE not in c.cookies
+        r = await c.post(link, headers={"Sec-Fetch-Site": "same-origin"})
         assert r.status_code == 200 and c.cookies[COOKIE].startswith("hws_")
         target = f"/dashboard/apps/{app['id']}"
         # a same-page move on, not a 303: see hookwise.dashboard.portal
@@ -47,9 +59,11 @@ async def test_a_portal_link_opens_its_app_once(api: Api) -> None:
 
     # a second opening, in another browser: the link was used
     async with httpx.AsyncClient(base_url=api.base_url) as other:
-        r = await other.get(link)
-        assert r.status_code == 410 and "This link was already used" in r.text
-        assert 'data-refused="used"' in r.text and COOKIE not in other.cookies
+        for send in (other.get, other.post):
+            r = await send(link)
+            assert r.status_code == 410 and "This link was already used" in r.text
+            assert 'data-refused="used"' in r.text and COOKIE not in other.cookies
+            assert 'id="portal-open"' not in r.text
         r = await other.get("/portal/hwp_not-a-link")
         assert r.status_code == 404 and "This link is not valid" in r.text
         token, _ = await api.store.sessions.create_portal_link(app["id"], 60, now=time.time() - 61)
@@ -192,7 +206,8 @@ async def _in_portal(api: Api, c: httpx.AsyncClient, app_id: str) -> None:
     r = await c.get("/dashboard")
     if r.status_code == 303 and r.headers["location"] == f"/dashboard/apps/{app_id}":
         return
-    opened = await c.get(await portal_link(api, app_id))
+    link = await portal_link(api, app_id)
+    opened = await c.post(link, headers={"Sec-Fetch-Site": "same-origin"})
     assert opened.status_code == 200
     page = (await c.get(f"/dashboard/apps/{app_id}")).text
     c.headers["X-CSRF-Token"] = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
@@ -217,7 +232,7 @@ async def test_no_console_route_shows_a_portal_session_another_app(
     before = await _snapshot(api, b.real["app"])
     routes = _console_routes(api)
     assert {("GET", "/dashboard/apps/{app_ref}"), ("POST", "/dashboard/logout")} <= set(routes)
-    assert ("GET", "/portal/{token}") in routes
+    assert {("GET", "/portal/{token}"), ("POST", "/portal/{token}")} <= set(routes)
     walked = 0
     async with portal(api, a["id"]) as c:
         for method, template in routes:

@@ -79,6 +79,9 @@ async def test_a_portal_link_opens_one_portal_session_once(store: Store) -> None
     t0 = time.time()
     link, expires_at = await store.sessions.create_portal_link(app_id, 900, now=t0)
     assert link.startswith("hwp_") and expires_at == t0 + 900
+    # looking at a link (a link preview's GET) uses nothing up
+    assert await store.sessions.check_portal_link(link, now=t0 + 5) is None
+    assert await store.sessions.check_portal_link(link, now=t0 + 6) is None
     opened = await store.sessions.open_portal_link(link, now=t0 + 10)
     assert not isinstance(opened, str)
     token, s = opened
@@ -88,8 +91,11 @@ async def test_a_portal_link_opens_one_portal_session_once(store: Store) -> None
     assert await store.sessions.open_portal_link(link, now=t0 + 11) == "used"
     assert await store.sessions.open_portal_link(link, now=t0 + 9999) == "used"
     assert await store.sessions.open_portal_link("hwp_nope") == "unknown"
+    assert await store.sessions.check_portal_link(link, now=t0 + 12) == "used"
+    assert await store.sessions.check_portal_link("hwp_nope") == "unknown"
 
     stale, _ = await store.sessions.create_portal_link(app_id, 60, now=t0 - 120)
+    assert await store.sessions.check_portal_link(stale, now=t0) == "expired"
     assert await store.sessions.open_portal_link(stale, now=t0) == "expired"
 
 
