@@ -114,7 +114,8 @@ def pages(i: dict[str, str]) -> dict[str, Page]:
         "captures poll, unchanged (fragment)": Page(
             "POST", f"{bin_}/captures", status=204, form={**checked, "shown": i["shown"]}
         ),
-        "portal link opened": Page("GET", "{link}", who="anon"),
+        "portal link (its button)": Page("GET", "{link}", who="anon"),
+        "portal link opened": Page("POST", "{link}", who="anon"),
         "portal home (redirect)": Page("GET", "/dashboard", status=303, who="portal"),
         "portal app overview": Page("GET", app, who="portal"),
         "portal endpoint": Page("GET", ep, who="portal"),
@@ -305,7 +306,7 @@ async def measure(
 
             assert (await admin.post("/dashboard/login", data={"key": key})).status_code == 303
             admin.headers["X-CSRF-Token"] = _token((await admin.get("/dashboard")).text)
-            assert (await portal.get(await link())).status_code == 200
+            assert (await portal.post(await link())).status_code == 200
             page = await portal.get(f"/dashboard/apps/{a}")
             portal.headers["X-CSRF-Token"] = _token(page.text)
             checked = await admin.post(
