@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from hookwise.api import views
+from hookwise.api.routes.portal_links import DEFAULT_TTL, make_link
 from hookwise.dashboard.access import (
     app_for,
     check_action,
     check_same_origin,
     ctx_of,
     end_session,
+    require_operator,
     signed_in,
     start_session,
     templates,
@@ -127,6 +129,19 @@ async def _app_view(request: Request, app: App) -> dict[str, Any]:
         "attempts": [views.attempt(a) for a in attempts],
         "live_url": f"/dashboard/apps/{app.id}/live/attempts",
     }
+
+
+@router.post("/apps/{app_ref}/portal-link")
+async def portal_link(request: Request, app_ref: str) -> Response:
+    """A new single-use link into the app's customer portal, to copy and hand to the customer
+    (an operator's or the app key's action; a customer in the portal gets the 404 of a
+    missing page)."""
+    await check_action(request)
+    caller = await signed_in(request)
+    require_operator(caller)
+    app = await app_for(request, caller, app_ref)
+    link = await make_link(ctx_of(request), request, app.id, DEFAULT_TTL)
+    return templates.TemplateResponse(request, "_portal_link_made.html", link)
 
 
 @router.post("/apps/{app_ref}/messages/{message_id}/resend")

@@ -4,13 +4,14 @@ app; a used or expired link says so; signing out ends the session."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from hookwise.store import open_store
-from tests.browser.conftest import Shoot, app_path
+from tests.browser.conftest import Shoot, app_path, htmx_wired
 from tests.browser.service import Hookwise
 from tests.pg import run_async
 
@@ -141,3 +142,27 @@ def test_sign_out_ends_the_portal_session(page: Page, hookwise: Hookwise) -> Non
 
     page.goto(app_path(app))
     expect(page).to_have_url(hookwise.url("/dashboard/login"))
+
+
+def test_an_operator_makes_a_link_the_customer_opens(
+    signed_in_page: Page, browser: Browser, hookwise: Hookwise
+) -> None:
+    page = signed_in_page
+    app = hookwise.app("Made in the console")
+    page.goto(app_path(app))
+    button = page.get_by_role("button", name="New portal link")
+    htmx_wired(button)
+    button.click()
+    field = page.locator("#portal-link-url input")
+    expect(field).to_have_value(re.compile(r"/portal/hwp_"))
+    url = field.input_value()
+
+    customer = browser.new_context(base_url=hookwise.base_url)  # another browser: no cookies
+    try:
+        theirs = customer.new_page()
+        theirs.goto(url)
+        theirs.get_by_role("button", name="Open the portal").click()
+        expect(theirs).to_have_url(hookwise.url(app_path(app)))
+        expect(theirs.get_by_role("button", name="New portal link")).to_have_count(0)
+    finally:
+        customer.close()

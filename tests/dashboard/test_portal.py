@@ -72,6 +72,29 @@ async def test_a_portal_link_opens_its_app_once(api: Api) -> None:
         assert "Traceback" not in r.text and COOKIE not in other.cookies
 
 
+async def test_an_operator_makes_a_portal_link_in_the_console(api: Api) -> None:
+    app = await api.app(name="Acme", uid="acme-ops")
+    made = f"/dashboard/apps/{app['id']}/portal-link"
+    async with console(api, api.admin_key) as ops:
+        page = (await ops.get(f"/dashboard/apps/{app['id']}")).text
+        assert f'hx-post="{made}"' in page and 'id="portal-link-made"' in page
+        r = await ops.post(made, headers={"X-CSRF-Token": "0" * 64})
+        assert r.status_code == 403 and "/portal/hwp_" not in r.text
+        r = await ops.post(made, headers={"HX-Request": "true"})
+        assert r.status_code == 200 and 'id="portal-link-url"' in r.text
+        url = re.search(r'value="([^"]+/portal/hwp_[^"]+)"', r.text)
+        assert url is not None and url.group(1).startswith(api.base_url)
+        assert "<time datetime=" in r.text  # when it expires
+    async with httpx.AsyncClient(base_url=api.base_url) as customer:
+        path = httpx.URL(url.group(1)).path
+        r = await customer.post(path, headers={"Sec-Fetch-Site": "same-origin"})
+        assert r.status_code == 200 and customer.cookies[COOKIE].startswith("hws_")
+    async with portal(api, app["id"]) as c:  # a customer neither sees nor makes one
+        page = (await c.get(f"/dashboard/apps/{app['id']}")).text
+        assert "portal-link" not in page
+        assert (await c.post(made)).status_code == 404
+
+
 async def test_without_a_brand_the_portal_shows_the_app_name(api: Api) -> None:
     app = await api.app(name="Plain <b>Co</b>")
     async with portal(api, app["id"]) as c:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hookwise.api import views
-from hookwise.api.context import Ctx, ScopedApp
+from hookwise.api.context import ApiContext, Ctx, ScopedApp
 from hookwise.api.schemas import Input
 
 router = APIRouter(tags=["portal"])
@@ -42,7 +42,14 @@ async def create(
 ) -> Response:
     """A single-use link into the app's customer portal (admin key, or the app's own key)."""
     ttl = (body or PortalLinkIn()).expires_in
-    token, expires_at = await ctx.store.sessions.create_portal_link(app.id, ttl)
+    return views.json(await make_link(ctx, request, app.id, ttl), 201)
+
+
+async def make_link(ctx: ApiContext, request: Request, app_id: str, ttl: int) -> dict[str, str]:
+    """A new portal link of ``app_id``: its ``url`` (on ``HOOKWISE_PUBLIC_URL``, or the base the
+    request came to) and when it expires (``expires_at``, RFC 3339); the API's and the
+    console's."""
+    token, expires_at = await ctx.store.sessions.create_portal_link(app_id, ttl)
     base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
     at = views.rfc3339(datetime.fromtimestamp(expires_at, UTC))
-    return views.json({"url": base + PATH + token, "expires_at": at}, 201)
+    return {"url": base + PATH + token, "expires_at": at}
