@@ -144,15 +144,7 @@ class Sessions:
         at = time.time() if now is None else now
         hashed = rules.digest(token)
 
-        def tx() -> Tx[LinkRefusal | None]:
-            link = yield fetchrow(
-                "SELECT used_at, expires_at FROM portal_links WHERE token_hash = $1", hashed
-            )
-            if link is None:
-                return "unknown"
-            return rules.link_refusal(link["used_at"], link["expires_at"], at)
-
-        return await self._db.read(tx)
+        return await self._db.read(lambda: _refused(hashed, at))
 
     async def open_portal_link(
         self, token: str, *, now: float | None = None
@@ -169,13 +161,8 @@ class Sessions:
                 " AND used_at IS NULL AND expires_at > $2 RETURNING app_id",
                 hashed, at,
             )  # fmt: skip
-            if r is None:
-                link = yield fetchrow(
-                    "SELECT used_at, expires_at FROM portal_links WHERE token_hash = $1", hashed
-                )
-                if link is None:
-                    return "unknown"
-                return rules.link_refusal(link["used_at"], link["expires_at"], at) or "used"
+            if r is None:  # refused, or a racing opener took it a moment ago: used
+                return (yield from _refused(hashed, at)) or "used"
             s = Session(
                 session_hash, "portal", r["app_id"], None, at, at, at + self.lifetimes.max_seconds
             )
@@ -206,6 +193,16 @@ class Sessions:
             return gone
 
         return await self._db.write(tx)
+
+
+def _refused(hashed: str, at: float) -> Tx[LinkRefusal | None]:
+    """Why the link of ``hashed`` cannot be opened at ``at`` (None: it can)."""
+    link = yield fetchrow(
+        "SELECT used_at, expires_at FROM portal_links WHERE token_hash = $1", hashed
+    )
+    if link is None:
+        return "unknown"
+    return rules.link_refusal(link["used_at"], link["expires_at"], at)
 
 
 def _insert(s: Session) -> Tx[None]:
