@@ -23,7 +23,7 @@ import os
 
 from bench import pg
 from bench.cpu import CpuMeter
-from bench.hookwise_scenarios import await_ids, await_sink, serving, sizes
+from bench.hookwise_scenarios import LATENCY_P99, await_ids, await_sink, serving, sizes
 from bench.hookwise_service import (
     Api,
     ingest,
@@ -35,7 +35,7 @@ from bench.hookwise_service import (
 )
 from bench.measure import percentile
 from bench.processes import Proc
-from bench.registry import Metric, RunContext, Scenario, Target, Unavailable, register
+from bench.registry import Metric, RunContext, Scenario, Unavailable, register
 
 INGEST_MESSAGES = 3_000
 E2E_SECONDS = 4.0
@@ -107,9 +107,9 @@ async def run_cluster_latency(ctx: RunContext) -> dict[str, float]:
             await await_sink(ctx, "ok", posted, sizes(ctx).drain_timeout, procs)
 
             offered = rate if rate is not None else e2e_rate / 2
+            ctx.sink.reset()  # the warm-up's arrivals alone, so that they are seen arriving
             warm = await ingest_paced(api, lat_app, offered, 1.0)  # warm-up, not counted
-            ctx.sink.reset()
-            await await_ids(ctx, warm.keys(), 15.0)
+            await await_ids(ctx, warm.keys(), 15.0)  # none of it may land in the measurement
             ctx.sink.reset()
             answered: dict[str, float] = {}
             duration = sizes(ctx).latency_seconds
@@ -157,8 +157,7 @@ register(
             Metric("e2e_rate", "delivered meanwhile (1 worker, end-to-end max)", "msg/s"),
             Metric("offered_rate", f"offered load (½ end-to-end max, or ${RATE_ENV})", "msg/s"),
             Metric("p50_ms", "ingest → first attempt p50", "ms", digits=1),
-            Metric("p99_ms", "ingest → first attempt p99", "ms",
-                   (Target("<=", "≤ 25 ms", value=25),), digits=1),
+            Metric("p99_ms", "ingest → first attempt p99", "ms", (LATENCY_P99,), digits=1),
             Metric("max_ms", "ingest → first attempt max", "ms", digits=1),
             Metric("answer_p50_ms", "of which the API's answer (202), p50", "ms", digits=1),
             Metric("answer_p99_ms", "of which the API's answer (202), p99", "ms", digits=1),
