@@ -42,6 +42,7 @@ def worker_config(settings: Settings, concurrency: int | None = None) -> WorkerC
         pause_after=settings.auto_pause_after,
         retry_after_cap=settings.retry_after_cap_seconds,
         shutdown_grace=settings.shutdown_grace_seconds,
+        ahead=settings.lease_ahead,
     )
 
 

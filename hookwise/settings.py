@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = 1024
     claim_batch: int = 200
     lease_seconds: float = 60.0
+    lease_ahead: int | None = Field(
+        None,
+        ge=0,
+        description="deliveries a worker leases past an endpoint's max_in_flight while no other"
+        " worker leases it, started one at each answer; 0: none; unset: 64 on PostgreSQL,"
+        " 0 on SQLite",
+    )
     poll_interval_seconds: float = 1.0
     shutdown_grace_seconds: float = Field(
         20.0,

@@ -23,6 +23,12 @@ class Queue(Protocol):
     #: to the API's inserts); on PostgreSQL a record can overlap the previous claim and
     #: commit, but that measured no faster and cost more CPU per delivery.
     overlapping_writes: int
+    #: How many deliveries a worker gains from leasing past an endpoint's ``max_in_flight``
+    #: (``claim_due``'s ``ahead``) unless told otherwise: 64 on PostgreSQL, where a freed slot
+    #: otherwise waits for the next record-and-claim's round trips and commit; 0 on SQLite,
+    #: whose writes run on the worker's own machine, in its own process, where the slot's wait
+    #: is short and its CPU is what bounds the drain.
+    leases_ahead: int
 
     @property
     def lease_holder(self) -> str | None:
@@ -36,15 +42,18 @@ class Queue(Protocol):
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries of active endpoints, oldest due first.
 
         A leased delivery is invisible to other claims until its lease expires (then it is due
-        again: a dead worker loses nothing). No endpoint gets more attempts in flight, across
-        all workers, than its ``max_in_flight``: its leased deliveries count, except those that
+        again: a dead worker loses nothing). No endpoint gets more leases, across all workers,
+        than its ``max_in_flight``: its leased deliveries count, except those that
         ``finished`` names (asked for when the claim runs: deliveries ``worker_id`` still
         leases whose attempt is over but not yet recorded; a lease on one of them held by
-        another worker still counts).
+        another worker still counts). Where no other worker holds a lease on an endpoint (and
+        it has no rate limit), up to ``ahead`` more (``rules.leases.ahead_of``): the worker
+        starts no more than ``ClaimedDelivery.max_in_flight`` of them at once.
         """
 
     async def claim_delivery(
@@ -70,6 +79,7 @@ class Queue(Protocol):
         lease_seconds: float,
         finished: FinishedIds | None = None,
         turn: Turn | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
         """``record_attempts``, then ``claim_due`` in the same transaction, which sees the room
         the record freed: the worker's steady state, one round trip where it took two, with no

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from hookwise.delivery import metrics
@@ -26,8 +27,9 @@ from hookwise.domain.models import AttemptResult, ClaimedDelivery
 
 log = logging.getLogger("hookwise.worker")
 
-Start = Callable[[list[ClaimedDelivery]], Awaitable[None]]
-"""How the worker starts attempts of the claims a write made."""
+Start = Callable[[list[ClaimedDelivery], float], Awaitable[None]]
+"""How the worker starts attempts of the claims a write made (and ``time.monotonic()`` before
+the write began: their leases run from then)."""
 
 
 class Recorder:
@@ -48,6 +50,7 @@ class Recorder:
         writers: int,
         pause_after: int,
         lease_seconds: float,
+        ahead: Callable[[], int],
     ) -> None:
         self._queue = queue
         self._capacity = capacity
@@ -57,6 +60,7 @@ class Recorder:
         self._writers = writers
         self.pause_after = pause_after
         self.lease_seconds = lease_seconds
+        self._ahead = ahead  # how many a claim may lease past an endpoint's max_in_flight
         self._results: list[AttemptResult] = []  # waiting for a write
         self._writes: set[asyncio.Task[None]] = set()  # record-and-claim transactions under way
         self._last_turn: WriteTurn | None = None  # the newest write's turn
@@ -113,6 +117,7 @@ class Recorder:
         kept = recorded = wake = False
         claims: list[ClaimedDelivery] = []
         limit = 0
+        claimed_at = time.monotonic()
         try:
             limit = 0 if self.stopping else min(capacity.room() + len(batch), capacity.batch)
             with capacity.reserving(limit):
@@ -124,6 +129,7 @@ class Recorder:
                     lease_seconds=self.lease_seconds,
                     finished=self.finished,
                     turn=turn,
+                    ahead=self._ahead(),
                 )
             recorded = True
         except StoreUnavailable as exc:
@@ -146,7 +152,7 @@ class Recorder:
             await asyncio.sleep(0.5)
             return
         try:
-            await self._start(claims)
+            await self._start(claims, claimed_at)
         finally:
             if wake:
                 capacity.freed.set()

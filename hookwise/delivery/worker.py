@@ -20,6 +20,7 @@ from hookwise.delivery import metrics
 from hookwise.delivery.attempt_log import log_attempt
 from hookwise.delivery.capacity import Capacity
 from hookwise.delivery.due import NextDue
+from hookwise.delivery.lanes import WAIT_LEASE_MIN, Lanes
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.queue import Queue
 from hookwise.delivery.recorder import Recorder
@@ -47,6 +48,11 @@ class WorkerConfig:
     # are given back, due at once, and sent again by the next worker (at least once)
     writers: int | None = None  # record-and-claim transactions under way at once (taking
     # turns); None: as many as the store gains from (``Queue.overlapping_writes``)
+    ahead: int | None = None  # deliveries a claim may lease past an endpoint's max_in_flight
+    # where no other worker leases it, started one at each answer (``lanes``); none once half
+    # of ``concurrency`` is claimed (endpoints at their cap must not fill the worker), nor
+    # under leases too short to wait (``lanes.WAIT_LEASE_MIN``); None: as many as the store
+    # gains from (``Queue.leases_ahead``)
 
 
 class Transport(Protocol):
@@ -73,8 +79,10 @@ class Worker:
     frees. A delivery counts against ``concurrency`` (``Capacity``) from its claim until its
     result is recorded (its lease is held that long), but against its endpoint's
     ``max_in_flight`` only until its answer arrives (claims leave out the deliveries
-    ``Recorder.finished`` names). The claim loop here picks up what the records do not claim
-    (new work after idling, room a short claim left).
+    ``Recorder.finished`` names). Claims may lease ahead of an endpoint's free slots; each
+    endpoint's ``max_in_flight`` still bounds its attempts under way (``Lanes``). The claim
+    loop here picks up what the records do not claim (new work after idling, room a short
+    claim left).
     """
 
     def __init__(
@@ -91,6 +99,7 @@ class Worker:
         self.worker_id = worker_id or worker_name()
         self._capacity = Capacity(config.concurrency, config.batch)
         self._due = NextDue(queue)
+        self._lanes = Lanes()
         self._recorder = Recorder(
             queue,
             self._capacity,
@@ -100,6 +109,7 @@ class Worker:
             writers=config.writers or queue.overlapping_writes,
             pause_after=config.pause_after,
             lease_seconds=config.lease_seconds,
+            ahead=self._ahead,
         )
         self._config = config
         self._tasks: dict[asyncio.Task[None], ClaimedDelivery] = {}
@@ -159,37 +169,58 @@ class Worker:
                 timeout = max(0.02, min(timeout, due - time.time()))
         await first_of(self.queue.wait_for_work(timeout), stop.wait(), freed.wait())
 
+    def _ahead(self) -> int:
+        """How many a claim may lease past an endpoint's ``max_in_flight`` now
+        (``WorkerConfig.ahead``)."""
+        if self.config.lease_seconds < WAIT_LEASE_MIN:
+            return 0
+        if self._capacity.pending >= self._capacity.concurrency // 2:
+            return 0
+        ahead = self.config.ahead
+        return self.queue.leases_ahead if ahead is None else ahead
+
     async def _claim_and_start(self) -> bool:
         """Claim and start what is due; True when the claim came back full (claim again)."""
         limit = self._capacity.room()
         if limit <= 0:
             return False
+        claimed_at = time.monotonic()
         with self._capacity.reserving(limit):
             claims = await self.queue.claim_due(
                 worker_id=self.worker_id,
                 limit=limit,
                 lease_seconds=self.config.lease_seconds,
                 finished=self._recorder.finished,
+                ahead=self._ahead(),
             )
-        await self._start(claims)
+        await self._start(claims, claimed_at)
         return len(claims) == limit
 
-    async def _start(self, claims: list[ClaimedDelivery]) -> None:
-        """Start an attempt of each claim (rate-limited ones at their reserved slots). Claims
-        it could not start (the store failed a reservation or a release) stay leased: they are
-        attempted again once their leases run out."""
+    async def _start(self, claims: list[ClaimedDelivery], claimed_at: float) -> None:
+        """Start an attempt of each claim, or let it wait in its endpoint's lane for room
+        under its ``max_in_flight`` (rate-limited ones start at their reserved slots). Claims
+        it could not start (the store failed a reservation or a release) stay leased: they
+        are attempted again once their leases run out. ``claimed_at``: ``time.monotonic()``
+        before the claim began (its leases run ``lease_seconds`` from then, or longer)."""
         if not claims:
             return
         metrics.IN_FLIGHT.inc(len(claims))
         started = 0
         try:
             limited: dict[str, list[ClaimedDelivery]] = defaultdict(list)
+            laned = []
             for c in claims:
                 if c.rate_limit_per_second:
                     limited[c.endpoint_id].append(c)
                 else:
-                    self._spawn(c, 0.0)
-                    started += 1
+                    laned.append(c)
+            if laned:
+                self._capacity.pending += len(laned)  # under way or waiting: leased here
+                started += len(laned)
+                go, drop = self._lanes.add(laned, claimed_at + self.config.lease_seconds)
+                for c in go:
+                    self._spawn(c, 0.0, laned=True)
+                self._dropped(drop)
             for ep_id, group in limited.items():
                 late = await self._start_rate_limited(ep_id, group)
                 started += len(group) - len(late)
@@ -212,20 +243,30 @@ class Worker:
             if at > horizon:
                 late.append((c, at))
             else:
-                self._spawn(c, at)
+                self._capacity.pending += 1
+                self._spawn(c, at, laned=False)
         return late
 
-    def _spawn(self, claim: ClaimedDelivery, not_before: float) -> None:
-        self._capacity.pending += 1
-        task = asyncio.create_task(self._attempt(claim, not_before))
+    def _spawn(self, claim: ClaimedDelivery, not_before: float, *, laned: bool) -> None:
+        task = asyncio.create_task(self._attempt(claim, not_before, laned))
         self._tasks[task] = claim
         task.add_done_callback(self._attempted)
+
+    def _dropped(self, claims: list[ClaimedDelivery]) -> None:
+        """Waiting claims whose leases end too soon to start: their leases run out and they
+        are due again (``lanes``)."""
+        if claims:
+            log.info(
+                "%d leased deliveries waited too long to start; due again when their leases end",
+                len(claims),
+            )
+            self._capacity.give_back(len(claims))
 
     def _attempted(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
         log_failure(task, "attempt")
 
-    async def _attempt(self, claim: ClaimedDelivery, not_before: float) -> None:
+    async def _attempt(self, claim: ClaimedDelivery, not_before: float, laned: bool) -> None:
         """Send, and hand the result to the writes. When the transport or ``decide`` raises,
         the attempt is recorded as failed (``_internal_error``): the retry schedule runs and
         ends it in ``failed``, visibly, rather than the lease running out again and again. An
@@ -250,6 +291,11 @@ class Worker:
         finally:
             if result is None:
                 self._capacity.give_back(1)
+            if laned:  # the next waiting claim of its endpoint takes its place (not once stopping)
+                go, drop = self._lanes.done(claim, refill=not self._recorder.stopping)
+                for c in go:
+                    self._spawn(c, 0.0, laned=True)
+                self._dropped(drop)
             self._recorder.write_more()
 
     def _internal_error(
@@ -283,6 +329,7 @@ class Worker:
         nothing (an answer that was on its way is sent again: at least once)."""
         recorder = self._recorder
         recorder.stopping = True
+        await self._give_back_waiting()
         deadline = time.monotonic() + self.config.shutdown_grace
         # a record-and-claim under way when stopping began may start attempts yet, and their
         # results start writes: wait until neither is left (no claim starts now)
@@ -295,7 +342,20 @@ class Worker:
             await asyncio.wait(
                 [*self._tasks, *recorder.writes], timeout=left if self._tasks else None
             )
+        await self._give_back_waiting()  # those a write under way when stopping began leased
         recorder.stopping = False
+
+    async def _give_back_waiting(self) -> None:
+        """Hand the claims waiting in the lanes back, due now: they were never attempted."""
+        keep, drop = self._lanes.take_waiting()
+        self._dropped(drop)
+        if not keep:
+            return
+        self._capacity.give_back(len(keep))
+        try:
+            await self.queue.release(keep, at=time.time())
+        except StoreUnavailable as exc:  # their leases run out instead: still sent
+            log.warning("could not give back %d deliveries: %s", len(keep), exc)
 
     async def _give_back_in_flight(self) -> None:
         """Cancel the attempts still running and hand their deliveries back, due now."""

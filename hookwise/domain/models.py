@@ -220,6 +220,9 @@ class ClaimedDelivery:
     msg_timestamp: int
     #: "raw" when ``body`` is the message's payload alone; None: the body as stored
     payload_format: PayloadFormat | None = None
+    #: the endpoint's ``max_in_flight`` when claimed: a worker never has more of its attempts
+    #: under way at once, even holding more leases (``WorkerConfig.ahead``); None: not capped
+    max_in_flight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def claimed(deliveries: str) -> str:
         "SELECT d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count,"
         " d.retry_base, d.trigger, m.body, m.created_at AS msg_created_at, e.url, e.secret,"
         " e.previous_secrets, e.headers, e.timeout_seconds, e.retry_schedule,"
-        f" e.rate_limit_per_second, e.payload_format FROM {deliveries} d"
+        f" e.rate_limit_per_second, e.payload_format, e.max_in_flight FROM {deliveries} d"
         " JOIN messages m ON m.app_id = d.app_id AND m.id = d.message_id"
         " JOIN endpoints e ON e.app_id = d.app_id AND e.id = d.endpoint_id"
     )
@@ -76,12 +76,14 @@ _APPS_ENDPOINTS = "endpoint_id IN (SELECT id FROM endpoints WHERE app_id = $2)"
 @dataclass(frozen=True, slots=True)
 class Ask:
     """What a claim asks for: leases for ``worker_id``, ``limit`` at most, ``lease_seconds``
-    long; ``finished`` names the worker's leases whose attempts are over (``rules.leases``)."""
+    long; ``finished`` names the worker's leases whose attempts are over, and ``ahead`` how
+    many past an endpoint's ``max_in_flight`` it may lease (``rules.leases``)."""
 
     worker_id: str
     limit: int
     lease_seconds: float
     finished: FinishedIds | None
+    ahead: int = 0
 
 
 class HotPath(Protocol):
@@ -91,6 +93,8 @@ class HotPath(Protocol):
 
     #: ``Queue.overlapping_writes``
     overlapping_writes: int
+    #: ``Queue.leases_ahead``
+    leases_ahead: int
 
     @property
     def lease_holder(self) -> str | None:
@@ -116,6 +120,7 @@ class SqlQueue:
         self._box = box
         self._hot = hot
         self.overlapping_writes = hot.overlapping_writes
+        self.leases_ahead = hot.leases_ahead
 
     @property
     def lease_holder(self) -> str | None:
@@ -128,10 +133,11 @@ class SqlQueue:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        return await self._hot.claim(Ask(worker_id, limit, lease_seconds, finished))
+        return await self._hot.claim(Ask(worker_id, limit, lease_seconds, finished, ahead))
 
     async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
         if results:
@@ -147,8 +153,9 @@ class SqlQueue:
         lease_seconds: float,
         finished: FinishedIds | None = None,
         turn: Turn | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
-        ask = Ask(worker_id, limit, lease_seconds, finished)
+        ask = Ask(worker_id, limit, lease_seconds, finished, ahead)
         return await self._hot.record_and_claim(results, pause_after, ask, turn or NoTurn())
 
     async def next_due_at(self) -> float | None:

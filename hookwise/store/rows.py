@@ -131,13 +131,13 @@ attempt = decoder(Attempt)
 
 
 _EndpointPart = tuple[
-    str, tuple[str, ...], dict[str, str], float, tuple[float, ...], float | None, str
+    str, tuple[str, ...], dict[str, str], float, tuple[float, ...], float | None, str, int
 ]
 
 
 def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
     """The endpoint's columns of a claim row, decoded: url, valid secrets, headers, timeout,
-    retry schedule, rate limit, payload format."""
+    retry schedule, rate limit, payload format, in-flight cap."""
     secrets = [decrypt(r["secret"])]
     prev = r["previous_secrets"]
     if prev != "[]":
@@ -150,11 +150,12 @@ def _endpoint_part(r: Row, now: float, decrypt: Decrypt) -> _EndpointPart:
         tuple(orjson.loads(r["retry_schedule"])),
         r["rate_limit_per_second"],
         r["payload_format"],
+        r["max_in_flight"],
     )
 
 
 def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
-    url, secrets, headers, timeout, schedule, rate, payload_format = ep
+    url, secrets, headers, timeout, schedule, rate, payload_format, cap = ep
     body, sent_as = sent_body(bytes(r["body"]), payload_format)
     return ClaimedDelivery(
         delivery_id=r["id"],
@@ -174,6 +175,7 @@ def _claimed(r: Row, ep: _EndpointPart) -> ClaimedDelivery:
         rate_limit_per_second=rate,
         msg_timestamp=int(r["msg_created_at"]),
         payload_format=sent_as,
+        max_in_flight=cap,
     )
 
 
@@ -182,8 +184,8 @@ def claimed(r: Row, now: float, decrypt: Decrypt = _plain) -> ClaimedDelivery:
 
     Expects the delivery's columns plus ``body``, ``msg_created_at`` and the endpoint's
     ``url``, ``secret``, ``previous_secrets``, ``headers``, ``timeout_seconds``,
-    ``retry_schedule``, ``rate_limit_per_second`` and ``payload_format`` (the body is cut to
-    the payload for a ``raw`` endpoint).
+    ``retry_schedule``, ``rate_limit_per_second``, ``payload_format`` and ``max_in_flight``
+    (the body is cut to the payload for a ``raw`` endpoint).
     """
     return _claimed(r, _endpoint_part(r, now, decrypt))
 

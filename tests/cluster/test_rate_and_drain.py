@@ -1,5 +1,6 @@
-"""Cross-worker rules with real processes: the per-endpoint rate limit holds across two
-workers, and a worker told to stop (SIGTERM) finishes and records what it holds, claims nothing
+"""Cross-worker rules with real processes: the per-endpoint rate limit and in-flight cap hold
+across two workers (each leasing ahead of the endpoint's free slots whenever it alone leases
+there), and a worker told to stop (SIGTERM) finishes and records what it holds, claims nothing
 more, and leaves no lease behind."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tests.receivers import Receiver
 
 RATE = 20
 TOLERANCE = 3  # timer, scheduler and network jitter on a loaded two-core CI machine
+CAP = 4
 
 
 def busiest_second(times: list[float]) -> int:
@@ -38,6 +40,19 @@ async def test_rate_limit_holds_across_two_workers(cluster: Cluster, receiver: R
     assert len(times) == 100
     assert peak <= RATE + TOLERANCE
     assert span >= (100 - RATE - TOLERANCE) / RATE  # and it really was spread out
+
+
+async def test_in_flight_cap_holds_across_two_workers_leasing_ahead(
+    cluster: Cluster, receiver: Receiver
+) -> None:
+    receiver.always("/hook", 200, delay=0.02)
+    await cluster.start_api()
+    app_id, _ = await cluster.app_and_endpoint(receiver, max_in_flight=CAP)
+    accepted = await cluster.send_many(app_id, 150)
+    await cluster.start_workers(2, concurrency=100)  # each may lease CAP + 64 when alone
+    await wait_delivered(receiver, set(accepted), timeout=60)
+    assert receiver.peak["/hook"] == CAP  # reached, never exceeded
+    assert len(receiver.at("/hook")) == 150  # none sent twice
 
 
 async def test_sigterm_drains_a_worker(cluster: Cluster, receiver: Receiver) -> None:

@@ -64,6 +64,7 @@ class MemoryQueue:
 
     def __init__(self, *, overlapping_writes: int = 1, max_in_flight: int = 1_000_000) -> None:
         self.overlapping_writes = overlapping_writes
+        self.leases_ahead = 0
         self.max_in_flight = max_in_flight  # per endpoint
         self.rows: dict[str, Row] = {}
         self.calls: Counter[str] = Counter()
@@ -137,10 +138,11 @@ class MemoryQueue:
         limit: int,
         lease_seconds: float,
         finished: FinishedIds | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
         await self._enter("claim_due")
         self.claim_limits.append(("claim_due", limit))
-        return self._claim(worker_id, limit, lease_seconds, finished)
+        return self._claim(worker_id, limit, lease_seconds, finished, ahead)
 
     async def record_attempts(self, results: Sequence[AttemptResult], *, pause_after: int) -> None:
         await self._enter("record_attempts")
@@ -156,6 +158,7 @@ class MemoryQueue:
         lease_seconds: float,
         finished: FinishedIds | None = None,
         turn: Turn | None = None,
+        ahead: int = 0,
     ) -> list[ClaimedDelivery]:
         """The turn's points in order, as the PostgreSQL store takes them (a record may overlap
         the previous write's claim); ``steps`` logs them, and ``hold`` holds the record."""
@@ -173,7 +176,9 @@ class MemoryQueue:
         await turn.before_claim()
         self.steps.append(("claim", n))
         self.claim_limits.append(("record_and_claim", limit))
-        return self._claim(worker_id, limit, lease_seconds, finished) if limit > 0 else []
+        if limit <= 0:
+            return []
+        return self._claim(worker_id, limit, lease_seconds, finished, ahead)
 
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         await self._enter("release")
@@ -214,18 +219,26 @@ class MemoryQueue:
         self._changed.set()
 
     def _claim(
-        self, worker_id: str, limit: int, lease_seconds: float, finished: FinishedIds | None
+        self,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        finished: FinishedIds | None,
+        ahead: int,
     ) -> list[ClaimedDelivery]:
-        """Due deliveries, oldest first, no endpoint past ``max_in_flight`` (``leases``)."""
+        """Due deliveries, oldest first, no endpoint past ``max_in_flight`` (plus ``ahead``
+        where no other worker leases it: ``leases``)."""
         now = time.time()
         done = set(leases.finished_ids(finished))
-        busy = Counter(
-            r.claim.endpoint_id
+        in_flight = [
+            r
             for i, r in self.rows.items()
             if leases.in_flight(
                 r.lease_owner, r.due, i, worker_id=worker_id, finished=done, now=now
             )
-        )
+        ]
+        busy = Counter(r.claim.endpoint_id for r in in_flight)
+        others = Counter(r.claim.endpoint_id for r in in_flight if r.lease_owner != worker_id)
         due = sorted(
             (r for r in self.rows.values() if leases.due(r.status, r.due, now)), key=lambda r: r.due
         )
@@ -233,11 +246,15 @@ class MemoryQueue:
         for r in due:
             if len(taken) >= limit:
                 break
-            if leases.room(self.max_in_flight, busy[r.claim.endpoint_id]) == 0:
+            ep, rate = r.claim.endpoint_id, r.claim.rate_limit_per_second
+            more = leases.ahead_of(ahead, others=others[ep], rate_limited=rate is not None)
+            if leases.room(self.max_in_flight, busy[ep], ahead=more) == 0:
                 continue
-            busy[r.claim.endpoint_id] += 1
+            busy[ep] += 1
             r.lease_owner, r.due = worker_id, leases.lease_end(now, lease_seconds)
-            taken.append(replace(r.claim, attempt_count=r.attempts))
+            taken.append(
+                replace(r.claim, attempt_count=r.attempts, max_in_flight=self.max_in_flight)
+            )
         self.claimed.append([c.delivery_id for c in taken])
         self._change()
         return taken

@@ -193,12 +193,56 @@ async def test_an_endpoints_room_opens_when_its_answer_arrives_not_when_recorded
     queue = MemoryQueue(max_in_flight=2)
     want = _backlog(queue, 4)
     transport = MemoryTransport()
-    w = _worker(queue, transport)
+    w = _worker(queue, transport, ahead=0)
     await _deliver_all(w, queue, want)
     # the first write records dlv_0 while dlv_1's answer waits for the next: it claims two
     assert queue.records[0] == ["dlv_0"]
     assert queue.claimed[1] == ["dlv_2", "dlv_3"]
     assert transport.peak_at["ep_1"] == 2
+
+
+async def test_claims_leased_ahead_start_at_answers_not_past_max_in_flight() -> None:
+    """Leased ahead of an endpoint's free slots, claims wait in the worker and start one at
+    each answer, with no write in between; never more than ``max_in_flight`` at once."""
+    queue = MemoryQueue(max_in_flight=2)
+    want = _backlog(queue, 6)
+    writes = queue.hold("record_and_claim")  # no record-and-claim gets through
+    transport = MemoryTransport()
+    w = _worker(queue, transport, concurrency=16, batch=16, ahead=4)
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await transport.wait_for(lambda: len(transport.answered) == 6)
+    assert queue.claimed[0] == sorted(want)  # two, and four ahead, in one claim
+    assert queue.records == []  # all six sent while the first write still waits
+    assert transport.peak_at["ep_1"] == 2
+    writes.set()
+    await queue.until(lambda: queue.status("delivered") == want and w.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert len(transport.requests) == 6  # none sent twice
+
+
+async def test_a_stop_gives_back_the_claims_waiting_unsent() -> None:
+    before = _counted()
+    queue = MemoryQueue(max_in_flight=2)
+    want = _backlog(queue, 6)
+    answers = asyncio.Event()
+    transport = MemoryTransport(Reply(200, hold=answers))
+    w = _worker(queue, transport, concurrency=16, batch=16, ahead=4)
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await queue.until(lambda: transport.in_flight == 2 and len(queue.leased()) == 6)
+    stop.set()
+    await queue.until(lambda: queue.calls["release"] == 1)
+    answers.set()
+    await asyncio.wait_for(running, 5)
+    sent = {c.delivery_id for c in transport.requests}
+    assert len(sent) == 2  # the two under way finish and are recorded
+    assert queue.status("delivered") == sent
+    assert queue.leased() == set() and queue.due_now() == want - sent  # the rest: due now
+    assert w.in_flight == 0
+    succeeded, failed, in_flight = _counted()
+    assert (succeeded - before[0], failed - before[1], in_flight) == (2, 0, before[2])
 
 
 def _claims(ids: range, *, endpoint: str, queue: MemoryQueue) -> list[ClaimedDelivery]:

@@ -76,6 +76,7 @@ async def test_every_store_plays_every_role(store: Store) -> None:
     # the queue: a hot path of its own per database, behind the one protocol
     queue = store.queue
     assert isinstance(queue.overlapping_writes, int) and queue.overlapping_writes >= 1
+    assert isinstance(queue.leases_ahead, int) and queue.leases_ahead >= 0
     ops = _operations(Queue)
     missing = [op for op in ops if not inspect.iscoroutinefunction(getattr(queue, op, None))]
     assert not missing, f"{type(queue).__name__} lacks {missing}"
@@ -343,6 +344,43 @@ async def test_finished_attempts_of_the_claiming_worker_free_their_room(
     assert (
         await a.queue.claim_due(worker_id="w1", limit=10, lease_seconds=30, finished=finished) == []
     )
+
+
+async def test_a_worker_alone_on_an_endpoint_leases_ahead_of_its_cap(stores: OpenStore) -> None:
+    """``ahead``: past ``max_in_flight`` only while no other worker holds a valid lease there,
+    and never for a rate-limited endpoint; every claim says the endpoint's cap."""
+    a, b = await stores(), await stores()
+    app_id, _ = await _app_with_endpoint(a, max_in_flight=3)
+    ids = await _send(a, app_id, 12)
+    first = await a.queue.claim_due(worker_id="w1", limit=20, lease_seconds=30, ahead=2)
+    assert sorted(c.delivery_id for c in first) == sorted(ids[:5])  # three, and two ahead
+    assert {c.max_in_flight for c in first} == {3}
+    # w1 holds five leases: no other worker finds room, leasing ahead or not
+    assert await b.queue.claim_due(worker_id="w2", limit=20, lease_seconds=30, ahead=2) == []
+    # four recorded: w1 holds one, so w2 gets the room under the cap, nothing ahead of it
+    await a.queue.record_attempts([result(c, ok=True) for c in first[:4]], pause_after=10)
+    second = await b.queue.claim_due(worker_id="w2", limit=20, lease_seconds=30, ahead=2)
+    assert sorted(c.delivery_id for c in second) == sorted(ids[5:7])
+    # now another worker leases there, w1 leases nothing ahead either: the cap is full
+    got = await a.queue.record_and_claim(
+        [], pause_after=10, worker_id="w1", limit=20, lease_seconds=30, ahead=2
+    )
+    assert got == []
+    assert (await a.queue.queue_stats()).in_flight == 3
+    # w1's lease and one of w2's recorded: w2 alone again leases its room and two ahead
+    await a.queue.record_attempts(
+        [result(first[4], ok=True), result(second[0], ok=True)], pause_after=10
+    )
+    third = await b.queue.claim_due(worker_id="w2", limit=20, lease_seconds=30, ahead=2)
+    assert sorted(c.delivery_id for c in third) == sorted(ids[7:11])
+    assert (await a.queue.queue_stats()).in_flight == 5
+
+
+async def test_a_rate_limited_endpoint_is_never_leased_ahead(store: Store) -> None:
+    app_id, _ = await _app_with_endpoint(store, max_in_flight=2, rate_limit_per_second=100.0)
+    ids = await _send(store, app_id, 6)
+    got = await store.queue.claim_due(worker_id="w", limit=20, lease_seconds=30, ahead=4)
+    assert sorted(c.delivery_id for c in got) == sorted(ids[:2])
 
 
 async def test_a_saturated_endpoint_does_not_starve_the_others(store: Store) -> None:

@@ -3,16 +3,17 @@
 Hand-tuned per backend: measured (the plans these statements are shaped for are described
 next to them; ``bench/README.md`` has the figures).
 
-1. *Lock endpoints.* Walk the active endpoints that have room under their ``max_in_flight`` and
-   a due delivery (one probe of ``ix_deliveries_endpoint_due`` each), oldest due first, and
+1. *Lock endpoints.* Walk the active endpoints that have room under their ``max_in_flight``
+   (and the worker's ``ahead`` past it where no other worker leases them: ``leases.ahead_of``)
+   and a due delivery (one probe of ``ix_deliveries_endpoint_due`` each), oldest due first, and
    lock up to ``limit`` of them ``FOR NO KEY UPDATE SKIP LOCKED``. An endpoint another worker
    is claiming right now is skipped, never waited for; a saturated endpoint's backlog is never
    scanned, so one slow endpoint costs the others nothing.
-2. *Claim.* With those locks held, one statement recounts each endpoint's valid leases, takes
-   its oldest due deliveries up to its room (and a share of the batch, ``leases.share``),
-   merges them by due time, locks them ``FOR UPDATE SKIP LOCKED``, writes the lease
-   (``lease_owner`` + ``next_attempt_at`` = lease end) and returns them joined with message and
-   endpoint.
+2. *Claim.* With those locks held, one statement recounts each endpoint's valid leases (and
+   how many other workers hold), takes its oldest due deliveries up to its room (and a share
+   of the batch, ``leases.share``), merges them by due time, locks them ``FOR UPDATE SKIP
+   LOCKED``, writes the lease (``lease_owner`` + ``next_attempt_at`` = lease end) and returns
+   them joined with message and endpoint.
 
 The second statement takes its snapshot after the endpoint locks are granted, so it sees every
 lease committed by whoever held them before: the in-flight cap holds across all workers, not
@@ -33,21 +34,33 @@ from hookwise.store.rules import leases
 from hookwise.store.sql import POSTGRES
 
 
-def _in_flight(now: str, worker: str, finished: str) -> str:
-    """Endpoint e's attempts in flight (``leases.in_flight``)."""
+def _leases(now: str, worker: str, finished: str) -> str:
+    """Endpoint e's attempts in flight (``leases.in_flight``: ``n``) and how many of them
+    other workers hold (``others``), in one walk of its valid leases."""
     leased = leases.in_flight_sql(POSTGRES, "b", now=now, worker=worker, finished=finished)
-    return f"(SELECT count(*) FROM deliveries b WHERE b.endpoint_id = e.id AND {leased})"
+    return (
+        f"(SELECT count(*) AS n, count(*) FILTER (WHERE b.lease_owner <> {worker}) AS others"
+        f" FROM deliveries b WHERE b.endpoint_id = e.id AND {leased}) fl"
+    )
 
 
-# $1 now, $2 how many endpoints at most, $3 worker, $4 its finished deliveries
+def _cap(ahead: str) -> str:
+    """Endpoint e's cap on leases for this claim: ``max_in_flight``, plus ``ahead`` where no
+    other worker leases it (``leases.ahead_of``; ``fl`` from ``_leases``)."""
+    more = leases.ahead_sql(ahead, others="fl.others", rate="e.rate_limit_per_second")
+    return f"e.max_in_flight + {more}"
+
+
+# $1 now, $2 how many endpoints at most, $3 worker, $4 its finished deliveries, $5 ahead
 _LOCK_ENDPOINTS = f"""
 SELECT e.id FROM endpoints e
 CROSS JOIN LATERAL (
     SELECT min(d.next_attempt_at) AS at FROM deliveries d
     WHERE d.status = 'pending' AND d.endpoint_id = e.id AND d.next_attempt_at <= $1
 ) oldest
+CROSS JOIN LATERAL {_leases("$1", "$3", "$4")}
 WHERE e.status = 'active' AND {leases.WORKERS_CLAIM} AND oldest.at IS NOT NULL
-  AND e.max_in_flight > {_in_flight("$1", "$3", "$4")}
+  AND {_cap("$5")} > fl.n
 ORDER BY oldest.at LIMIT $2
 FOR NO KEY UPDATE OF e SKIP LOCKED
 """
@@ -58,12 +71,12 @@ FOR NO KEY UPDATE OF e SKIP LOCKED
 _NOT_PENDING = "'held', 'succeeded', 'failed', 'canceled'"
 
 # $1 now, $2 locked endpoint ids, $3 share per endpoint, $4 limit, $5 worker, $6 lease end,
-# $7 the worker's finished deliveries
+# $7 the worker's finished deliveries, $8 ahead
 _CLAIM = f"""
 WITH eps AS MATERIALIZED (
-    SELECT e.id, e.max_in_flight - {_in_flight("$1", "$5", "$7")} AS room
-    FROM endpoints e WHERE e.id = ANY($2::text[]) AND e.status = 'active'
-    AND {leases.WORKERS_CLAIM}
+    SELECT e.id, {_cap("$8")} - fl.n AS room
+    FROM endpoints e CROSS JOIN LATERAL {_leases("$1", "$5", "$7")}
+    WHERE e.id = ANY($2::text[]) AND e.status = 'active' AND {leases.WORKERS_CLAIM}
 ), candidates AS (
     SELECT c.app_id, c.id, c.next_attempt_at FROM eps CROSS JOIN LATERAL (
         SELECT d.app_id, d.id, d.next_attempt_at FROM deliveries d
@@ -86,13 +99,20 @@ WITH eps AS MATERIALIZED (
 ORDER BY d.id
 """
 
+
+def _in_flight(now: str) -> str:
+    """Endpoint e's valid leases, whoever holds them."""
+    leased = leases.in_flight_sql(POSTGRES, "b", now=now, worker="''", finished="ARRAY[]")
+    return f"(SELECT count(*) FROM deliveries b WHERE b.endpoint_id = e.id AND {leased})"
+
+
 # $1 now: when a claim could next find something. For an endpoint with room, its earliest
 # pending delivery; for one at its in-flight cap, its earliest lease to run out (a record that
 # frees room sooner notifies). An endpoint at its cap over a backlog thus does not keep idle
 # workers polling; a paused one does not count at all.
 NEXT_DUE = f"""
 SELECT min(CASE
-    WHEN e.max_in_flight > {_in_flight("$1", "''", "ARRAY[]")}
+    WHEN e.max_in_flight > {_in_flight("$1")}
     THEN (SELECT min(d.next_attempt_at) FROM deliveries d
           WHERE d.status = 'pending' AND d.endpoint_id = e.id)
     ELSE (SELECT min(d.next_attempt_at) FROM deliveries d
@@ -106,10 +126,11 @@ async def claim(c: Connection, ask: Ask, decrypt: Decrypt) -> list[ClaimedDelive
     """Lease what ``ask`` asks for in ``c``'s transaction (``Queue.claim_due``)."""
     now, limit, worker = time.time(), ask.limit, ask.worker_id
     done = leases.finished_ids(ask.finished)
-    eps = [r["id"] for r in await c.fetch(_LOCK_ENDPOINTS, now, limit, worker, done)]
+    ahead = ask.ahead
+    eps = [r["id"] for r in await c.fetch(_LOCK_ENDPOINTS, now, limit, worker, done, ahead)]
     if not eps:
         return []
     share = leases.share(limit, len(eps))
     until = leases.lease_end(now, ask.lease_seconds)
-    out = await c.fetch(_CLAIM, now, eps, share, limit, worker, until, done)
+    out = await c.fetch(_CLAIM, now, eps, share, limit, worker, until, done, ahead)
     return rows.claimed_all(out, now, decrypt)

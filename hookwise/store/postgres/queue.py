@@ -29,6 +29,9 @@ class PostgresHotPath:
     #: claims stopped reading dead versions' heap pages it splits the batches for no gain:
     #: more CPU per delivery, no higher rate (bench/README.md has the figures).
     overlapping_writes = 1
+    #: A freed slot waits for a record-and-claim (its round trips and commit) unless claims
+    #: lease ahead of it (bench/README.md has the figures).
+    leases_ahead = 64
     #: Leases only expire: no process can see another one gone.
     lease_holder: str | None = None
 

@@ -69,9 +69,31 @@ def finished_ids(finished: FinishedIds | None) -> list[str]:
     return list(finished()) if finished is not None else []
 
 
-def room(max_in_flight: int, in_flight: int) -> int:
-    """How many more deliveries of the endpoint a claim may lease."""
-    return max(0, max_in_flight - in_flight)
+def room(max_in_flight: int, in_flight: int, *, ahead: int = 0) -> int:
+    """How many more deliveries of the endpoint a claim may lease (``ahead``: see
+    ``ahead_of``)."""
+    return max(0, max_in_flight + ahead - in_flight)
+
+
+def ahead_of(ahead: int, *, others: int, rate_limited: bool) -> int:
+    """How many deliveries past its ``max_in_flight`` a claim may lease of an endpoint: the
+    worker's ``ahead`` where no other worker holds a valid lease on it (``others``) and it has
+    no rate limit (its sends keep reserved slots), else none.
+
+    The worker starts no more of them at once than ``max_in_flight`` (``ClaimedDelivery``),
+    the rest one at each answer, without waiting for a record to claim again. The cap still
+    holds across workers: another worker's claim counts every lease of this one's, so it
+    claims only once they are fewer than ``max_in_flight``, and then this worker, sending no
+    more than its leases, and the other, no more than its own, stay within it together; and
+    while another worker holds a lease there, no claim leases ahead.
+    """
+    return ahead if others == 0 and not rate_limited else 0
+
+
+def ahead_sql(ahead: str, *, others: str, rate: str) -> str:
+    """``ahead_of`` in SQL (marks or expressions: ``ahead``, ``others``, ``rate``: the
+    endpoint's rate limit, NULL for none)."""
+    return f"CASE WHEN {others} = 0 AND {rate} IS NULL THEN {ahead} ELSE 0 END"
 
 
 def share(limit: int, endpoints: int) -> int:

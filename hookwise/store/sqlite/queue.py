@@ -29,15 +29,17 @@ from hookwise.store.sql import SQLITE, Tx, execute, fetchval, sqlite_marks
 from hookwise.store.sqlite.handle import SqliteHandle, run
 from hookwise.store.sqlite.holders import Holder
 
-# $1 now, $2 worker, $3 its finished deliveries: each endpoint's attempts in flight
+# $1 now, $2 worker, $3 its finished deliveries: each endpoint's attempts in flight, and how
+# many of them other workers hold
 _IN_FLIGHT = sqlite_marks(
-    "SELECT d.endpoint_id, count(*) FROM deliveries AS d INDEXED BY ix_deliveries_leased WHERE "
+    "SELECT d.endpoint_id, count(*), sum(d.lease_owner <> $2)"
+    " FROM deliveries AS d INDEXED BY ix_deliveries_leased WHERE "
     + leases.in_flight_sql(SQLITE, "d", now="$1", worker="$2", finished="$3")
     + " GROUP BY d.endpoint_id"
 )
 _READY = (
-    "SELECT e.id, e.max_in_flight FROM endpoints e WHERE e.status = 'active'"
-    f" AND {leases.WORKERS_CLAIM} AND EXISTS"
+    "SELECT e.id, e.max_in_flight, e.rate_limit_per_second FROM endpoints e"
+    f" WHERE e.status = 'active' AND {leases.WORKERS_CLAIM} AND EXISTS"
     " (SELECT 1 FROM deliveries d WHERE d.status = 'pending' AND d.endpoint_id = e.id"
     " AND d.next_attempt_at <= ?)"
 )
@@ -89,6 +91,9 @@ class SqliteHotPath:
 
     #: One writer thread: a second write under way would only wait for the first.
     overlapping_writes = 1
+    #: The writes run in this process: a freed slot's wait is short, and leasing ahead only
+    #: adds work to a drain bound by this process's CPU (bench/README.md has the figures).
+    leases_ahead = 0
 
     def __init__(
         self, handle: SqliteHandle, box: SecretBox, holder: Holder, told: OperationalEvents
@@ -117,10 +122,17 @@ class SqliteHotPath:
         """
         now, limit = time.time(), ask.limit
         done = rows.dumps(leases.finished_ids(ask.finished))
-        in_flight = dict(c.execute(_IN_FLIGHT, (now, ask.worker_id, done)).fetchall())
-        ready = c.execute(_READY, (now,)).fetchall()
-        rooms = [(ep, leases.room(cap, in_flight.get(ep, 0))) for ep, cap in ready]
-        rooms = [(ep, room) for ep, room in rooms if room > 0]
+        in_flight = {
+            ep: (n, others)
+            for ep, n, others in c.execute(_IN_FLIGHT, (now, ask.worker_id, done)).fetchall()
+        }
+        rooms = []
+        for ep, cap, rate in c.execute(_READY, (now,)).fetchall():
+            n, others = in_flight.get(ep, (0, 0))
+            more = leases.ahead_of(ask.ahead, others=others, rate_limited=rate is not None)
+            room = leases.room(cap, n, ahead=more)
+            if room > 0:
+                rooms.append((ep, room))
         if not rooms:
             return []
         share = leases.share(limit, len(rooms))
