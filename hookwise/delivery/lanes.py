@@ -11,7 +11,8 @@ sends no more than it leases.
 
 A lease runs while its claim waits. One whose end is too near for an attempt (the
 endpoint's timeout and ``LEASE_MARGIN``) is not started: it is dropped, its lease runs out
-and it is due again, for whichever worker claims it.
+and it is due again, for whichever worker claims it. So are an endpoint's waiting claims when
+it answers ``410 Gone`` (the worker's ``_stop_lane``: its record pauses it).
 """
 
 from __future__ import annotations
@@ -91,20 +92,26 @@ class Lanes:
             del self._lanes[claim.endpoint_id]
         return start, drop
 
-    def take_waiting(self) -> tuple[list[ClaimedDelivery], list[ClaimedDelivery]]:
-        """Every waiting claim, out of its lane (a stop gives them back): those whose leases
-        have time left, and those too near their end to give back (a release would end a lease
-        another worker may hold by then: they are dropped)."""
+    def take_waiting(
+        self, endpoint_id: str | None = None
+    ) -> tuple[list[ClaimedDelivery], list[ClaimedDelivery]]:
+        """Every waiting claim (or ``endpoint_id``'s), out of its lane, to give back (a stop,
+        an endpoint that asked to be paused): those whose leases have time left, and those too
+        near their end to give back (a release would end a lease another worker may hold by
+        then: they are dropped)."""
         keep: list[ClaimedDelivery] = []
         drop: list[ClaimedDelivery] = []
         now = time.monotonic()
-        for endpoint_id, lane in list(self._lanes.items()):
+        for ep in list(self._lanes) if endpoint_id is None else [endpoint_id]:
+            lane = self._lanes.get(ep)
+            if lane is None:
+                continue
             for c, end in lane.waiting:
                 (keep if end - now > LEASE_MARGIN else drop).append(c)
+            self.waiting -= len(lane.waiting)
             lane.waiting.clear()
             if not lane.sending:
-                del self._lanes[endpoint_id]
-        self.waiting = 0
+                del self._lanes[ep]
         return keep, drop
 
     def _pump(

@@ -288,6 +288,8 @@ class Worker:
             if result is not None:
                 log_attempt(result)
                 self._recorder.add(result)
+                if laned and result.pause_reason:
+                    self._stop_lane(claim.endpoint_id)
         finally:
             if result is None:
                 self._capacity.give_back(1)
@@ -344,6 +346,13 @@ class Worker:
             )
         await self._give_back_waiting()  # those a write under way when stopping began leased
         recorder.stopping = False
+
+    def _stop_lane(self, endpoint_id: str) -> None:
+        """The endpoint asked to be paused (410 Gone): send it nothing more. Its record pauses
+        it and holds its deliveries, leased ones too; the claims waiting for it are dropped
+        (a release now could let a claim take them before that record is written)."""
+        keep, drop = self._lanes.take_waiting(endpoint_id)
+        self._dropped(keep + drop)
 
     async def _give_back_waiting(self) -> None:
         """Hand the claims waiting in the lanes back, due now: they were never attempted."""

@@ -245,6 +245,22 @@ async def test_a_stop_gives_back_the_claims_waiting_unsent() -> None:
     assert (succeeded - before[0], failed - before[1], in_flight) == (2, 0, before[2])
 
 
+async def test_an_endpoint_that_answers_410_gets_nothing_it_was_leased_ahead() -> None:
+    queue = MemoryQueue(max_in_flight=1)
+    want = _backlog(queue, 5)
+    transport = MemoryTransport()
+    transport.script("ep_1", Reply(410))
+    w = _worker(queue, transport, concurrency=16, batch=16, ahead=4)
+    stop = asyncio.Event()
+    running = asyncio.create_task(w.run(stop))
+    await queue.until(lambda: bool(queue.paused) and w.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert queue.claimed[0] == sorted(want)  # one, and four ahead
+    assert [c.delivery_id for c in transport.requests] == ["dlv_0"]  # the 410, then nothing
+    assert queue.status("held") == want  # the 410 one too: it waits for a re-enable
+
+
 def _claims(ids: range, *, endpoint: str, queue: MemoryQueue) -> list[ClaimedDelivery]:
     claims = [claim_for(i, endpoint=endpoint) for i in ids]
     queue.add(*claims)
