@@ -13,7 +13,11 @@ DELIVERY_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
 )
 QUEUE_DEPTH = Gauge("hookwise_queue_depth", "Deliveries by state", ["state"])
-IN_FLIGHT = Gauge("hookwise_in_flight", "Attempts in flight in this process")
+IN_FLIGHT = Gauge(
+    "hookwise_in_flight",
+    "Deliveries claimed and not yet recorded in this process (attempts under way, answers"
+    " waiting for their record, deliveries leased ahead)",
+)
 
 SUCCEEDED = ATTEMPTS.labels("succeeded")
 FAILED = ATTEMPTS.labels("failed")

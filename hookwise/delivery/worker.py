@@ -252,13 +252,14 @@ class Worker:
         self._tasks[task] = claim
         task.add_done_callback(self._attempted)
 
-    def _dropped(self, claims: list[ClaimedDelivery]) -> None:
-        """Waiting claims whose leases end too soon to start: their leases run out and they
-        are due again (``lanes``)."""
+    def _dropped(self, claims: list[ClaimedDelivery], why: str = "waited too long") -> None:
+        """Waiting claims that will not start here (their leases end too soon, or their
+        endpoint is being paused): their leases run out and they are due again (``lanes``)."""
         if claims:
             log.info(
-                "%d leased deliveries waited too long to start; due again when their leases end",
+                "%d leased deliveries not started (%s); due again when their leases end",
                 len(claims),
+                why,
             )
             self._capacity.give_back(len(claims))
 
@@ -352,7 +353,7 @@ class Worker:
         it and holds its deliveries, leased ones too; the claims waiting for it are dropped
         (a release now could let a claim take them before that record is written)."""
         keep, drop = self._lanes.take_waiting(endpoint_id)
-        self._dropped(keep + drop)
+        self._dropped(keep + drop, "their endpoint answered 410 Gone")
 
     async def _give_back_waiting(self) -> None:
         """Hand the claims waiting in the lanes back, due now: they were never attempted."""
