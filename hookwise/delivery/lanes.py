@@ -45,7 +45,11 @@ class Lanes:
 
     def __init__(self) -> None:
         self._lanes: dict[str, _Lane] = {}
-        self.waiting = 0  # claims waiting in all lanes
+
+    @property
+    def waiting(self) -> int:
+        """Claims waiting in all lanes."""
+        return sum(len(lane.waiting) for lane in self._lanes.values())
 
     def add(
         self, claims: list[ClaimedDelivery], lease_end: float
@@ -69,10 +73,9 @@ class Lanes:
                 start.append(c)
             else:
                 lane.waiting.append((c, lease_end))
-                self.waiting += 1
                 touched[c.endpoint_id] = lane
         for endpoint_id, lane in touched.items():  # room a higher max_in_flight made
-            self._pump(endpoint_id, lane, start, drop)
+            self._pump(endpoint_id, lane, start, drop, refill=True)
         return start, drop
 
     def done(
@@ -86,10 +89,7 @@ class Lanes:
         if lane is None:
             return start, drop
         lane.sending -= 1
-        if refill:
-            self._pump(claim.endpoint_id, lane, start, drop)
-        elif not lane.sending and not lane.waiting:
-            del self._lanes[claim.endpoint_id]
+        self._pump(claim.endpoint_id, lane, start, drop, refill=refill)
         return start, drop
 
     def take_waiting(
@@ -108,10 +108,8 @@ class Lanes:
                 continue
             for c, end in lane.waiting:
                 (keep if end - now > LEASE_MARGIN else drop).append(c)
-            self.waiting -= len(lane.waiting)
             lane.waiting.clear()
-            if not lane.sending:
-                del self._lanes[ep]
+            self._pump(ep, lane, keep, drop, refill=False)  # only forgets an idle lane
         return keep, drop
 
     def _pump(
@@ -120,15 +118,20 @@ class Lanes:
         lane: _Lane,
         start: list[ClaimedDelivery],
         drop: list[ClaimedDelivery],
+        *,
+        refill: bool,
     ) -> None:
-        now = time.monotonic()
-        while lane.waiting and lane.sending < lane.cap:
-            c, end = lane.waiting.popleft()
-            self.waiting -= 1
-            if end - now < c.timeout_seconds + LEASE_MARGIN:
-                drop.append(c)
-                continue
-            lane.sending += 1
-            start.append(c)
+        """Start (into ``start``) the waiting claims the lane has room for, dropping (into
+        ``drop``) those whose leases end too soon (none unless ``refill``); forget the lane
+        once nothing is under way or waiting in it."""
+        if refill and lane.waiting and lane.sending < lane.cap:
+            now = time.monotonic()
+            while lane.waiting and lane.sending < lane.cap:
+                c, end = lane.waiting.popleft()
+                if end - now < c.timeout_seconds + LEASE_MARGIN:
+                    drop.append(c)
+                    continue
+                lane.sending += 1
+                start.append(c)
         if not lane.sending and not lane.waiting:
             del self._lanes[endpoint_id]

@@ -217,10 +217,7 @@ class Worker:
             if laned:
                 self._capacity.pending += len(laned)  # under way or waiting: leased here
                 started += len(laned)
-                go, drop = self._lanes.add(laned, claimed_at + self.config.lease_seconds)
-                for c in go:
-                    self._spawn(c, 0.0, laned=True)
-                self._dropped(drop)
+                self._from_lanes(*self._lanes.add(laned, claimed_at + self.config.lease_seconds))
             for ep_id, group in limited.items():
                 late = await self._start_rate_limited(ep_id, group)
                 started += len(group) - len(late)
@@ -251,6 +248,12 @@ class Worker:
         task = asyncio.create_task(self._attempt(claim, not_before, laned))
         self._tasks[task] = claim
         task.add_done_callback(self._attempted)
+
+    def _from_lanes(self, go: list[ClaimedDelivery], drop: list[ClaimedDelivery]) -> None:
+        """Start what the lanes let go, and let go of what they dropped."""
+        for c in go:
+            self._spawn(c, 0.0, laned=True)
+        self._dropped(drop)
 
     def _dropped(self, claims: list[ClaimedDelivery], why: str = "waited too long") -> None:
         """Waiting claims that will not start here (their leases end too soon, or their
@@ -295,10 +298,7 @@ class Worker:
             if result is None:
                 self._capacity.give_back(1)
             if laned:  # the next waiting claim of its endpoint takes its place (not once stopping)
-                go, drop = self._lanes.done(claim, refill=not self._recorder.stopping)
-                for c in go:
-                    self._spawn(c, 0.0, laned=True)
-                self._dropped(drop)
+                self._from_lanes(*self._lanes.done(claim, refill=not self._recorder.stopping))
             self._recorder.write_more()
 
     def _internal_error(

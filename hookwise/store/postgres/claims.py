@@ -100,25 +100,20 @@ ORDER BY d.id
 """
 
 
-def _in_flight(now: str) -> str:
-    """Endpoint e's valid leases, whoever holds them."""
-    leased = leases.in_flight_sql(POSTGRES, "b", now=now, worker="''", finished="ARRAY[]")
-    return f"(SELECT count(*) FROM deliveries b WHERE b.endpoint_id = e.id AND {leased})"
-
-
 # $1 now: when a claim could next find something. For an endpoint with room, its earliest
 # pending delivery; for one at its in-flight cap, its earliest lease to run out (a record that
 # frees room sooner notifies). An endpoint at its cap over a backlog thus does not keep idle
 # workers polling; a paused one does not count at all.
 NEXT_DUE = f"""
 SELECT min(CASE
-    WHEN e.max_in_flight > {_in_flight("$1")}
+    WHEN e.max_in_flight > fl.n
     THEN (SELECT min(d.next_attempt_at) FROM deliveries d
           WHERE d.status = 'pending' AND d.endpoint_id = e.id)
     ELSE (SELECT min(d.next_attempt_at) FROM deliveries d
           WHERE d.status = 'pending' AND d.endpoint_id = e.id AND d.next_attempt_at > $1)
 END)
-FROM endpoints e WHERE e.status = 'active' AND {leases.WORKERS_CLAIM}
+FROM endpoints e CROSS JOIN LATERAL {_leases("$1", "''", "ARRAY[]")}
+WHERE e.status = 'active' AND {leases.WORKERS_CLAIM}
 """
 
 
