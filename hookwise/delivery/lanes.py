@@ -12,7 +12,9 @@ sends no more than it leases.
 A lease runs while its claim waits. One whose end is too near for an attempt (the
 endpoint's timeout and ``LEASE_MARGIN``) is not started: it is dropped, its lease runs out
 and it is due again, for whichever worker claims it. So are an endpoint's waiting claims when
-it answers ``410 Gone`` (the worker's ``_stop_lane``: its record pauses it).
+it answers ``410 Gone`` (the worker's ``_stop_lane``: its record pauses it). An endpoint
+paused or deleted otherwise (by hand, by another worker's record) gets its waiting claims
+given back within ``WATCH_EVERY`` (the worker's ``_watch_lanes`` asks the store).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ LEASE_MARGIN = 5.0
 #: The shortest lease under which claims may wait: a wait for an attempt of the endpoint and
 #: the attempt itself (its default timeout of 10 s each), and the margin.
 WAIT_LEASE_MIN = 25.0
+#: Seconds between the worker's questions to the store, while claims wait in its lanes,
+#: whether their endpoints are still active: what a pause lets out of a lane is what the
+#: lane starts in that time (at most one write's worth while answers are fast).
+WATCH_EVERY = 0.25
 
 
 @dataclass(slots=True)
@@ -50,6 +56,10 @@ class Lanes:
     def waiting(self) -> int:
         """Claims waiting in all lanes."""
         return sum(len(lane.waiting) for lane in self._lanes.values())
+
+    def waiting_on(self) -> list[str]:
+        """The endpoints with claims waiting in their lanes."""
+        return [ep for ep, lane in self._lanes.items() if lane.waiting]
 
     def add(
         self, claims: list[ClaimedDelivery], lease_end: float

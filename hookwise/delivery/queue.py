@@ -7,7 +7,7 @@ protocol and never on a store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from hookwise.domain.models import AttemptResult, ClaimedDelivery
@@ -90,6 +90,10 @@ class Queue(Protocol):
 
     async def release(self, claims: Sequence[ClaimedDelivery], *, at: float) -> None:
         """Give leased deliveries back unattempted, due at ``at`` (rate limit, shutdown)."""
+
+    async def inactive_endpoints(self, endpoint_ids: Collection[str]) -> set[str]:
+        """Those of ``endpoint_ids`` whose deliveries no claim takes now: paused (by hand or
+        by their failures) or deleted. The worker gives back what it leased ahead for them."""
 
     async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
         """Reserve ``count`` sends to a rate-limited endpoint; return when the first may go.

@@ -20,7 +20,7 @@ from hookwise.delivery import metrics
 from hookwise.delivery.attempt_log import log_attempt
 from hookwise.delivery.capacity import Capacity
 from hookwise.delivery.due import NextDue
-from hookwise.delivery.lanes import WAIT_LEASE_MIN, Lanes
+from hookwise.delivery.lanes import WAIT_LEASE_MIN, WATCH_EVERY, Lanes
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.queue import Queue
 from hookwise.delivery.recorder import Recorder
@@ -136,23 +136,48 @@ class Worker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set, then let in-flight attempts finish and record them."""
         stop = stop or asyncio.Event()
+        watch = asyncio.create_task(self._watch_lanes(stop), name="lanes-watch")
         backoff = 0.5
-        while not stop.is_set():
-            try:
-                full_batch = await self._claim_and_start()
-                backoff = 0.5
-                if not full_batch:
-                    await self._idle(stop)
-            except Exception as exc:
-                # StoreUnavailable: wait it out. Anything else is a bug (InvalidInput: the store
-                # refused a value of ours): keep trying, loudly; the worker must not die of it
-                if isinstance(exc, StoreUnavailable):
-                    log.warning("claim failed, retrying in %.1fs: %s", backoff, exc)
-                else:
-                    log.error("claim failed, retrying in %.1fs", backoff, exc_info=exc)
-                await wait_or(stop, backoff)
-                backoff = min(backoff * 2, 10.0)
+        try:
+            while not stop.is_set():
+                try:
+                    full_batch = await self._claim_and_start()
+                    backoff = 0.5
+                    if not full_batch:
+                        await self._idle(stop)
+                except Exception as exc:
+                    # StoreUnavailable: wait it out. Anything else is a bug (InvalidInput: the
+                    # store refused a value of ours): keep trying, loudly; the worker must not
+                    # die of it
+                    if isinstance(exc, StoreUnavailable):
+                        log.warning("claim failed, retrying in %.1fs: %s", backoff, exc)
+                    else:
+                        log.error("claim failed, retrying in %.1fs", backoff, exc_info=exc)
+                    await wait_or(stop, backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            if not stop.is_set():  # cancelled: a stop lets the watch finish what it began
+                watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
         await self.shutdown()
+
+    async def _watch_lanes(self, stop: asyncio.Event) -> None:
+        """While claims wait in the lanes, ask the store every ``WATCH_EVERY`` seconds
+        whether their endpoints are still active, and give back the waiting claims of those
+        that are not (paused by hand or by another worker's record, deleted): a pause stops
+        what was leased ahead within that time, not once all of it has been sent."""
+        while not stop.is_set():
+            await wait_or(stop, WATCH_EVERY)
+            waiting = self._lanes.waiting_on()
+            if not waiting or stop.is_set():
+                continue
+            try:
+                for endpoint_id in await self.queue.inactive_endpoints(waiting):
+                    await self._give_back_waiting(endpoint_id, "their endpoint is not active")
+            except StoreUnavailable as exc:  # ask again next time
+                log.warning("could not check the lanes' endpoints: %s", exc)
+            except Exception as exc:  # a bug: keep watching, loudly
+                log.error("could not check the lanes' endpoints", exc_info=exc)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Sleep until a record frees room, the next due time, a wake-up, or stop."""
@@ -355,12 +380,16 @@ class Worker:
         keep, drop = self._lanes.take_waiting(endpoint_id)
         self._dropped(keep + drop, "their endpoint answered 410 Gone")
 
-    async def _give_back_waiting(self) -> None:
-        """Hand the claims waiting in the lanes back, due now: they were never attempted."""
-        keep, drop = self._lanes.take_waiting()
+    async def _give_back_waiting(
+        self, endpoint_id: str | None = None, why: str = "stopping"
+    ) -> None:
+        """Hand the claims waiting in the lanes (``endpoint_id``'s, or all) back, due now:
+        they were never attempted."""
+        keep, drop = self._lanes.take_waiting(endpoint_id)
         self._dropped(drop)
         if not keep:
             return
+        log.info("%d leased deliveries given back unattempted (%s)", len(keep), why)
         self._capacity.give_back(len(keep))
         try:
             await self.queue.release(keep, at=time.time())

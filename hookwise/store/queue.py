@@ -10,7 +10,7 @@ work. What attempts and leases mean is decided in ``rules``, for both.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
 from hookwise.store.roles import FinishedIds, NoTurn, QueueStats, Turn
 from hookwise.store.rules import leases
-from hookwise.store.sql import Handle, Tx, execute, executemany, fetchrow, fetchval
+from hookwise.store.sql import Handle, Tx, execute, executemany, fetch, fetchrow, fetchval
 
 
 def claimed(deliveries: str) -> str:
@@ -50,6 +50,9 @@ _TAKE = (
     f" AND endpoint_id NOT IN ({leases.RELAYS})"
 )
 _TAKEN = claimed("deliveries") + " WHERE d.app_id = $1 AND d.id = $2"
+
+# $1 the endpoint ids (``Dialect.any``): those a claim takes deliveries of
+_ACTIVE = "SELECT id FROM endpoints WHERE status = 'active' AND {ids}"
 
 # $1 now, $2 the endpoint's slots (count / per second), $3 endpoint
 _RESERVE = (
@@ -170,6 +173,19 @@ class SqlQueue:
 
         await self._db.write(tx, durable=False)
         self._db.wake()
+
+    async def inactive_endpoints(self, endpoint_ids: Collection[str]) -> set[str]:
+        asked = set(endpoint_ids)
+        if not asked:
+            return set()
+        dialect = self._db.dialect
+        sql = _ACTIVE.format(ids=dialect.any("id", "$1"))
+
+        def tx() -> Tx[set[str]]:
+            active = yield fetch(sql, dialect.array(sorted(asked)))
+            return asked - {r["id"] for r in active}
+
+        return await self._db.read(tx)
 
     async def claim_delivery(
         self, app_id: str, delivery_id: str, *, worker_id: str, lease_seconds: float

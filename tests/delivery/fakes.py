@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from hookwise.delivery.turns import WriteTurn
@@ -97,6 +97,15 @@ class MemoryQueue:
     def fail(self, operation: str, *errors: BaseException) -> None:
         """The next calls of ``operation`` raise ``errors``, one each."""
         self.failures.setdefault(operation, []).extend(errors)
+
+    def pause(self, endpoint: str, why: str = "paused by hand") -> None:
+        """Pause ``endpoint`` as a PATCH does: its pending deliveries are held, leased ones
+        too (their leases stay; a record or a release ends them)."""
+        self.paused[endpoint] = why
+        for r in self.rows.values():
+            if r.claim.endpoint_id == endpoint and r.status == "pending":
+                r.status = "held"
+        self._change()
 
     def fast_forward(self) -> None:
         """Every lease runs out and every scheduled retry is due now."""
@@ -186,6 +195,10 @@ class MemoryQueue:
             row = self.rows[c.delivery_id]
             row.lease_owner, row.due = None, at
         self._change()
+
+    async def inactive_endpoints(self, endpoint_ids: Collection[str]) -> set[str]:
+        await self._enter("inactive_endpoints")
+        return {e for e in endpoint_ids if e in self.paused}
 
     async def reserve_send_slots(self, endpoint_id: str, count: int, per_second: float) -> float:
         await self._enter("reserve_send_slots")
@@ -277,9 +290,6 @@ class MemoryQueue:
                 streak, failures=n, status=status, kind="endpoint", pause_after=pause_after
             )
             if why is not None:
-                self.paused[endpoint] = why
-                for r in self.rows.values():
-                    if r.claim.endpoint_id == endpoint and r.status == "pending":
-                        r.status = "held"
+                self.pause(endpoint, why)
         self.records.append([r.claimed.delivery_id for r in results])
         self._change()

@@ -22,10 +22,11 @@ def test_claims_past_the_cap_wait_and_start_one_at_each_answer() -> None:
     uncapped = claim_for(10, endpoint="ep_3")
     assert lanes.add([other, uncapped], time.monotonic() + 60) == ([other, uncapped], [])
     assert lanes.waiting == 1
+    assert lanes.waiting_on() == ["ep_1"]  # what the worker asks the store about
     # a stop takes the waiting claims back; answers then start nothing
     assert lanes.take_waiting() == ([claims[4]], [])
     assert lanes.done(claims[2], refill=False) == ([], [])
-    assert lanes.waiting == 0
+    assert lanes.waiting == 0 and lanes.waiting_on() == []
 
 
 def test_a_higher_max_in_flight_starts_waiting_claims_at_once() -> None:

@@ -222,20 +222,36 @@ async def test_claims_leased_ahead_start_at_answers_not_past_max_in_flight() -> 
     assert len(transport.requests) == 6  # none sent twice
 
 
-async def test_a_stop_gives_back_the_claims_waiting_unsent() -> None:
-    before = _counted()
-    queue = MemoryQueue(max_in_flight=2)
-    want = _backlog(queue, 6)
+@dataclasses.dataclass
+class _Leasing:
+    """A worker running, leasing four ahead, its answers held until ``answers`` is set."""
+
+    worker: Worker
+    transport: MemoryTransport
+    answers: asyncio.Event
+    stop: asyncio.Event
+    running: asyncio.Task[None]
+
+
+def _leasing_ahead(queue: MemoryQueue) -> _Leasing:
     answers = asyncio.Event()
     transport = MemoryTransport(Reply(200, hold=answers))
     w = _worker(queue, transport, concurrency=16, batch=16, ahead=4)
     stop = asyncio.Event()
-    running = asyncio.create_task(w.run(stop))
+    return _Leasing(w, transport, answers, stop, asyncio.create_task(w.run(stop)))
+
+
+async def test_a_stop_gives_back_the_claims_waiting_unsent() -> None:
+    before = _counted()
+    queue = MemoryQueue(max_in_flight=2)
+    want = _backlog(queue, 6)
+    run = _leasing_ahead(queue)
+    w, transport = run.worker, run.transport
     await queue.until(lambda: transport.in_flight == 2 and len(queue.leased()) == 6)
-    stop.set()
+    run.stop.set()
     await queue.until(lambda: queue.calls["release"] == 1)
-    answers.set()
-    await asyncio.wait_for(running, 5)
+    run.answers.set()
+    await asyncio.wait_for(run.running, 5)
     sent = {c.delivery_id for c in transport.requests}
     assert len(sent) == 2  # the two under way finish and are recorded
     assert queue.status("delivered") == sent
@@ -259,6 +275,26 @@ async def test_an_endpoint_that_answers_410_gets_nothing_it_was_leased_ahead() -
     assert queue.claimed[0] == sorted(want)  # one, and four ahead
     assert [c.delivery_id for c in transport.requests] == ["dlv_0"]  # the 410, then nothing
     assert queue.status("held") == want  # the 410 one too: it waits for a re-enable
+
+
+async def test_a_pause_by_hand_gives_back_what_was_leased_ahead_unsent() -> None:
+    """An endpoint paused while claims wait in its lane (by hand, or by another worker's
+    record): the worker asks the store while they wait, and hands them back unsent."""
+    queue = MemoryQueue(max_in_flight=1)
+    want = _backlog(queue, 5)
+    run = _leasing_ahead(queue)
+    transport = run.transport
+    await queue.until(lambda: transport.in_flight == 1 and len(queue.leased()) == 5)
+    queue.pause("ep_1")
+    await queue.until(lambda: queue.calls["release"] == 1)
+    assert queue.calls["inactive_endpoints"] >= 1
+    run.answers.set()  # the attempt under way when it paused still ends, and is recorded
+    await queue.until(lambda: run.worker.in_flight == 0)
+    run.stop.set()
+    await asyncio.wait_for(run.running, 5)
+    assert [c.delivery_id for c in transport.requests] == ["dlv_0"]
+    assert queue.status("delivered") == {"dlv_0"}
+    assert queue.status("held") == want - {"dlv_0"} and queue.leased() == set()
 
 
 def _claims(ids: range, *, endpoint: str, queue: MemoryQueue) -> list[ClaimedDelivery]:

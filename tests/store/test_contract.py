@@ -376,6 +376,20 @@ async def test_a_worker_alone_on_an_endpoint_leases_ahead_of_its_cap(stores: Ope
     assert (await a.queue.queue_stats()).in_flight == 5
 
 
+async def test_inactive_endpoints_are_the_paused_and_the_deleted(store: Store) -> None:
+    """What a worker asks while claims wait in its lanes: which endpoints a claim no longer
+    takes deliveries of."""
+    _, active = await _app_with_endpoint(store)
+    app_p, paused = await _app_with_endpoint(store)
+    app_d, deleted = await _app_with_endpoint(store)
+    await store.resources.update_endpoint(app_p, paused, {"status": "paused"})
+    await store.resources.delete_endpoint(app_d, deleted)
+    asked = [active, paused, deleted, "ep_never_was"]
+    assert await store.queue.inactive_endpoints(asked) == {paused, deleted, "ep_never_was"}
+    assert await store.queue.inactive_endpoints([active]) == set()
+    assert await store.queue.inactive_endpoints([]) == set()
+
+
 async def test_a_rate_limited_endpoint_is_never_leased_ahead(store: Store) -> None:
     app_id, _ = await _app_with_endpoint(store, max_in_flight=2, rate_limit_per_second=100.0)
     ids = await _send(store, app_id, 6)
