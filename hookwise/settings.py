@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     lease_ahead: int | None = Field(
         None,
         ge=0,
-        description="deliveries a worker leases past an endpoint's max_in_flight while no other"
-        " worker leases it, started one at each answer; 0: none; unset: 64 on PostgreSQL,"
-        " 0 on SQLite",
+        description="deliveries a worker leases past an endpoint's max_in_flight (at most three"
+        " times it) while no other worker leases it, started one at each answer; 0: none;"
+        " unset: 192 on PostgreSQL, 0 on SQLite",
     )
     poll_interval_seconds: float = 1.0
     shutdown_grace_seconds: float = Field(

@@ -24,14 +24,16 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from hookwise.domain.models import ClaimedDelivery
+from hookwise.store.rules.leases import AHEAD_ROUNDS
 
 #: Seconds of a lease, past the endpoint's timeout, that a waiting claim must have left to be
 #: started: the claim's own duration and the clocks of other machines (which compare the
 #: lease's end with their own time) fit in it.
 LEASE_MARGIN = 5.0
-#: The shortest lease under which claims may wait: a wait for an attempt of the endpoint and
-#: the attempt itself (its default timeout of 10 s each), and the margin.
-WAIT_LEASE_MIN = 25.0
+#: The shortest lease under which claims may wait: the most a claim leased ahead waits (one
+#: attempt of the endpoint per ``AHEAD_ROUNDS``), the attempt itself (at the default timeout
+#: of 10 s each), and the margin: 45 s.
+WAIT_LEASE_MIN = (AHEAD_ROUNDS + 1) * 10.0 + LEASE_MARGIN
 #: Seconds between the worker's questions to the store, while claims wait in its lanes,
 #: whether their endpoints are still active: what a pause lets out of a lane is what the
 #: lane starts in that time (at most one write's worth while answers are fast).

@@ -24,7 +24,7 @@ class Queue(Protocol):
     #: commit, but that measured no faster and cost more CPU per delivery.
     overlapping_writes: int
     #: How many deliveries a worker gains from leasing past an endpoint's ``max_in_flight``
-    #: (``claim_due``'s ``ahead``) unless told otherwise: 64 on PostgreSQL, where a freed slot
+    #: (``claim_due``'s ``ahead``) unless told otherwise: 192 on PostgreSQL, where a freed slot
     #: otherwise waits for the next record-and-claim's round trips and commit; 0 on SQLite,
     #: whose writes run on the worker's own machine, in its own process, where the slot's wait
     #: is short and its CPU is what bounds the drain.

@@ -260,7 +260,12 @@ class MemoryQueue:
             if len(taken) >= limit:
                 break
             ep, rate = r.claim.endpoint_id, r.claim.rate_limit_per_second
-            more = leases.ahead_of(ahead, others=others[ep], rate_limited=rate is not None)
+            more = leases.ahead_of(
+                ahead,
+                others=others[ep],
+                rate_limited=rate is not None,
+                max_in_flight=self.max_in_flight,
+            )
             if leases.room(self.max_in_flight, busy[ep], ahead=more) == 0:
                 continue
             busy[ep] += 1

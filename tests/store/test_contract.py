@@ -390,6 +390,15 @@ async def test_inactive_endpoints_are_the_paused_and_the_deleted(store: Store) -
     assert await store.queue.inactive_endpoints([]) == set()
 
 
+async def test_a_claim_leases_ahead_at_most_three_times_the_cap(store: Store) -> None:
+    """``leases.AHEAD_ROUNDS``: what waits in the worker is at most three rounds of the
+    endpoint's attempts, however much ahead the worker would take."""
+    app_id, _ = await _app_with_endpoint(store, max_in_flight=2)
+    ids = await _send(store, app_id, 12)
+    got = await store.queue.claim_due(worker_id="w", limit=20, lease_seconds=60, ahead=20)
+    assert sorted(c.delivery_id for c in got) == sorted(ids[:8])  # two, and six ahead
+
+
 async def test_a_rate_limited_endpoint_is_never_leased_ahead(store: Store) -> None:
     app_id, _ = await _app_with_endpoint(store, max_in_flight=2, rate_limit_per_second=100.0)
     ids = await _send(store, app_id, 6)

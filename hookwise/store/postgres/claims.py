@@ -47,7 +47,9 @@ def _leases(now: str, worker: str, finished: str) -> str:
 def _cap(ahead: str) -> str:
     """Endpoint e's cap on leases for this claim: ``max_in_flight``, plus ``ahead`` where no
     other worker leases it (``leases.ahead_of``; ``fl`` from ``_leases``)."""
-    more = leases.ahead_sql(ahead, others="fl.others", rate="e.rate_limit_per_second")
+    more = leases.ahead_sql(
+        ahead, others="fl.others", rate="e.rate_limit_per_second", cap="e.max_in_flight"
+    )
     return f"e.max_in_flight + {more}"
 
 

@@ -31,7 +31,7 @@ class PostgresHotPath:
     overlapping_writes = 1
     #: A freed slot waits for a record-and-claim (its round trips and commit) unless claims
     #: lease ahead of it (bench/README.md has the figures).
-    leases_ahead = 64
+    leases_ahead = 192
     #: Leases only expire: no process can see another one gone.
     lease_holder: str | None = None
 

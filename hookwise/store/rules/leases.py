@@ -75,10 +75,17 @@ def room(max_in_flight: int, in_flight: int, *, ahead: int = 0) -> int:
     return max(0, max_in_flight + ahead - in_flight)
 
 
-def ahead_of(ahead: int, *, others: int, rate_limited: bool) -> int:
+#: A claim leases ahead at most this many times an endpoint's ``max_in_flight``: a delivery
+#: leased ahead then waits in its worker for at most that many rounds of the endpoint's
+#: attempts (each at most its timeout), well within its lease, however small the cap.
+AHEAD_ROUNDS = 3
+
+
+def ahead_of(ahead: int, *, others: int, rate_limited: bool, max_in_flight: int) -> int:
     """How many deliveries past its ``max_in_flight`` a claim may lease of an endpoint: the
-    worker's ``ahead`` where no other worker holds a valid lease on it (``others``) and it has
-    no rate limit (its sends keep reserved slots), else none.
+    worker's ``ahead``, at most ``AHEAD_ROUNDS`` times ``max_in_flight``, where no other
+    worker holds a valid lease on it (``others``) and it has no rate limit (its sends keep
+    reserved slots), else none.
 
     The worker starts no more of them at once than ``max_in_flight`` (``ClaimedDelivery``),
     the rest one at each answer, without waiting for a record to claim again. The cap still
@@ -87,13 +94,18 @@ def ahead_of(ahead: int, *, others: int, rate_limited: bool) -> int:
     more than its leases, and the other, no more than its own, stay within it together; and
     while another worker holds a lease there, no claim leases ahead.
     """
-    return ahead if others == 0 and not rate_limited else 0
+    if others or rate_limited:
+        return 0
+    return min(ahead, AHEAD_ROUNDS * max_in_flight)
 
 
-def ahead_sql(ahead: str, *, others: str, rate: str) -> str:
-    """``ahead_of`` in SQL (marks or expressions: ``ahead``, ``others``, ``rate``: the
-    endpoint's rate limit, NULL for none)."""
-    return f"CASE WHEN {others} = 0 AND {rate} IS NULL THEN {ahead} ELSE 0 END"
+def ahead_sql(ahead: str, *, others: str, rate: str, cap: str) -> str:
+    """``ahead_of`` in PostgreSQL's SQL (marks or expressions: ``ahead``, ``others``,
+    ``rate``: the endpoint's rate limit, NULL for none, ``cap``: its ``max_in_flight``)."""
+    return (
+        f"CASE WHEN {others} = 0 AND {rate} IS NULL"
+        f" THEN least({ahead}, {AHEAD_ROUNDS} * {cap}) ELSE 0 END"
+    )
 
 
 def share(limit: int, endpoints: int) -> int:

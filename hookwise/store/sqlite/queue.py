@@ -129,7 +129,9 @@ class SqliteHotPath:
         rooms = []
         for ep, cap, rate in c.execute(_READY, (now,)).fetchall():
             n, others = in_flight.get(ep, (0, 0))
-            more = leases.ahead_of(ask.ahead, others=others, rate_limited=rate is not None)
+            more = leases.ahead_of(
+                ask.ahead, others=others, rate_limited=rate is not None, max_in_flight=cap
+            )
             room = leases.room(cap, n, ahead=more)
             if room > 0:
                 rooms.append((ep, room))
