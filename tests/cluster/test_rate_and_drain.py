@@ -1,12 +1,13 @@
 """Cross-worker rules with real processes: the per-endpoint rate limit and in-flight cap hold
 across two workers (each leasing ahead of the endpoint's free slots whenever it alone leases
-there), and a worker told to stop (SIGTERM) finishes and records what it holds, claims nothing
-more, and leaves no lease behind."""
+there), a pause stops what a worker leased ahead, and a worker told to stop (SIGTERM) finishes
+and records what it holds, claims nothing more, and leaves no lease behind."""
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 
 import asyncpg
 
@@ -53,6 +54,51 @@ async def test_in_flight_cap_holds_across_two_workers_leasing_ahead(
     await wait_delivered(receiver, set(accepted), timeout=60)
     assert receiver.peak["/hook"] == CAP  # reached, never exceeded
     assert len(receiver.at("/hook")) == 150  # none sent twice
+
+
+async def _until_leased(db_url: str, n: int, timeout: float) -> None:
+    """Wait until exactly ``n`` deliveries are under a valid lease."""
+    deadline = time.monotonic() + timeout
+    conn = await asyncpg.connect(db_url)
+    try:
+        while True:
+            leased = await conn.fetchval(
+                "SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL"
+                " AND next_attempt_at > extract(epoch FROM now())"
+            )
+            if leased == n:
+                return
+            assert time.monotonic() < deadline, f"{leased} leased, not {n}"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def test_a_pause_stops_what_a_worker_leased_ahead(
+    cluster: Cluster, receiver: Receiver
+) -> None:
+    """A worker alone on a slow endpoint holds its cap's attempts and three times as many
+    leased ahead; paused by hand, the endpoint gets the attempts under way, not the rest
+    until it is resumed."""
+    receiver.always("/hook", 200, delay=0.5)
+    await cluster.start_api()
+    assert cluster.http is not None
+    app_id, ep_id = await cluster.app_and_endpoint(receiver, max_in_flight=CAP)
+    accepted = await cluster.send_many(app_id, 20)
+    await cluster.start_workers(1, concurrency=100)
+    await _until_leased(cluster.db_url, CAP * 4, timeout=30)  # its cap, and 3x that ahead
+    r = await cluster.http.patch(f"/v1/apps/{app_id}/endpoints/{ep_id}", json={"status": "paused"})
+    assert r.status_code == 200, r.text
+    # the waiting ones are given back at the worker's next look (every 0.25 s), not sent one
+    # round of answers (0.5 s) after another: the rounds under way, and one more at most on
+    # a busy machine; all sixteen went out before
+    await _until_leased(cluster.db_url, 0, timeout=5)
+    assert len(receiver.at("/hook")) <= CAP * 3
+    receiver.always("/hook", 200)
+    r = await cluster.http.patch(f"/v1/apps/{app_id}/endpoints/{ep_id}", json={"status": "active"})
+    assert r.status_code == 200, r.text
+    await wait_delivered(receiver, set(accepted), timeout=30)
+    assert len(receiver.at("/hook")) == 20  # none sent twice
 
 
 async def test_sigterm_drains_a_worker(cluster: Cluster, receiver: Receiver) -> None:
