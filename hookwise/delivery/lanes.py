@@ -36,7 +36,7 @@ LEASE_MARGIN = 5.0
 WAIT_LEASE_MIN = (AHEAD_ROUNDS + 1) * 10.0 + LEASE_MARGIN
 #: Seconds between the worker's questions to the store, while claims wait in its lanes,
 #: whether their endpoints are still active: what a pause lets out of a lane is what the
-#: lane starts in that time (at most one write's worth while answers are fast).
+#: lane starts in that time.
 WATCH_EVERY = 0.25
 
 

@@ -50,7 +50,7 @@ async def test_in_flight_cap_holds_across_two_workers_leasing_ahead(
     await cluster.start_api()
     app_id, _ = await cluster.app_and_endpoint(receiver, max_in_flight=CAP)
     accepted = await cluster.send_many(app_id, 150)
-    await cluster.start_workers(2, concurrency=100)  # each may lease CAP + 64 when alone
+    await cluster.start_workers(2, concurrency=100)  # each may lease 4x CAP when alone
     await wait_delivered(receiver, set(accepted), timeout=60)
     assert receiver.peak["/hook"] == CAP  # reached, never exceeded
     assert len(receiver.at("/hook")) == 150  # none sent twice
