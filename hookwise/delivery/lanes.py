@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from hookwise.domain.models import ClaimedDelivery
@@ -105,16 +106,16 @@ class Lanes:
         return start, drop
 
     def take_waiting(
-        self, endpoint_id: str | None = None
+        self, endpoint_ids: Collection[str] | None = None
     ) -> tuple[list[ClaimedDelivery], list[ClaimedDelivery]]:
-        """Every waiting claim (or ``endpoint_id``'s), out of its lane, to give back (a stop,
-        an endpoint that asked to be paused): those whose leases have time left, and those too
+        """Every waiting claim (or those of ``endpoint_ids``), out of its lane, to give back (a
+        stop, endpoints paused or deleted): those whose leases have time left, and those too
         near their end to give back (a release would end a lease another worker may hold by
         then: they are dropped)."""
         keep: list[ClaimedDelivery] = []
         drop: list[ClaimedDelivery] = []
         now = time.monotonic()
-        for ep in list(self._lanes) if endpoint_id is None else [endpoint_id]:
+        for ep in list(self._lanes) if endpoint_ids is None else endpoint_ids:
             lane = self._lanes.get(ep)
             if lane is None:
                 continue

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -172,8 +173,9 @@ class Worker:
             if not waiting or stop.is_set():
                 continue
             try:
-                for endpoint_id in await self.queue.inactive_endpoints(waiting):
-                    await self._give_back_waiting(endpoint_id, "their endpoint is not active")
+                inactive = await self.queue.inactive_endpoints(waiting)
+                if inactive:
+                    await self._give_back_waiting(inactive, "their endpoint is not active")
             except StoreUnavailable as exc:  # ask again next time
                 log.warning("could not check the lanes' endpoints: %s", exc)
             except Exception as exc:  # a bug: keep watching, loudly
@@ -377,24 +379,29 @@ class Worker:
         """The endpoint asked to be paused (410 Gone): send it nothing more. Its record pauses
         it and holds its deliveries, leased ones too; the claims waiting for it are dropped
         (a release now could let a claim take them before that record is written)."""
-        keep, drop = self._lanes.take_waiting(endpoint_id)
+        keep, drop = self._lanes.take_waiting([endpoint_id])
         self._dropped(keep + drop, "their endpoint answered 410 Gone")
 
     async def _give_back_waiting(
-        self, endpoint_id: str | None = None, why: str = "stopping"
+        self, endpoint_ids: Collection[str] | None = None, why: str = "stopping"
     ) -> None:
-        """Hand the claims waiting in the lanes (``endpoint_id``'s, or all) back, due now:
-        they were never attempted."""
-        keep, drop = self._lanes.take_waiting(endpoint_id)
+        """Hand the claims waiting in the lanes (``endpoint_ids``', or all) back, due now, in
+        one release: they were never attempted."""
+        keep, drop = self._lanes.take_waiting(endpoint_ids)
         self._dropped(drop)
         if not keep:
             return
         log.info("%d leased deliveries given back unattempted (%s)", len(keep), why)
         self._capacity.give_back(len(keep))
+        await self._release_now(keep)
+
+    async def _release_now(self, claims: list[ClaimedDelivery]) -> None:
+        """Hand leased deliveries back, due now; when the store cannot take them, their leases
+        run out instead and they are still sent (at least once)."""
         try:
-            await self.queue.release(keep, at=time.time())
-        except StoreUnavailable as exc:  # their leases run out instead: still sent
-            log.warning("could not give back %d deliveries: %s", len(keep), exc)
+            await self.queue.release(claims, at=time.time())
+        except StoreUnavailable as exc:
+            log.warning("could not give back %d deliveries: %s", len(claims), exc)
 
     async def _give_back_in_flight(self) -> None:
         """Cancel the attempts still running and hand their deliveries back, due now."""
@@ -408,10 +415,7 @@ class Worker:
             len(claims),
             self.config.shutdown_grace,
         )
-        try:
-            await self.queue.release(claims, at=time.time())
-        except StoreUnavailable as exc:  # their leases run out instead: still sent again
-            log.warning("could not give back %d deliveries: %s", len(claims), exc)
+        await self._release_now(claims)
 
     async def drain(self, *, timeout: float = 60.0, include_scheduled: bool = True) -> None:
         """Run until nothing is pending (or, without ``include_scheduled``, nothing is due now).
