@@ -19,6 +19,7 @@ from hookwise.store.postgres.handle import PostgresHandle
 from hookwise.store.postgres.listener import OPERATIONS_NOTIFY_SQL, Listener, Notifier
 from hookwise.store.postgres.pool import Pools
 from hookwise.store.postgres.queue import PostgresHotPath
+from hookwise.store.postgres.vacuum import Vacuum
 from hookwise.store.queue import SqlQueue
 from hookwise.store.relays import Relays
 from hookwise.store.resources import Resources
@@ -48,7 +49,8 @@ class PostgresStore:
             self._handle, self._box, started=self.operations.started, told=self.operational
         )
         self.jobs: Jobs = Jobs(self._handle, self._box)
-        hot_path = PostgresHotPath(self._handle, self._box, self.operational)
+        self.vacuum = Vacuum(self._db)
+        hot_path = PostgresHotPath(self._handle, self._box, self.operational, self.vacuum)
         self.queue = SqlQueue(self._handle, self._box, hot_path)
         self.retention: Retention = Retention(self._handle)
         self.keyring: Keyring = Keyring(self._handle)
@@ -63,6 +65,7 @@ class PostgresStore:
 
     async def close(self) -> None:
         """Stop listening and close every connection."""
+        await self.vacuum.close()
         await self._notifier.close()
         await self._operations_notifier.close()
         await self._listener.close()

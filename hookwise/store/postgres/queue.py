@@ -16,6 +16,7 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.store.operational import OperationalEvents
 from hookwise.store.postgres import claims, records
 from hookwise.store.postgres.handle import PostgresHandle
+from hookwise.store.postgres.vacuum import Vacuum
 from hookwise.store.queue import Ask
 from hookwise.store.roles import Turn
 from hookwise.store.sql import Tx, fetchval
@@ -35,10 +36,13 @@ class PostgresHotPath:
     #: Leases only expire: no process can see another one gone.
     lease_holder: str | None = None
 
-    def __init__(self, handle: PostgresHandle, box: SecretBox, told: OperationalEvents) -> None:
+    def __init__(
+        self, handle: PostgresHandle, box: SecretBox, told: OperationalEvents, vacuum: Vacuum
+    ) -> None:
         self._pg = handle
         self._decrypt = box.decrypt
         self._told = told
+        self._vacuum = vacuum
 
     async def claim(self, ask: Ask) -> list[ClaimedDelivery]:
         async with self._pg.pools.transaction("claim") as c:
@@ -63,15 +67,16 @@ class PostgresHotPath:
                 turn.recorded()
             await turn.before_claim()
             got = await claims.claim(c, ask, self._decrypt) if ask.limit > 0 else []
-        self._after_record(due_now, backlog and len(got) == ask.limit)
+        self._after_record(len(results), due_now, backlog and len(got) == ask.limit)
         return got
 
     async def record(self, results: Sequence[AttemptResult], pause_after: int) -> None:
         async with self._pg.pools.transaction("record") as c:
             due_now, backlog = await records.record(c, results, pause_after, self._told.watch)
-        self._after_record(due_now, backlog)
+        self._after_record(len(results), due_now, backlog)
 
-    def _after_record(self, due_now: bool, backlog: bool) -> None:
+    def _after_record(self, recorded: int, due_now: bool, backlog: bool) -> None:
+        self._vacuum.recorded(recorded)
         if due_now or backlog:
             self._pg.listener.wake()  # a due retry notified in its transaction already
         if backlog:
