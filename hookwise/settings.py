@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     def _lower(cls, v: object) -> object:
         return v.lower() if isinstance(v, str) else v
 
+    @field_validator("lease_ahead", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        # ``HOOKWISE_LEASE_AHEAD=`` (set but empty, as a template or a compose file leaves it)
+        # means the store's default, not a number that fails to parse
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("db")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
