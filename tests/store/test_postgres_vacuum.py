@@ -91,7 +91,8 @@ async def test_a_drain_under_the_thresholds_does_not_vacuum(
     store.vacuum.check_every, store.vacuum.dead_min, store.vacuum.share = 10, 10**9, 0.0
     app_id = await _app(store)
     deadline = time.monotonic() + 30
-    # as long as the first test took to vacuum: until the statistics show the dead versions
+    # until the statistics show as many dead versions as made the first test vacuum, and then
+    # one round more: no vacuum all the same
     while (await _table_stats(pg_url))[0] < 40:
         assert time.monotonic() < deadline, "the statistics never showed the dead versions"
         await _drain_round(store, app_id, 20)

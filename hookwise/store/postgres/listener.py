@@ -18,7 +18,6 @@ everyone once in case something arrived while it was away. The listener starts o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ import asyncpg
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.store.postgres.pool import DRIVER_ERRORS, Pools
+from hookwise.store.postgres.tasks import cancel
 from hookwise.store.wakeups import Waiters
 
 log = logging.getLogger("hookwise.store.postgres")
@@ -67,11 +67,8 @@ class Listener:
         """Stop listening and release every waiter."""
         self._closed = True
         self.wake()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     def _on_notify(self, *_: Any) -> None:
         self.notifications += 1
@@ -145,8 +142,5 @@ class Notifier:
 
     async def close(self) -> None:
         """Stop (a pending NOTIFY is dropped)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None

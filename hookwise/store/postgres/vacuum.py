@@ -22,11 +22,11 @@ autovacuum goes on as before. A failure is logged and never reaches a delivery.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hookwise.domain.errors import StoreUnavailable
 from hookwise.store.postgres.pool import Pools
+from hookwise.store.postgres.tasks import cancel
 
 log = logging.getLogger("hookwise.store")
 
@@ -95,7 +95,7 @@ class Vacuum:
                 return
             async with self._db.connection() as conn:
                 await conn.execute(_VACUUM, timeout=VACUUM_TIMEOUT)
-            log.debug("vacuumed deliveries (%d dead versions)", row["dead"])
+            log.debug("VACUUM deliveries done or skipped (%d dead versions before)", row["dead"])
         except StoreUnavailable as exc:  # looked at again after the next CHECK_EVERY
             log.warning("could not vacuum deliveries: %s", exc)
         except Exception as exc:  # a bug: deliveries go on, loudly
@@ -108,8 +108,5 @@ class Vacuum:
 
     async def close(self) -> None:
         """Stop a vacuum under way (the server cancels it)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
