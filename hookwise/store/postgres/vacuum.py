@@ -50,28 +50,21 @@ _DEAD = (
 _VACUUM = "VACUUM (SKIP_LOCKED, PARALLEL 0) deliveries"
 
 
-def due(dead: int, live: float, *, dead_min: int = DEAD_MIN, share: float = DEAD_SHARE) -> bool:
+def due(dead: int, live: float, *, dead_min: int, share: float) -> bool:
     """Whether ``dead`` dead versions beside ``live`` rows are worth a vacuum now."""
     return dead >= dead_min and dead >= share * max(live, 0.0)
 
 
 class Vacuum:
     """Vacuums ``deliveries`` in the background when what this process recorded left enough
-    dead versions (the module's docstring says why). ``check_every``, ``dead_min`` and
-    ``share`` are ``CHECK_EVERY``, ``DEAD_MIN`` and ``DEAD_SHARE`` unless given."""
+    dead versions (the module's docstring says why). Its thresholds start as ``CHECK_EVERY``,
+    ``DEAD_MIN`` and ``DEAD_SHARE`` (tests lower them)."""
 
-    def __init__(
-        self,
-        db: Pools,
-        *,
-        check_every: int = CHECK_EVERY,
-        dead_min: int = DEAD_MIN,
-        share: float = DEAD_SHARE,
-    ) -> None:
+    def __init__(self, db: Pools) -> None:
         self._db = db
-        self.check_every = check_every
-        self.dead_min = dead_min
-        self.share = share
+        self.check_every = CHECK_EVERY
+        self.dead_min = DEAD_MIN
+        self.share = DEAD_SHARE
         self._since_check = 0
         self._task: asyncio.Task[None] | None = None
 
