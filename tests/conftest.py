@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
+from hookwise.cli.serve import tune_gc
 from hookwise.composition import Services, open_services
 from hookwise.settings import Settings
 from tests.browser.chromium import chromium_header
@@ -166,6 +168,24 @@ ALONE = (
     "tests/api/test_bulk_resend.py::test_a_large_resend_answers_at_once_",
     "tests/store/test_postgres.py::test_notify_wakes_a_worker_in_another_process",
 )
+
+
+@pytest.fixture(autouse=True)
+def collector_as_served(request: pytest.FixtureRequest) -> Any:
+    """An `alone` test times the service in this process: its garbage collector runs as in
+    `hookwise serve` (``tune_gc``), not as pytest's. At the default thresholds, a full
+    collection over the test process's heap took 100-160 ms here, long enough to hold up any
+    call it fell on, which the served process never sees."""
+    if request.node.get_closest_marker("alone") is None:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    tune_gc()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 # The cluster tests run several processes of up to 17 PostgreSQL connections each: one xdist

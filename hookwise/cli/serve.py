@@ -30,7 +30,7 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="HOOKWISE_HOST")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HOOKWISE_PORT")]
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """A long-running service: what exists once it is up lives as long as the process (frozen,
     never scanned again), and young collections run every 20,000 allocations rather than 700.
     The request and attempt paths allocate many short-lived objects, which the default
@@ -56,7 +56,7 @@ async def _serve(
         nets = parse_networks(settings.allow_networks) + parse_networks("127.0.0.0/8,::1/128")
         policy = NetworkPolicy(nets)
     services = await open_services(settings, policy=policy)
-    _tune_gc()
+    tune_gc()
     if concurrency:
         services.worker.config = worker_config(settings, concurrency)
     demo_info = None
