@@ -218,7 +218,6 @@ attempts = _tenant_table(
         "duration_ms",
     ),
     _partial("ix_attempts_job", "app_id", "job_id", "id", where="job_id IS NOT NULL"),
-    Index("ix_attempts_delivery", "app_id", "delivery_id"),
     Index("ix_attempts_started", "started_at"),
 )
 
