@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ ALONE = (
 
 
 @pytest.fixture(autouse=True)
-def collector_as_served(request: pytest.FixtureRequest) -> Any:
+def collector_as_served(request: pytest.FixtureRequest) -> Iterator[None]:
     """An `alone` test times the service in this process: its garbage collector runs as in
     `hookwise serve` (``tune_gc``), not as pytest's. At the default thresholds, a full
     collection over the test process's heap took 100-160 ms here, long enough to hold up any
