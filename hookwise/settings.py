@@ -6,7 +6,7 @@ import ssl
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///" + str(Path("hookwise-data") / "hookwise.db")
@@ -84,17 +84,19 @@ class Settings(BaseSettings):
         description="http://[user:password@]host:port: deliveries go through this CONNECT proxy",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: object) -> object:
+        # a variable set but empty or blank (as a template or a compose file leaves it) is
+        # unset: its setting keeps its default, not a value that fails to parse
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
+
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower(cls, v: object) -> object:
         return v.lower() if isinstance(v, str) else v
-
-    @field_validator("lease_ahead", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, v: object) -> object:
-        # ``HOOKWISE_LEASE_AHEAD=`` (set but empty, as a template or a compose file leaves it)
-        # means the store's default, not a number that fails to parse
-        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("db")
     @classmethod
