@@ -98,8 +98,8 @@ async def test_a_release_left_by_a_dead_process_is_finished_once(stores: OpenSto
     op = await _running(dead)
     lease = 0.3
     gone = Stepper(dead.operations, owner="gone", lease_seconds=lease)
+    began = time.monotonic()  # before the lease is taken: it runs out no sooner than this
     assert await gone.round() > 0  # one step, then the process dies holding the lease
-    began = time.monotonic()
     heir = Stepper(alive.operations, owner="heir", lease_seconds=lease)
     assert await heir.round() == 0.0  # the lease is still held
     while not await heir.round():  # waits for the lease to run out
