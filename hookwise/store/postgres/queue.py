@@ -25,11 +25,11 @@ from hookwise.store.sql import Tx, fetchval
 class PostgresHotPath:
     """Claiming and recording on PostgreSQL, for any number of worker processes."""
 
-    #: One record-and-claim at a time. A second could overlap the previous one's claim and
-    #: commit (they wait for no lock; ``WorkerConfig.writers`` still allows it), but since
-    #: claims stopped reading dead versions' heap pages it splits the batches for no gain:
-    #: more CPU per delivery, no higher rate (bench/README.md has the figures).
-    overlapping_writes = 1
+    #: Two record-and-claims under way: the second's record overlaps the first's claim and
+    #: commit (they wait for no lock), so the worker and the database stop taking turns over
+    #: one connection's round trips; the CPU per delivery stays the same (bench/README.md has
+    #: the figures).
+    overlapping_writes = 2
     #: A freed slot waits for a record-and-claim (its round trips and commit) unless claims
     #: lease ahead of it (bench/README.md has the figures).
     leases_ahead = 192
