@@ -22,11 +22,11 @@ from hookwise.store.rules import leases
 from hookwise.store.sql import Handle, Tx, execute, executemany, fetch, fetchrow, fetchval
 
 
-def claimed(deliveries: str) -> str:
+def claimed(deliveries: str, *, first: str = "") -> str:
     """What a claim reads (``rows.claimed``) of ``deliveries`` (a table or a CTE, as ``d``)
-    with their messages ``m`` and endpoints ``e``."""
+    with their messages ``m`` and endpoints ``e``; ``first``: columns read before those."""
     return (
-        "SELECT d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count,"
+        f"SELECT {first}d.app_id, d.id, d.message_id, d.endpoint_id, d.job_id, d.attempt_count,"
         " d.retry_base, d.trigger, m.body, m.created_at AS msg_created_at, e.url, e.secret,"
         " e.previous_secrets, e.headers, e.timeout_seconds, e.retry_schedule,"
         f" e.rate_limit_per_second, e.payload_format, e.max_in_flight FROM {deliveries} d"
@@ -67,7 +67,7 @@ _STATS = (
     " count(CASE WHEN status = 'held' THEN 1 END) AS held,"
     " count(CASE WHEN status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at > $1"
     " THEN 1 END) AS in_flight"
-    " FROM deliveries WHERE status IN ('pending', 'held')"
+    " FROM deliveries WHERE (status = 'pending' OR status = 'held')"  # as the due indexes say
 )
 #: One app's part of the queue, said by its endpoints: each planner then reads only the
 #: backlog through ``ix_deliveries_endpoint_due``. Said by ``app_id``, SQLite's planner (no

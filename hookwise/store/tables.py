@@ -157,6 +157,10 @@ message_tags = Table(
 )
 
 _QUEUED = text("status IN ('pending', 'held')")
+# the same rows said as SQLite's planner can match them: it uses a partial index only for a
+# query whose WHERE holds one of the predicate's OR terms as written (``status = 'pending'``),
+# never an ``IN`` list nor a bound parameter
+_QUEUED_SQLITE = text("status = 'pending' OR status = 'held'")
 
 deliveries = _tenant_table(
     "deliveries",
@@ -171,15 +175,22 @@ deliveries = _tenant_table(
     Column("last_status_code", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    # on PostgreSQL only the deliveries still to be attempted (migration 0016: a finished
-    # delivery's row version adds no entry); every query through them says which status
-    Index("ix_deliveries_due", "status", "next_attempt_at", postgresql_where=_QUEUED),
+    # only the deliveries still to be attempted (migrations 0016 and 0019): a finished
+    # delivery's record adds no entry to either; every query through them says which status
+    Index(
+        "ix_deliveries_due",
+        "status",
+        "next_attempt_at",
+        postgresql_where=_QUEUED,
+        sqlite_where=_QUEUED_SQLITE,
+    ),
     Index(
         "ix_deliveries_endpoint_due",
         "status",
         "endpoint_id",
         "next_attempt_at",
         postgresql_where=_QUEUED,
+        sqlite_where=_QUEUED_SQLITE,
     ),
     # ``id`` last: a list by message or job is read in the index's order (newest first), not
     # along the primary key past every other row of the app

@@ -15,6 +15,7 @@ from hookwise.store.migrate import upgrade
 from hookwise.store.queue import _APPS_ENDPOINTS, _STATS
 from hookwise.store.requeue import _REQUEUE
 from hookwise.store.sql import SQLITE, sqlite_marks, still
+from hookwise.store.sqlite.queue import _DUE, _DUE_CLAIMED
 
 
 def plan(path: Path, sql: str, args: tuple[object, ...]) -> list[str]:
@@ -35,3 +36,22 @@ def test_an_apps_queue_counts_read_its_backlog_not_its_history(tmp_path: Path) -
     upgrade(f"sqlite:///{tmp_path / 'h.db'}")
     steps = plan(tmp_path / "h.db", f"{_STATS} AND {_APPS_ENDPOINTS}", (0.0, "app_1"))
     assert steps[0].startswith("SEARCH deliveries USING INDEX ix_deliveries_endpoint_due"), steps
+
+
+def test_the_queue_counts_read_only_the_queue(tmp_path: Path) -> None:
+    # the due indexes hold only pending and held deliveries (migration 0019): a statement
+    # that asks for those as ``IN (...)`` cannot use them, and scans every delivery
+    upgrade(f"sqlite:///{tmp_path / 'h.db'}")
+    steps = plan(tmp_path / "h.db", _STATS, (0.0,))
+    assert steps[0].startswith("SEARCH deliveries USING INDEX ix_deliveries_"), steps
+
+
+def test_a_claim_reads_an_endpoints_due_deliveries_in_due_order(tmp_path: Path) -> None:
+    upgrade(f"sqlite:///{tmp_path / 'h.db'}")
+    through = (
+        "USING INDEX ix_deliveries_endpoint_due (status=? AND endpoint_id=? AND next_attempt_at<?)"
+    )
+    for sql in (_DUE, _DUE_CLAIMED):
+        steps = plan(tmp_path / "h.db", sql, ("ep_1", 0.0, 64))
+        assert any(s.startswith("SEARCH") and s.endswith(through) for s in steps), steps
+        assert not any("TEMP B-TREE" in s for s in steps), steps  # in the index's order
