@@ -19,7 +19,16 @@ from hookwise.domain.secretbox import SecretBox
 from hookwise.store import rows
 from hookwise.store.roles import FinishedIds, NoTurn, QueueStats, Turn
 from hookwise.store.rules import leases
-from hookwise.store.sql import Handle, Tx, execute, executemany, fetch, fetchrow, fetchval
+from hookwise.store.sql import (
+    QUEUED,
+    Handle,
+    Tx,
+    execute,
+    executemany,
+    fetch,
+    fetchrow,
+    fetchval,
+)
 
 
 def claimed(deliveries: str, *, first: str = "") -> str:
@@ -67,7 +76,7 @@ _STATS = (
     " count(CASE WHEN status = 'held' THEN 1 END) AS held,"
     " count(CASE WHEN status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at > $1"
     " THEN 1 END) AS in_flight"
-    " FROM deliveries WHERE (status = 'pending' OR status = 'held')"  # as the due indexes say
+    f" FROM deliveries WHERE ({QUEUED})"
 )
 #: One app's part of the queue, said by its endpoints: each planner then reads only the
 #: backlog through ``ix_deliveries_endpoint_due``. Said by ``app_id``, SQLite's planner (no

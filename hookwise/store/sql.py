@@ -80,6 +80,12 @@ Tx = Generator[Statement, Any, T]
 TxFn = Callable[[], Tx[T]]
 
 
+#: SQL: a delivery still to be attempted, said as SQLite's planner can match it to the due
+#: indexes (``tables``: their predicate on SQLite): it uses a partial index only for a WHERE
+#: holding one of the predicate's OR terms as written, never an ``IN`` list nor a parameter
+QUEUED = "status = 'pending' OR status = 'held'"
+
+
 def still(column: str, value: str) -> str:
     """SQL: ``column`` still equals the literal ``value`` on the row being changed, a re-check
     after the row was picked (on PostgreSQL it may have changed while the statement waited for

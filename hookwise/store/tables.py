@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.schema import SchemaItem
 
+from hookwise.store.sql import QUEUED
+
 metadata = MetaData()
 
 
@@ -157,10 +159,7 @@ message_tags = Table(
 )
 
 _QUEUED = text("status IN ('pending', 'held')")
-# the same rows said as SQLite's planner can match them: it uses a partial index only for a
-# query whose WHERE holds one of the predicate's OR terms as written (``status = 'pending'``),
-# never an ``IN`` list nor a bound parameter
-_QUEUED_SQLITE = text("status = 'pending' OR status = 'held'")
+_QUEUED_SQLITE = text(QUEUED)  # the same rows, as SQLite's planner matches them (``sql``)
 
 deliveries = _tenant_table(
     "deliveries",

@@ -53,7 +53,7 @@ _DUE_CLAIMED = claimed("deliveries", first="d.next_attempt_at, ") + (
     " ORDER BY d.next_attempt_at LIMIT ?"
 )
 _LEASE = "UPDATE deliveries SET lease_owner = ?, next_attempt_at = ? WHERE app_id = ? AND id = ?"
-_LEASED = claimed("deliveries") + (
+_LEASED = claimed("deliveries") + (  # the chosen, by key (they read the same leased or not)
     " WHERE d.app_id = ? AND d.id IN (SELECT value FROM json_each(?))"
 )
 
@@ -144,28 +144,27 @@ class SqliteHotPath:
             return []
         share = leases.share(limit, len(rooms))
         asks = [(ep, min(room, share, limit)) for ep, room in rooms]
-        until = leases.lease_end(now, ask.lease_seconds)
+        out: list[Any] = []
         if sum(n for _, n in asks) <= limit:
             # every delivery read is taken (one endpoint with room, as in a drain): read them
             # whole at once rather than their keys, then again by key (~6 % of the writer's
             # time per delivery, bench/README.md)
-            out: list[Any] = []
             for ep, n in asks:
                 out += c.execute(_DUE_CLAIMED, (ep, now, n)).fetchall()
-            c.executemany(_LEASE, [(ask.worker_id, until, r[1], r[2]) for r in out])
-            return rows.claimed_all(out, now, self._decrypt)
-        candidates: list[tuple[float, str, str]] = []
-        for ep, n in asks:
-            candidates += [(r[0], r[1], r[2]) for r in c.execute(_DUE, (ep, now, n))]
-        candidates.sort()
-        chosen = [(a, d) for _, a, d in candidates[:limit]]
+            chosen = [(r[1], r[2]) for r in out]
+        else:
+            candidates: list[tuple[float, str, str]] = []
+            for ep, n in asks:
+                candidates += [(r[0], r[1], r[2]) for r in c.execute(_DUE, (ep, now, n))]
+            candidates.sort()
+            chosen = [(a, d) for _, a, d in candidates[:limit]]
+            by_app: dict[str, list[str]] = defaultdict(list)
+            for a, d in chosen:
+                by_app[a].append(d)
+            for app_id, ids in by_app.items():  # app_id first: the primary key's order
+                out += c.execute(_LEASED, (app_id, rows.dumps(ids))).fetchall()
+        until = leases.lease_end(now, ask.lease_seconds)
         c.executemany(_LEASE, [(ask.worker_id, until, a, d) for a, d in chosen])
-        by_app: dict[str, list[str]] = defaultdict(list)
-        for a, d in chosen:
-            by_app[a].append(d)
-        out = []
-        for app_id, ids in by_app.items():  # app_id first: the primary key's order
-            out += c.execute(_LEASED, (app_id, rows.dumps(ids))).fetchall()
         return rows.claimed_all(out, now, self._decrypt)
 
     async def record(self, results: Sequence[AttemptResult], pause_after: int) -> None:

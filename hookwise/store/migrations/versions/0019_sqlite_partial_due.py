@@ -33,16 +33,17 @@ _QUEUED = "status = 'pending' OR status = 'held'"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for name, columns in _PARTIAL:
-        op.execute(f"DROP INDEX {name}")
-        op.execute(f"CREATE INDEX {name} ON deliveries ({columns}) WHERE {_QUEUED}")
+    _rebuild(f" WHERE {_QUEUED}")
 
 
 def downgrade() -> None:
+    _rebuild("")
+
+
+def _rebuild(where: str) -> None:
+    """Drop both indexes and create them again with ``where`` (SQLite only)."""
     if op.get_bind().dialect.name != "sqlite":
         return
     for name, columns in _PARTIAL:
         op.execute(f"DROP INDEX {name}")
-        op.execute(f"CREATE INDEX {name} ON deliveries ({columns})")
+        op.execute(f"CREATE INDEX {name} ON deliveries ({columns}){where}")
