@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from bench import celery_baseline
-from bench.processes import PYTHON, Proc
+from bench.processes import PYTHON, report_of
 from bench.registry import Metric, RunContext, Scenario, register
 
 CEILING_SECONDS, CEILING_SECONDS_SMOKE = 5.0, 2.0
@@ -21,14 +20,7 @@ async def run_ceiling(ctx: RunContext) -> dict[str, float]:
     ctx.sink.reset()
     argv = [PYTHON, "-m", "bench.ceiling", "--url", ctx.sink.url("/ceiling"),
             "--duration", str(seconds), "--count", "2000000"]  # fmt: skip
-    proc = Proc("ceiling", argv, log_path=ctx.log_dir / "ceiling.log", capture_stdout=True)
-    try:
-        line = await asyncio.to_thread(proc.readline, seconds + 60)
-    finally:
-        await asyncio.to_thread(proc.stop)
-    if not line:
-        raise RuntimeError(f"ceiling sender printed nothing: {proc.tail()}")
-    result = json.loads(line)
+    result = await report_of("ceiling", argv, ctx.log_dir, seconds + 60)
     arrived = int(ctx.sink.stats()["ok"])
     if arrived < result["requests"]:
         raise RuntimeError(f"sink saw {arrived} < {result['requests']} sent")

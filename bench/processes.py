@@ -8,8 +8,10 @@ module created are signalled, by their id.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -171,3 +174,16 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
 
 
 atexit.register(stop_all)
+
+
+async def report_of(name: str, argv: list[str], log_dir: Path, timeout: float) -> dict[str, Any]:
+    """Run a sender program in its own process and read the one JSON line it prints at the
+    end (``bench.ceiling``, ``bench.engine``); the process is stopped whatever happens."""
+    proc = Proc(name, argv, log_path=log_dir / f"{name}.log", capture_stdout=True)
+    try:
+        line = await asyncio.to_thread(proc.readline, timeout)
+    finally:
+        await asyncio.to_thread(proc.stop)
+    if not line:
+        raise RuntimeError(f"{name} printed nothing: {proc.tail()}")
+    return cast(dict[str, Any], json.loads(line))

@@ -34,7 +34,13 @@ from rich.console import Console
 from rich.table import Table
 
 import bench.console  # noqa: F401 - registers the console pages figure
-from bench import baselines, bulk, cluster_latency, hookwise_scenarios  # noqa: F401 - they register scenarios
+from bench import (  # noqa: F401 - they register scenarios
+    baselines,
+    bulk,
+    cluster_latency,
+    engine,
+    hookwise_scenarios,
+)
 from bench.measure import summarize
 from bench.processes import REPO_ROOT, stop_all
 from bench.registry import REGISTRY, Metric, RunContext, Scenario, Unavailable

@@ -7,7 +7,9 @@ same burst, one after the other, in an order that alternates from round to round
 
 - *ingest*: ``--messages`` posts from 64 clients with the endpoint paused; ``serve``'s CPU
   (``/proc``, all threads) per message;
-- *drain*: the endpoint made active until the sink has them all; CPU per delivery;
+- *drain*: the endpoint made active until the sink has them all; CPU per delivery (the
+  release's steps included), and the rate between 10 % and 90 % of the arrivals (as
+  ``bench.run``'s drains);
 - *end to end*: ``--e2e-seconds`` of posting with the endpoint active; *delivered meanwhile*
   (msg/s) and CPU per message until the sink has every message posted.
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from bench import hookwise_scenarios as hs
 from bench.cpu import cpu_seconds
 from bench.hookwise_service import Api, ingest
+from bench.measure import window_rate
 from bench.registry import RunContext
 from bench.run import RESULTS_DIR
 from bench.sink_client import SinkHandle
@@ -38,6 +41,7 @@ from bench.sink_client import SinkHandle
 ROWS = (
     ("ingest_us", "CPU µs / message ingested"),
     ("drain_us", "CPU µs / delivery drained"),
+    ("drain_rate", "drain, deliveries/s (10-90 %)"),
     ("e2e_rate", "delivered meanwhile, msg/s"),
     ("e2e_us", "CPU µs / message end to end"),
 )
@@ -72,9 +76,11 @@ async def one_round(b: Build, sink: SinkHandle, messages: int, e2e_seconds: floa
     c0 = b.cpu()
     done, _ = await ingest(api, b.app, messages, 30.0)
     c1 = b.cpu()
+    sink.reset()
     await api.set_status(b.app, [b.endpoint], "active")
     await _until_sink_has(sink, done)
     c2 = b.cpu()
+    drained = window_rate(sink.timeline(), done, field=2)
     sink.reset()
     posted, took = await ingest(api, b.app, 10**6, e2e_seconds)
     arrived = int(sink.stats()["ok"])
@@ -83,6 +89,7 @@ async def one_round(b: Build, sink: SinkHandle, messages: int, e2e_seconds: floa
     per = 1e6 / max(1, done)
     b.samples["ingest_us"].append((c1 - c0) * per)
     b.samples["drain_us"].append((c2 - c1) * per)
+    b.samples["drain_rate"].append(drained)
     b.samples["e2e_rate"].append(min(posted, arrived) / took)
     b.samples["e2e_us"].append((c3 - c2) * 1e6 / max(1, posted))
 
