@@ -40,6 +40,7 @@ from bench import (  # noqa: F401 - they register scenarios
     cluster_latency,
     engine,
     hookwise_scenarios,
+    store_path,
 )
 from bench.measure import summarize
 from bench.processes import REPO_ROOT, stop_all
