@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -176,12 +176,28 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
 atexit.register(stop_all)
 
 
-async def report_of(name: str, argv: list[str], log_dir: Path, timeout: float) -> dict[str, Any]:
+async def report_of(
+    name: str,
+    argv: list[str],
+    log_dir: Path,
+    timeout: float,
+    *,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
     """Run a sender program in its own process and read the one JSON line it prints at the
-    end (``bench.ceiling``, ``bench.engine``); the process is stopped whatever happens."""
+    end (``bench.ceiling``, ``bench.engine``, ``bench.store_path``); ``meanwhile`` runs every
+    0.25 s until then (sampling what the program drives). The process is stopped whatever
+    happens."""
     proc = Proc(name, argv, log_path=log_dir / f"{name}.log", capture_stdout=True)
+    deadline = time.monotonic() + timeout
     try:
-        line = await asyncio.to_thread(proc.readline, timeout)
+        while True:  # a line already printed is read even once the program has exited
+            if meanwhile is not None:
+                await meanwhile()
+            step = 0.25 if meanwhile is not None else deadline - time.monotonic()
+            line = await asyncio.to_thread(proc.readline, max(0.0, step))
+            if line is not None or not proc.alive() or time.monotonic() >= deadline:
+                break
     finally:
         await asyncio.to_thread(proc.stop)
     if not line:

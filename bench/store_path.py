@@ -26,7 +26,7 @@ import uvloop
 from bench import pg
 from bench.cpu import CpuMeter
 from bench.measure import IN_FLIGHT, payload
-from bench.processes import PYTHON, Proc
+from bench.processes import PYTHON, report_of
 from bench.registry import Metric, RunContext, Scenario, Unavailable, register
 from hookwise.delivery.outcome import decide
 from hookwise.delivery.sender import SendResult
@@ -79,20 +79,12 @@ async def drain(db_url: str, count: int) -> dict[str, Any]:
 
 async def _measure(ctx: RunContext, db_url: str, name: str, pg_db: str | None) -> dict[str, float]:
     argv = [PYTHON, "-m", "bench.store_path", "--db", db_url, "--count", str(COUNT)]
-    proc = Proc(name, argv, log_path=ctx.log_dir / f"{name}.log", capture_stdout=True)
-    meter, line, deadline = CpuMeter(), None, time.monotonic() + _TIMEOUT
-    try:
-        while line is None:  # the database's backends sampled while the child runs
-            if pg_db is not None:
-                meter.sample(await pg.backend_pids(pg_db))
-            line = await asyncio.to_thread(proc.readline, 0.25)
-            if line is None and not proc.alive():
-                raise RuntimeError(f"{name} exited: {proc.tail()}")
-            if line is None and time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not finish in {_TIMEOUT:g} s")
-    finally:
-        await asyncio.to_thread(proc.stop)
-    result = json.loads(line)
+    meter = CpuMeter()
+
+    async def sample_backends() -> None:  # the database's, while the program runs
+        meter.sample(await pg.backend_pids(pg_db) if pg_db is not None else ())
+
+    result = await report_of(name, argv, ctx.log_dir, _TIMEOUT, meanwhile=sample_backends)
     out = {"cpu_us": float(result["cpu_us"]), "rate": result["delivered"] / result["seconds"]}
     if pg_db is not None:
         out["cpu_pg_us"] = meter.seconds() * 1e6 / result["delivered"]
