@@ -4,14 +4,14 @@ Hand-tuned per backend: measured (the plans these statements are shaped for are 
 next to them; ``bench/README.md`` has the figures).
 
 One statement locks the endpoints whose failure counter may change (sorted, so concurrent
-recorders cannot deadlock), inserts every attempt and moves every delivery on (``unnest`` of
-arrays), and reads the locked endpoints' counters. What the batch does to them is decided in
-``rules.attempts``; a second statement writes the counters that change and pauses the
-endpoints that reach the threshold (whose pending deliveries are then held in bounded steps,
-``store.backlog``: rare, one endpoint's death). A batch of successes to healthy endpoints locks no
-endpoint row at all, and takes one round trip. With an operations app, a batch that pauses,
-warns of or exhausts something commits its operational events too (``store.operational``):
-a few more statements, for that batch only.
+recorders cannot deadlock), inserts every attempt and moves every delivery on (``unnest`` of one
+array of ``recorded_attempt``, a tuple per attempt), and reads the locked endpoints' counters.
+What the batch does to them is decided in ``rules.attempts``; a second statement writes the
+counters that change and pauses the endpoints that reach the threshold (whose pending deliveries
+are then held in bounded steps, ``store.backlog``: rare, one endpoint's death). A batch of
+successes to healthy endpoints locks no endpoint row at all, and takes one round trip. With an
+operations app, a batch that pauses, warns of or exhausts something commits its operational
+events too (``store.operational``): a few more statements, for that batch only.
 """
 
 from __future__ import annotations
@@ -30,30 +30,24 @@ from hookwise.store.rules import attempts, operational
 from hookwise.store.rules.operational import Watch
 from hookwise.store.sql import POSTGRES
 
-_ATTEMPT_TYPES = (
-    "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "int[]", "text[]", "int[]",
-    "text[]", "text[]", "float8[]", "float8[]", "text[]", "text[]", "text[]",
-    "text[]", "text[]",
-)  # fmt: skip
-
 # A delivery still to be attempted (pending or held), said as "not finished": a condition the
 # planner cannot serve from the status indexes, so the batch is always found by primary key.
 # Said as ``IN ('pending', 'held')``, right after a burst (statistics not yet analyzed, too few
 # pending rows estimated) it hashed every pending delivery instead (bench/README.md: figures).
 _FINISHED = "'succeeded', 'failed', 'canceled'"
 
-# Lock the endpoints whose counter may change ($19-$22: failing, or reset from non-zero),
-# insert the attempts ($1-$18) and move the deliveries on ($24-$30; $23 now), in one statement
-# (one round trip). An attempt id already stored means this very batch was committed before
-# (the connection was lost while COMMIT was answered): then ``inserted`` is 0, no delivery
-# moves and the batch is not applied twice. ``backlog``: these endpoints have due deliveries
-# waiting, which the room this batch frees lets someone claim now; one index probe per
-# endpoint (``LATERAL … LIMIT 1``, which the planner cannot turn into hashing every due
-# delivery when statistics lag behind a burst).
+# Lock the endpoints whose counter may change ($2-$5: failing, or reset from non-zero), insert
+# the attempts and move the deliveries on ($1: one ``recorded_attempt`` per attempt, migration
+# 0020; $6 now), in one statement (one round trip). An attempt id already stored means this
+# very batch was committed before (the connection was lost while COMMIT was answered): then
+# ``inserted`` is 0, no delivery moves and the batch is not applied twice. ``backlog``: these
+# endpoints have due deliveries waiting, which the room this batch frees lets someone claim
+# now; one index probe per endpoint (``LATERAL … LIMIT 1``, which the planner cannot turn into
+# hashing every due delivery when statistics lag behind a burst).
 _RECORD = f"""
 WITH lk AS (
     SELECT e.app_id, e.id, e.consecutive_failures, e.status, e.kind FROM endpoints e
-    JOIN unnest($19::text[], $20::text[], $21::bool[], $22::bool[])
+    JOIN unnest($2::text[], $3::text[], $4::bool[], $5::bool[])
       AS u(app_id, id, failing, reset)
       ON e.app_id = u.app_id AND e.id = u.id
     WHERE u.failing OR (u.reset AND e.consecutive_failures <> 0)
@@ -61,24 +55,24 @@ WITH lk AS (
     FOR NO KEY UPDATE OF e
 ), ins AS (
     INSERT INTO attempts ({attempts.ATTEMPT_COLUMNS})
-    SELECT * FROM unnest({", ".join(f"${i}::{t}" for i, t in enumerate(_ATTEMPT_TYPES, 1))})
+    SELECT {attempts.ATTEMPT_COLUMNS} FROM unnest($1::recorded_attempt[])
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), mv AS (
-    UPDATE deliveries d SET attempt_count = u.n, last_attempt_at = u.started,
-        last_status_code = u.code, updated_at = $23, lease_owner = NULL, trigger = 'scheduled',
+    UPDATE deliveries d SET attempt_count = u.attempt_number, last_attempt_at = u.started_at,
+        last_status_code = u.response_status_code, updated_at = $6, lease_owner = NULL,
+        trigger = 'scheduled',
         status = CASE u.outcome WHEN 'retry' THEN d.status ELSE u.outcome END,
-        next_attempt_at = u.next_at
-    FROM unnest($24::text[], $25::text[], $26::int[], $27::float8[], $28::int[], $29::text[],
-                $30::float8[]) AS u(app_id, id, n, started, code, outcome, next_at)
-    WHERE d.app_id = u.app_id AND d.id = u.id AND d.status NOT IN ({_FINISHED})
+        next_attempt_at = u.next_attempt_at
+    FROM unnest($1::recorded_attempt[]) AS u
+    WHERE d.app_id = u.app_id AND d.id = u.delivery_id AND d.status NOT IN ({_FINISHED})
       AND EXISTS (SELECT 1 FROM ins)
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, l.app_ids, l.ids, l.counters, l.statuses, l.kinds,
        EXISTS (
-           SELECT 1 FROM unnest($20::text[]) AS u(id) CROSS JOIN LATERAL (
+           SELECT 1 FROM unnest($3::text[]) AS u(id) CROSS JOIN LATERAL (
                SELECT 1 FROM deliveries d
-               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $23
+               WHERE d.status = 'pending' AND d.endpoint_id = u.id AND d.next_attempt_at <= $6
                LIMIT 1) due)
        AS backlog
 FROM (SELECT array_agg(app_id) AS app_ids, array_agg(id) AS ids,
@@ -102,13 +96,9 @@ def _columns(values: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [list(col) for col in zip(*values, strict=True)] if values else [[]] * width
 
 
-def _moves(results: Sequence[AttemptResult]) -> list[list[Any]]:
-    out = []
-    for res in results:
-        cl, (what, next_at) = res.claimed, attempts.outcome(res)
-        out.append((cl.app_id, cl.delivery_id, cl.attempt_count + 1,
-                    res.started_at.timestamp(), res.status_code, what, next_at))  # fmt: skip
-    return _columns(out, 7)
+def _recorded(res: AttemptResult) -> tuple[Any, ...]:
+    """The ``recorded_attempt`` of ``res``: its attempts row, then its delivery's outcome."""
+    return (*attempts.attempt_row(res), *attempts.outcome(res))
 
 
 async def record(
@@ -122,13 +112,12 @@ async def record(
     keys = sorted(per_ep)
     r = await c.fetchrow(
         _RECORD,
-        *_columns([attempts.attempt_row(res) for res in results], len(_ATTEMPT_TYPES)),
+        [_recorded(res) for res in results],
         [a for a, _ in keys],
         [e for _, e in keys],
         [per_ep[k].failing for k in keys],
         [per_ep[k].reset for k in keys],
         now,
-        *_moves(results),
     )
     if r["inserted"] == 0:
         return False, False  # recorded already
