@@ -129,7 +129,7 @@ def test_what_counts_in_flight() -> None:
 
 
 def test_the_in_flight_condition_in_sql() -> None:
-    for dialect, mine in ((SQLITE, "json_each($3)"), (POSTGRES, "ANY($3::text[])")):
+    for dialect, mine in ((SQLITE, "json_each($3)"), (POSTGRES, "IN (SELECT unnest($3::text[]))")):
         sql = leases.in_flight_sql(dialect, "d", now="$1", worker="$2", finished="$3")
         assert sql.startswith("d.lease_owner IS NOT NULL AND d.next_attempt_at > $1")
         assert "d.lease_owner = $2" in sql and mine in sql

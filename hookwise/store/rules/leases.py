@@ -57,7 +57,7 @@ def in_flight(
 def in_flight_sql(dialect: Dialect, d: str, *, now: str, worker: str, finished: str) -> str:
     """``in_flight`` as a condition on delivery row ``d`` (marks: ``now``, the claiming
     ``worker``, its ``finished`` ids as ``dialect.array``)."""
-    mine = dialect.any(f"{d}.id", finished)
+    mine = dialect.among(f"{d}.id", finished)  # every valid lease of the endpoint asks
     return (
         f"{d}.lease_owner IS NOT NULL AND {d}.next_attempt_at > {now}"
         f" AND NOT ({d}.lease_owner = {worker} AND {mine})"
