@@ -63,6 +63,9 @@ class Recorder:
         self._ahead = ahead  # how many a claim may lease past an endpoint's max_in_flight
         self._results: list[AttemptResult] = []  # waiting for a write
         self._writes: set[asyncio.Task[None]] = set()  # record-and-claim transactions under way
+        # the batches of the writes under way (replaced, never changed: a claim on SQLite's
+        # writer thread reads it)
+        self._recording: tuple[list[AttemptResult], ...] = ()
         self._last_turn: WriteTurn | None = None  # the newest write's turn
         #: Claim nothing more in a record-and-claim: the in-flight attempts are finishing.
         self.stopping = False
@@ -82,11 +85,15 @@ class Recorder:
         self._results.append(result)
 
     def finished(self) -> list[str]:
-        """Deliveries whose attempts are over, results not yet in a record under way: no longer
-        in flight, so the store does not count them against their endpoints' ``max_in_flight``
-        (an endpoint's room opens when its answer arrives, not a record later). The stores ask
-        when their claim runs, SQLite's from its writer thread: one atomic copy of the list."""
-        return [r.claimed.delivery_id for r in tuple(self._results)]
+        """Deliveries whose attempts are over and whose results are not yet committed (waiting
+        for a write, or in a write under way): no longer in flight, so the store does not count
+        them against their endpoints' ``max_in_flight`` (an endpoint's room opens when its
+        answer arrives, not a record later). With two writes under way, one's claim runs while
+        the other's record is not committed: its batch still holds leases there, and counted
+        them as in flight. The stores ask when their claim runs, SQLite's from its writer
+        thread: one atomic copy of each list."""
+        batches = (*self._recording, tuple(self._results))
+        return [r.claimed.delivery_id for batch in batches for r in batch]
 
     def write_more(self) -> None:
         """Start writing the waiting results, unless ``writers`` writes are under way."""
@@ -118,6 +125,7 @@ class Recorder:
         claims: list[ClaimedDelivery] = []
         limit = 0
         claimed_at = time.monotonic()
+        self._recording = (*self._recording, batch)
         try:
             limit = 0 if self.stopping else min(capacity.room() + len(batch), capacity.batch)
             with capacity.reserving(limit):
@@ -146,6 +154,7 @@ class Recorder:
             log.error("could not record %d attempts", len(batch), exc_info=exc)
         finally:
             turn.end()
+            self._recording = tuple(b for b in self._recording if b is not batch)
             if not kept:
                 wake = self._settle(batch, recorded=recorded, claimed=len(claims) == limit)
         if kept:

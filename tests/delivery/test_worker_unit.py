@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from hookwise.delivery import metrics, outcome, worker
+from hookwise.delivery.capacity import Capacity
+from hookwise.delivery.due import NextDue
 from hookwise.delivery.memory import MemoryTransport, Reply
+from hookwise.delivery.recorder import Recorder
+from hookwise.delivery.sender import SendResult
 from hookwise.delivery.worker import Worker, WorkerConfig
 from hookwise.domain.errors import InvalidInput
 from hookwise.domain.models import ClaimedDelivery
@@ -146,6 +151,45 @@ async def test_writes_take_turns_and_batches_grow_while_they_wait(
     for n in range(2, len(batches) + 1):
         assert steps.index(("record", n)) > steps.index(("recorded", n - 1))
         assert steps.index(("claim", n)) > steps.index(("claim", n - 1))
+
+
+async def test_a_write_under_way_still_names_its_batch_finished() -> None:
+    """On PostgreSQL one write's claim runs while the next write's record is not committed:
+    that batch's deliveries are still leased there, their answers in. The worker names them
+    finished (not in flight) until their write is over, as it does the answers waiting for a
+    write."""
+    queue = MemoryQueue(overlapping_writes=2)
+    claims = _claims(range(5), endpoint="ep_1", queue=queue)
+    gate = queue.hold("record_and_claim")  # every record waits
+
+    async def start(claims: list[ClaimedDelivery], claimed_at: float) -> None:
+        return None
+
+    capacity = Capacity(concurrency=8, batch=8)
+    capacity.pending = len(claims)
+    recorder = Recorder(
+        queue, capacity, NextDue(queue), start,  # type: ignore[arg-type]
+        worker_id="w1", writers=2, pause_after=10, lease_seconds=60.0, ahead=lambda: 0,
+    )  # fmt: skip
+
+    def answered(c: ClaimedDelivery) -> None:
+        sent = SendResult(200, "ok", None, 1.0, time.time())
+        recorder.add(outcome.decide(c, sent, retry_after_cap=60.0))
+
+    for c in claims[:2]:
+        answered(c)
+    recorder.write_more()  # write 1: dlv_0, dlv_1, held in its record
+    for c in claims[2:4]:
+        answered(c)
+    recorder.write_more()  # write 2: dlv_2, dlv_3, waiting for its turn to record
+    answered(claims[4])  # waits for a write
+    await _yield()
+    assert queue.writes == 2 and queue.steps == [("record", 1)]
+    assert sorted(recorder.finished()) == [f"dlv_{i}" for i in range(5)]
+    gate.set()
+    await queue.until(lambda: not recorder.busy)
+    assert queue.records == [["dlv_0", "dlv_1"], ["dlv_2", "dlv_3"], ["dlv_4"]]
+    assert recorder.finished() == []
 
 
 async def test_claims_under_way_hold_their_room() -> None:
