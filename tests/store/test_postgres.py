@@ -19,6 +19,7 @@ from hookwise.domain.models import ClaimedDelivery, NewEndpoint, NewMessage
 from hookwise.store.migrate import sqlalchemy_url
 from hookwise.store.postgres import PostgresStore
 from hookwise.store.postgres.pool import Pools
+from hookwise.store.rules import attempts
 from hookwise.store.tables import metadata
 from tests.pg import postgres_url_for
 from tests.store.conftest import result
@@ -103,6 +104,37 @@ async def _kill_connections(url: str, application: str) -> int:
 async def _listening(store: PostgresStore) -> None:
     await store.queue.wait_for_work(0.05)  # starts the listener
     await asyncio.wait_for(store._listener.connected.wait(), 5)
+
+
+async def test_a_recorded_attempt_is_an_attempts_row_then_its_outcome(pg_url: str) -> None:
+    # the record statement inserts a ``recorded_attempt``'s first fields as ``ATTEMPT_COLUMNS``
+    # (migration 0020): the type's fields must be those columns, in that order, with their types
+    conn = await asyncpg.connect(pg_url)
+    try:
+        fields = await conn.fetch(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a"
+            " JOIN pg_type t ON t.typrelid = a.attrelid WHERE t.typname = 'recorded_attempt'"
+            " AND a.attnum > 0 ORDER BY a.attnum"
+        )
+        columns = {
+            r["column_name"]: r["data_type"]
+            for r in await conn.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'attempts'"
+            )
+        }
+    finally:
+        await conn.close()
+    names = [f["attname"] for f in fields]
+    inserted = [c.strip() for c in attempts.ATTEMPT_COLUMNS.split(",")]
+    assert names == [*inserted, "outcome", "next_attempt_at"]
+    storage = {
+        "text": "character varying",
+        "integer": "integer",
+        "double precision": "double precision",
+    }
+    for f in fields[: len(inserted)]:  # each field converts to its column without loss
+        assert columns[f["attname"]] in (storage[f["type"]], f["type"]), f["attname"]
 
 
 async def test_an_operation_started_in_another_process_wakes_the_stepper(

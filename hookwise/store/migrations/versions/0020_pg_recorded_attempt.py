@@ -3,9 +3,9 @@
 The record statement took a batch as 25 parallel arrays (``unnest($1::text[], …)``), one per
 column of ``attempts`` and of the move of its delivery. asyncpg encodes an array element by
 element, asking of each whether it is itself an array (two ``isinstance`` checks against
-abstract base classes), and PostgreSQL decodes 25 arrays: for 64 attempts that cost ~350 µs of
-the worker's CPU and ~160 µs of the backend's. One array of this composite type, a tuple per
-attempt, costs ~155 µs and ~88 µs (bench/README.md has the figures).
+abstract base classes): for 64 attempts ~350 µs of the worker's CPU. One array of this
+composite type, a tuple per attempt, ~155 µs; PostgreSQL's time is unchanged
+(bench/README.md has the figures).
 
 Its fields: the columns of ``attempts`` (``rules.attempts.ATTEMPT_COLUMNS``, in that order),
 then what the attempt does to its delivery (``rules.attempts.outcome``).
