@@ -62,10 +62,8 @@ class Recorder:
         self.lease_seconds = lease_seconds
         self._ahead = ahead  # how many a claim may lease past an endpoint's max_in_flight
         self._results: list[AttemptResult] = []  # waiting for a write
-        self._writes: set[asyncio.Task[None]] = set()  # record-and-claim transactions under way
-        # the batches of the writes under way (replaced, never changed: a claim on SQLite's
-        # writer thread reads it)
-        self._recording: tuple[list[AttemptResult], ...] = ()
+        # record-and-claim transactions under way, each with its batch
+        self._writes: dict[asyncio.Task[None], list[AttemptResult]] = {}
         self._last_turn: WriteTurn | None = None  # the newest write's turn
         #: Claim nothing more in a record-and-claim: the in-flight attempts are finishing.
         self.stopping = False
@@ -90,9 +88,10 @@ class Recorder:
         them against their endpoints' ``max_in_flight`` (an endpoint's room opens when its
         answer arrives, not a record later). With two writes under way, one's claim runs while
         the other's record is not committed: its batch still holds leases there, and counted
-        them as in flight. The stores ask when their claim runs, SQLite's from its writer
-        thread: one atomic copy of each list."""
-        batches = (*self._recording, tuple(self._results))
+        them as in flight (a write's batch stays named until the write ends: once committed
+        its leases are over and it leaves nothing out). The stores ask when their claim runs,
+        SQLite's from its writer thread: one atomic copy of each collection."""
+        batches = (*tuple(self._writes.values()), tuple(self._results))
         return [r.claimed.delivery_id for batch in batches for r in batch]
 
     def write_more(self) -> None:
@@ -101,11 +100,11 @@ class Recorder:
             batch, self._results = self._results, []
             turn = self._last_turn = WriteTurn(self._last_turn)
             task = asyncio.create_task(self._write(batch, turn), name="record-and-claim")
-            self._writes.add(task)
+            self._writes[task] = batch
             task.add_done_callback(self._written)
 
     def _written(self, task: asyncio.Task[None]) -> None:
-        self._writes.discard(task)
+        self._writes.pop(task, None)
         log_failure(task, "record-and-claim")
         self.write_more()
 
@@ -125,7 +124,6 @@ class Recorder:
         claims: list[ClaimedDelivery] = []
         limit = 0
         claimed_at = time.monotonic()
-        self._recording = (*self._recording, batch)
         try:
             limit = 0 if self.stopping else min(capacity.room() + len(batch), capacity.batch)
             with capacity.reserving(limit):
@@ -154,7 +152,6 @@ class Recorder:
             log.error("could not record %d attempts", len(batch), exc_info=exc)
         finally:
             turn.end()
-            self._recording = tuple(b for b in self._recording if b is not batch)
             if not kept:
                 wake = self._settle(batch, recorded=recorded, claimed=len(claims) == limit)
         if kept:
